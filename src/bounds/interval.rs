@@ -1,0 +1,49 @@
+//! Interval bound propagation: the cheapest sound bounds.
+//!
+//! For `z = W x + b` with `x in [lx, ux]`, each `z_i` is bounded by splitting
+//! `W` into its positive and negative parts:
+//! `l_i = b_i + sum_j (W_ij^+ lx_j + W_ij^- ux_j)`,
+//! `u_i = b_i + sum_j (W_ij^+ ux_j + W_ij^- lx_j)`.
+//! The activation image of `[l_i, u_i]` feeds the next layer.
+
+use super::{Bounds, NetworkBounds};
+use crate::model::{Affine, Network};
+use crate::spec::InputBox;
+
+/// Interval bounds on `affine(x)` for `x` in `[lx, ux]`.
+pub fn affine_bounds(affine: &Affine, lx: &[f64], ux: &[f64]) -> Bounds {
+    let n = affine.weights.rows();
+    let mut lower = Vec::with_capacity(n);
+    let mut upper = Vec::with_capacity(n);
+    for i in 0..n {
+        let (mut l, mut u) = (affine.bias[i], affine.bias[i]);
+        for (j, &w) in affine.weights.row(i).iter().enumerate() {
+            if w >= 0.0 {
+                l += w * lx[j];
+                u += w * ux[j];
+            } else {
+                l += w * ux[j];
+                u += w * lx[j];
+            }
+        }
+        lower.push(l);
+        upper.push(u);
+    }
+    Bounds { lower, upper }
+}
+
+/// Interval bounds for every layer of `net` over `input`.
+pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
+    let mut lx = input.lower.clone();
+    let mut ux = input.upper.clone();
+    let mut layers = Vec::with_capacity(net.layers().len());
+    for layer in net.layers() {
+        let b = affine_bounds(&layer.affine, &lx, &ux);
+        let (l, u): (Vec<f64>, Vec<f64>) =
+            (0..b.len()).map(|i| layer.activation.interval_image(i, b.lower[i], b.upper[i])).unzip();
+        lx = l;
+        ux = u;
+        layers.push(b);
+    }
+    NetworkBounds { layers }
+}

@@ -1,0 +1,243 @@
+//! Encode a network, its neuron bounds and an unsafe conjunction as a MILP.
+//!
+//! Variables: `x_i` per input (bounded by the input box), `z_L_i` per
+//! pre-activation (bounded by the padded neuron bounds), `y_L_i` per
+//! post-activation, and for each kink a neuron straddles, an auxiliary
+//! `r_L_i[_k]` and a binary `d_L_i[_k]`. Every activation we support is an
+//! affine combination of ReLUs of affine functions of `z`, so one exact ReLU
+//! gadget (`encode_relu`) serves all of them:
+//!
+//! * ReLU: `y = relu(z)`.
+//! * Leaky/PReLU with slope `a`: `y = a z + (1 - a) relu(z)` (for `z >= 0` this
+//!   is `z`, for `z < 0` it is `a z`; valid for any `a`).
+//! * Clip to `[lo, hi]`: `y = lo + relu(z - lo) - relu(z - hi)` when both kinks
+//!   lie inside `(l, u)`; `y = lo + relu(z - lo)` when only `lo` does,
+//!   `y = z - relu(z - hi)` when only `hi` does. So a doubly unstable clipped
+//!   neuron gets two binaries and a singly unstable one gets one. With both,
+//!   `z >= hi` implies `z >= lo`, so `d_hi <= d_lo` is a valid cut we add.
+//!
+//! Stable neurons (no kink strictly inside `(l, u)`) get no binary: `y` is
+//! the affine piece that is active on the whole interval.
+
+use super::{Milp, VarId};
+use crate::bounds::NetworkBounds;
+use crate::model::{Activation, Network};
+use crate::spec::{Conjunction, InputBox};
+
+/// Absolute padding added to every neuron bound before it is used as a
+/// variable bound or big-M constant. Bounds are computed in floating point,
+/// so a bound can be off by a few ulps of the values summed; padding keeps
+/// the MILP a relaxation of the true network (sound) at negligible cost.
+pub const BOUND_PAD_ABS: f64 = 1e-9;
+/// Relative part of the padding, applied to `|bound|`.
+pub const BOUND_PAD_REL: f64 = 1e-9;
+
+fn pad(l: f64, u: f64) -> (f64, f64) {
+    (l - BOUND_PAD_ABS - BOUND_PAD_REL * l.abs(), u + BOUND_PAD_ABS + BOUND_PAD_REL * u.abs())
+}
+
+/// Counts of what the encoding contains, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncodingStats {
+    /// Neurons with a non-identity activation.
+    pub neurons: usize,
+    /// Of those, neurons with no kink inside their bounds.
+    pub stable: usize,
+    /// Neurons with at least one kink inside their bounds.
+    pub unstable: usize,
+    /// Binary variables.
+    pub binaries: usize,
+}
+
+/// A network encoded as MILP rows, ready for an unsafe condition.
+#[derive(Debug, Clone)]
+pub struct Encoding {
+    /// The MILP (feasibility problem, no objective).
+    pub milp: Milp,
+    /// The input variables, in input order.
+    pub inputs: Vec<VarId>,
+    /// The output variables, in output order.
+    pub outputs: Vec<VarId>,
+    /// What was encoded.
+    pub stats: EncodingStats,
+}
+
+impl Encoding {
+    /// Add the rows `c·y <= rhs - margin` of `conj`. A positive margin asks
+    /// for points strictly inside the unsafe set (used to repair witnesses
+    /// that fail the f64 check); a negative one relaxes it.
+    pub fn add_unsafe(&mut self, conj: &Conjunction, margin: f64) {
+        for c in &conj.constraints {
+            let coeffs = c.coeffs.iter().map(|&(k, v)| (self.outputs[k], v)).collect();
+            self.milp.add_le(coeffs, c.rhs - margin);
+        }
+    }
+
+    /// The input values of a solver solution.
+    pub fn input_values(&self, x: &[f64]) -> Vec<f64> {
+        self.inputs.iter().map(|v| x[v.0]).collect()
+    }
+}
+
+/// `r = relu(s z + o)` for `s z + o` in `[l, u]` (already padded), as exact
+/// MILP rows. With `w = s z + o`:
+///
+/// * `u <= 0`: `r = 0`; `l >= 0`: `r = w`; no binary.
+/// * otherwise one binary `d` (`d = 1` iff `w >= 0`) and the four big-M rows
+///   `r >= 0`, `r >= w`, `r <= w - l (1 - d)`, `r <= u d`.
+///   For `d = 1` they force `r = w` and `w >= 0`; for `d = 0`, `r = 0` and
+///   `w <= 0` (from `0 <= r <= w - l`... i.e. `w >= l`, and `r >= w`). Their LP
+///   relaxation is the triangle relaxation, the tightest convex one.
+///
+/// Returns `r` and the binary, if one was added.
+fn encode_relu(milp: &mut Milp, name: &str, z: VarId, s: f64, o: f64, l: f64, u: f64) -> (VarId, Option<VarId>) {
+    let r = milp.add_var(format!("r_{name}"), l.max(0.0), u.max(0.0));
+    if u <= 0.0 {
+        milp.add_eq(vec![(r, 1.0)], 0.0);
+        return (r, None);
+    }
+    if l >= 0.0 {
+        // r - s z = o
+        milp.add_eq(vec![(r, 1.0), (z, -s)], o);
+        return (r, None);
+    }
+    let d = milp.add_binary(format!("d_{name}"));
+    // r >= s z + o  <=>  r - s z >= o
+    milp.add_ge(vec![(r, 1.0), (z, -s)], o);
+    // r <= s z + o - l (1 - d)  <=>  r - s z - l d <= o - l
+    milp.add_le(vec![(r, 1.0), (z, -s), (d, -l)], o - l);
+    // r <= u d
+    milp.add_le(vec![(r, 1.0), (d, -u)], 0.0);
+    (r, Some(d))
+}
+
+/// Encode `net` over `input` with neuron `bounds` (pre-activation, per layer).
+///
+/// The bounds must be sound for this input box; they are padded by
+/// [`BOUND_PAD_ABS`]/[`BOUND_PAD_REL`] before use.
+pub fn encode(net: &Network, input: &InputBox, bounds: &NetworkBounds) -> Encoding {
+    let mut milp = Milp::default();
+    let mut stats = EncodingStats::default();
+    let inputs: Vec<VarId> =
+        (0..input.dim()).map(|i| milp.add_var(format!("x_{i}"), input.lower[i], input.upper[i])).collect();
+    let mut prev = inputs.clone();
+    for (k, (layer, b)) in net.layers().iter().zip(&bounds.layers).enumerate() {
+        let mut next = Vec::with_capacity(layer.output_dim());
+        for i in 0..layer.output_dim() {
+            let (l, u) = pad(b.lower[i], b.upper[i]);
+            let z = milp.add_var(format!("z_{k}_{i}"), l, u);
+            // z - W_i · prev = b_i
+            let mut row = vec![(z, 1.0)];
+            row.extend(layer.affine.weights.row(i).iter().zip(&prev).filter(|(w, _)| **w != 0.0).map(|(w, v)| (*v, -w)));
+            milp.add_eq(row, layer.affine.bias[i]);
+            if layer.activation == Activation::Identity {
+                next.push(z);
+                continue;
+            }
+            stats.neurons += 1;
+            let name = format!("{k}_{i}");
+            let (y, binaries) = encode_activation(&mut milp, &layer.activation, i, &name, z, l, u);
+            stats.binaries += binaries;
+            if binaries > 0 {
+                stats.unstable += 1;
+            } else {
+                stats.stable += 1;
+            }
+            next.push(y);
+        }
+        prev = next;
+    }
+    Encoding { milp, inputs, outputs: prev, stats }
+}
+
+/// Encode `y = act_i(z)` for `z` in `[l, u]`; returns `y` and the number of
+/// binaries added. The decompositions are derived in the module doc.
+fn encode_activation(milp: &mut Milp, act: &Activation, i: usize, name: &str, z: VarId, l: f64, u: f64) -> (VarId, usize) {
+    let (ylo, yhi) = act.interval_image(i, l, u);
+    let y = milp.add_var(format!("y_{name}"), ylo, yhi);
+    // Terms of y = c + a z + sum_k s_k r_k, collected and written as one row.
+    let mut terms: Vec<(VarId, f64)> = vec![(y, 1.0)];
+    let mut constant = 0.0;
+    let mut binaries = Vec::new();
+    match act {
+        Activation::Identity => terms.push((z, -1.0)),
+        Activation::Relu => {
+            let (r, bin) = encode_relu(milp, name, z, 1.0, 0.0, l, u);
+            terms.push((r, -1.0));
+            binaries.extend(bin);
+        }
+        Activation::Leaky { slopes } => {
+            let a = slopes[i];
+            let (r, bin) = encode_relu(milp, name, z, 1.0, 0.0, l, u);
+            terms.push((z, -a));
+            terms.push((r, -(1.0 - a)));
+            binaries.extend(bin);
+        }
+        Activation::Clip { lo, hi } => {
+            let (lo, hi) = (*lo, *hi);
+            if u <= lo {
+                constant = lo;
+            } else if l >= hi {
+                constant = hi;
+            } else {
+                // Lower kink: y = lo + relu(z - lo), or y = z when z >= lo throughout.
+                if l < lo {
+                    let (r, bin) = encode_relu(milp, &format!("{name}_lo"), z, 1.0, -lo, l - lo, u - lo);
+                    constant = lo;
+                    terms.push((r, -1.0));
+                    binaries.extend(bin);
+                } else {
+                    terms.push((z, -1.0));
+                }
+                // Upper kink: subtract relu(z - hi) when z can exceed hi.
+                if u > hi {
+                    let (r, bin) = encode_relu(milp, &format!("{name}_hi"), z, 1.0, -hi, l - hi, u - hi);
+                    terms.push((r, 1.0));
+                    binaries.extend(bin);
+                }
+                if let [d_lo, d_hi] = binaries[..] {
+                    // z >= hi implies z >= lo: d_hi <= d_lo.
+                    milp.add_le(vec![(d_hi, 1.0), (d_lo, -1.0)], 0.0);
+                }
+            }
+        }
+    }
+    milp.add_eq(terms, constant);
+    (y, binaries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounds::interval;
+    use crate::testutil;
+
+    #[test]
+    fn binary_counts_per_kind() {
+        // One neuron z = x on x in [-1, 8]: relu 1 binary, relu6 2, clip[-2, 6] 1.
+        for (act, expected) in [
+            (Activation::Relu, 1),
+            (Activation::Leaky { slopes: vec![0.1] }, 1),
+            (Activation::Clip { lo: 0.0, hi: 6.0 }, 2),
+            (Activation::Clip { lo: -2.0, hi: 6.0 }, 1),
+            (Activation::Clip { lo: -2.0, hi: 10.0 }, 0),
+        ] {
+            let net = testutil::single_neuron(act.clone());
+            let input = InputBox::new(vec![-1.0], vec![8.0]).unwrap();
+            let enc = encode(&net, &input, &interval::compute(&net, &input));
+            assert_eq!(enc.stats.binaries, expected, "{act:?}");
+            assert_eq!(enc.milp.integer_count(), expected, "{act:?}");
+        }
+    }
+
+    #[test]
+    fn stable_neurons_have_no_binary() {
+        let net = testutil::single_neuron(Activation::Relu);
+        for (lo, hi) in [(0.5, 2.0), (-3.0, -1.0)] {
+            let input = InputBox::new(vec![lo], vec![hi]).unwrap();
+            let enc = encode(&net, &input, &interval::compute(&net, &input));
+            assert_eq!(enc.stats.binaries, 0);
+            assert_eq!(enc.stats.stable, 1);
+        }
+    }
+}

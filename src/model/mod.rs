@@ -1,0 +1,423 @@
+//! The network IR: a feed-forward chain of f64 affine layers, each followed by
+//! a piecewise-linear activation.
+//!
+//! Every loader (`onnx`, `nnet`) translates its format into a [`Network`] and
+//! every later stage (bounds, MILP encoding, search, witness check) reads only
+//! this type. Keeping the IR this small is deliberate: it is exactly the class
+//! of functions that a MILP with one binary per kink encodes exactly.
+//!
+//! Layer `k` computes `z = W x + b` (the *pre-activation*) and then
+//! `y = act(z)` neuron by neuron. The last layer's activation is normally
+//! [`Activation::Identity`], so its pre-activation is the network output.
+
+pub mod onnx;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A dense row-major matrix of `rows x cols` f64 values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl Matrix {
+    /// A matrix from row-major data; errors when `data.len() != rows * cols`.
+    pub fn new(rows: usize, cols: usize, data: Vec<f64>) -> Result<Matrix> {
+        if data.len() != rows * cols {
+            return Err(Error::new(
+                ErrorKind::Network,
+                format!("matrix of {rows}x{cols} needs {} values, got {}", rows * cols, data.len()),
+            ));
+        }
+        Ok(Matrix { rows, cols, data })
+    }
+
+    /// The `n x n` identity matrix.
+    pub fn identity(n: usize) -> Matrix {
+        let mut data = vec![0.0; n * n];
+        for i in 0..n {
+            data[i * n + i] = 1.0;
+        }
+        Matrix { rows: n, cols: n, data }
+    }
+
+    /// Number of rows (outputs of the affine map).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (inputs of the affine map).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `i` as a slice.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Entry at row `i`, column `j`.
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        self.data[i * self.cols + j]
+    }
+
+    /// All entries, row-major.
+    pub fn data(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// `self * x`.
+    pub fn mul_vec(&self, x: &[f64]) -> Vec<f64> {
+        (0..self.rows).map(|i| dot(self.row(i), x)).collect()
+    }
+
+    /// The matrix product `self * other`.
+    pub fn matmul(&self, other: &Matrix) -> Matrix {
+        assert_eq!(self.cols, other.rows, "matmul dimension mismatch");
+        let mut data = vec![0.0; self.rows * other.cols];
+        for i in 0..self.rows {
+            for k in 0..self.cols {
+                let a = self.get(i, k);
+                if a == 0.0 {
+                    continue;
+                }
+                let out = &mut data[i * other.cols..(i + 1) * other.cols];
+                for (o, b) in out.iter_mut().zip(other.row(k)) {
+                    *o += a * b;
+                }
+            }
+        }
+        Matrix { rows: self.rows, cols: other.cols, data }
+    }
+
+    /// The transpose.
+    pub fn transpose(&self) -> Matrix {
+        let mut data = vec![0.0; self.rows * self.cols];
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                data[j * self.rows + i] = self.get(i, j);
+            }
+        }
+        Matrix { rows: self.cols, cols: self.rows, data }
+    }
+}
+
+/// The dot product of two equally long slices.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// An affine map `x -> W x + b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affine {
+    /// Weights, `out x in`.
+    pub weights: Matrix,
+    /// Bias, one per output.
+    pub bias: Vec<f64>,
+}
+
+impl Affine {
+    /// Apply the map.
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        let mut z = self.weights.mul_vec(x);
+        for (zi, bi) in z.iter_mut().zip(&self.bias) {
+            *zi += bi;
+        }
+        z
+    }
+
+    /// The composition `other ∘ self` (first `self`, then `other`).
+    pub fn then(&self, other: &Affine) -> Affine {
+        let weights = other.weights.matmul(&self.weights);
+        let mut bias = other.weights.mul_vec(&self.bias);
+        for (b, ob) in bias.iter_mut().zip(&other.bias) {
+            *b += ob;
+        }
+        Affine { weights, bias }
+    }
+}
+
+/// A neuron-wise piecewise-linear activation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// `y = z` (no activation; used on the output layer).
+    Identity,
+    /// `y = max(z, 0)`.
+    Relu,
+    /// `y = z` for `z >= 0`, `y = slope_i * z` for `z < 0`, with one slope per
+    /// neuron. ONNX `LeakyRelu` has one slope for all neurons, `PRelu` one per
+    /// neuron or channel; both land here.
+    Leaky {
+        /// One slope per neuron of the layer.
+        slopes: Vec<f64>,
+    },
+    /// `y = min(max(z, lo), hi)` with `lo < hi`; either bound may be infinite
+    /// (then that kink is absent). ReLU6 is `Clip { lo: 0, hi: 6 }`,
+    /// hard-tanh is `Clip { lo: -1, hi: 1 }`.
+    Clip {
+        /// Lower saturation level.
+        lo: f64,
+        /// Upper saturation level.
+        hi: f64,
+    },
+}
+
+impl Activation {
+    /// Apply the activation to neuron `i`'s pre-activation `z`.
+    pub fn eval(&self, i: usize, z: f64) -> f64 {
+        match self {
+            Activation::Identity => z,
+            Activation::Relu => z.max(0.0),
+            Activation::Leaky { slopes } => {
+                if z >= 0.0 {
+                    z
+                } else {
+                    slopes[i] * z
+                }
+            }
+            Activation::Clip { lo, hi } => z.max(*lo).min(*hi),
+        }
+    }
+
+    /// The points where the activation of neuron `i` changes slope.
+    pub fn kinks(&self, i: usize) -> Vec<f64> {
+        match self {
+            Activation::Identity => vec![],
+            Activation::Relu => vec![0.0],
+            Activation::Leaky { slopes } => {
+                if slopes[i] == 1.0 {
+                    vec![]
+                } else {
+                    vec![0.0]
+                }
+            }
+            Activation::Clip { lo, hi } => [*lo, *hi].into_iter().filter(|v| v.is_finite()).collect(),
+        }
+    }
+
+    /// The exact image `[min, max]` of `[l, u]` under neuron `i`'s activation.
+    ///
+    /// Each activation is piecewise linear, so its extremes over an interval
+    /// lie at the endpoints or at a kink inside; this holds for any Leaky
+    /// slope, including negative ones where the activation is not monotone.
+    pub fn interval_image(&self, i: usize, l: f64, u: f64) -> (f64, f64) {
+        let mut lo = self.eval(i, l).min(self.eval(i, u));
+        let mut hi = self.eval(i, l).max(self.eval(i, u));
+        for k in self.kinks(i) {
+            if l < k && k < u {
+                lo = lo.min(self.eval(i, k));
+                hi = hi.max(self.eval(i, k));
+            }
+        }
+        (lo, hi)
+    }
+
+    /// A short name for reports (`relu`, `leaky`, `clip`, `identity`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+            Activation::Leaky { .. } => "leaky",
+            Activation::Clip { .. } => "clip",
+        }
+    }
+}
+
+/// One layer: an affine map followed by an activation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// The affine part, computing the pre-activation.
+    pub affine: Affine,
+    /// The activation applied neuron by neuron.
+    pub activation: Activation,
+}
+
+impl Layer {
+    /// Number of inputs.
+    pub fn input_dim(&self) -> usize {
+        self.affine.weights.cols()
+    }
+
+    /// Number of neurons (outputs).
+    pub fn output_dim(&self) -> usize {
+        self.affine.weights.rows()
+    }
+}
+
+/// A validated feed-forward network: dimensions chain and every value is finite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    layers: Vec<Layer>,
+}
+
+impl Network {
+    /// Build a network, checking that dimensions chain, biases have the right
+    /// length, every weight and bias is finite, Leaky slopes are finite and one
+    /// per neuron, and Clip has `lo < hi`.
+    pub fn new(layers: Vec<Layer>) -> Result<Network> {
+        let err = |msg: String| Err(Error::new(ErrorKind::Network, msg));
+        if layers.is_empty() {
+            return err("a network needs at least one layer".into());
+        }
+        for (k, layer) in layers.iter().enumerate() {
+            if layer.input_dim() == 0 || layer.output_dim() == 0 {
+                return err(format!("layer {k} has an empty dimension"));
+            }
+            if layer.affine.bias.len() != layer.output_dim() {
+                return err(format!(
+                    "layer {k}: bias has {} entries, weights have {} rows",
+                    layer.affine.bias.len(),
+                    layer.output_dim()
+                ));
+            }
+            if k > 0 && layers[k - 1].output_dim() != layer.input_dim() {
+                return err(format!(
+                    "layer {k} takes {} inputs but layer {} has {} outputs",
+                    layer.input_dim(),
+                    k - 1,
+                    layers[k - 1].output_dim()
+                ));
+            }
+            if let Some(v) = layer.affine.weights.data().iter().chain(&layer.affine.bias).find(|v| !v.is_finite()) {
+                return err(format!("layer {k} has a non-finite weight or bias ({v})"));
+            }
+            match &layer.activation {
+                Activation::Leaky { slopes } => {
+                    if slopes.len() != layer.output_dim() {
+                        return err(format!(
+                            "layer {k}: {} leaky slopes for {} neurons",
+                            slopes.len(),
+                            layer.output_dim()
+                        ));
+                    }
+                    if slopes.iter().any(|s| !s.is_finite()) {
+                        return err(format!("layer {k}: non-finite leaky slope"));
+                    }
+                }
+                Activation::Clip { lo, hi } => {
+                    if lo.is_nan() || hi.is_nan() || lo >= hi {
+                        return err(format!("layer {k}: clip needs lo < hi, got [{lo}, {hi}]"));
+                    }
+                }
+                Activation::Identity | Activation::Relu => {}
+            }
+        }
+        Ok(Network { layers })
+    }
+
+    /// The layers in order.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Number of network inputs.
+    pub fn input_dim(&self) -> usize {
+        self.layers[0].input_dim()
+    }
+
+    /// Number of network outputs.
+    pub fn output_dim(&self) -> usize {
+        self.layers.last().map(Layer::output_dim).unwrap_or(0)
+    }
+
+    /// Number of neurons that carry a non-identity activation.
+    pub fn activation_neurons(&self) -> usize {
+        self.layers
+            .iter()
+            .filter(|l| l.activation != Activation::Identity)
+            .map(Layer::output_dim)
+            .sum()
+    }
+
+    /// The f64 forward pass. Panics if `x.len() != self.input_dim()`.
+    pub fn forward(&self, x: &[f64]) -> Vec<f64> {
+        assert_eq!(x.len(), self.input_dim(), "forward: wrong input length");
+        let mut v = x.to_vec();
+        for layer in &self.layers {
+            let z = layer.affine.apply(&v);
+            v = z.iter().enumerate().map(|(i, &zi)| layer.activation.eval(i, zi)).collect();
+        }
+        v
+    }
+
+    /// The forward pass keeping every layer's pre-activation `z` (one vector
+    /// per layer); the network output is the activation of the last one.
+    pub fn forward_pre_activations(&self, x: &[f64]) -> Vec<Vec<f64>> {
+        let mut v = x.to_vec();
+        let mut all = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let z = layer.affine.apply(&v);
+            v = z.iter().enumerate().map(|(i, &zi)| layer.activation.eval(i, zi)).collect();
+            all.push(z);
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// |x| = relu(x) + relu(-x).
+    fn abs_net() -> Network {
+        Network::new(vec![
+            Layer {
+                affine: Affine { weights: Matrix::new(2, 1, vec![1.0, -1.0]).unwrap(), bias: vec![0.0, 0.0] },
+                activation: Activation::Relu,
+            },
+            Layer {
+                affine: Affine { weights: Matrix::new(1, 2, vec![1.0, 1.0]).unwrap(), bias: vec![0.0] },
+                activation: Activation::Identity,
+            },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn forward_computes_abs() {
+        let net = abs_net();
+        for x in [-2.0, -0.5, 0.0, 0.25, 3.0] {
+            assert_eq!(net.forward(&[x]), vec![f64::abs(x)]);
+        }
+    }
+
+    #[test]
+    fn activations_eval() {
+        let leaky = Activation::Leaky { slopes: vec![0.1, 2.0] };
+        assert_eq!(leaky.eval(0, -1.0), -0.1);
+        assert_eq!(leaky.eval(1, -1.0), -2.0);
+        assert_eq!(leaky.eval(1, 3.0), 3.0);
+        let relu6 = Activation::Clip { lo: 0.0, hi: 6.0 };
+        assert_eq!(relu6.eval(0, -1.0), 0.0);
+        assert_eq!(relu6.eval(0, 7.0), 6.0);
+        assert_eq!(relu6.eval(0, 2.5), 2.5);
+    }
+
+    #[test]
+    fn rejects_mismatched_dims_and_nan() {
+        let l1 = Layer {
+            affine: Affine { weights: Matrix::new(2, 1, vec![1.0, 1.0]).unwrap(), bias: vec![0.0, 0.0] },
+            activation: Activation::Relu,
+        };
+        let l2 = Layer {
+            affine: Affine { weights: Matrix::new(1, 3, vec![1.0; 3]).unwrap(), bias: vec![0.0] },
+            activation: Activation::Identity,
+        };
+        assert_eq!(Network::new(vec![l1.clone(), l2]).unwrap_err().kind(), ErrorKind::Network);
+        let mut bad = l1;
+        bad.affine.bias[0] = f64::NAN;
+        assert_eq!(Network::new(vec![bad]).unwrap_err().kind(), ErrorKind::Network);
+    }
+
+    #[test]
+    fn affine_composition() {
+        let a = Affine { weights: Matrix::new(2, 1, vec![1.0, 2.0]).unwrap(), bias: vec![1.0, 0.0] };
+        let b = Affine { weights: Matrix::new(1, 2, vec![3.0, -1.0]).unwrap(), bias: vec![0.5] };
+        let c = a.then(&b);
+        for x in [-1.0, 0.0, 2.0] {
+            assert_eq!(c.apply(&[x]), b.apply(&a.apply(&[x])));
+        }
+    }
+}

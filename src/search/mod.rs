@@ -1,0 +1,258 @@
+//! From a network and a property to a verdict.
+//!
+//! [`verify`] runs the stages in order of cost: sampling for a quick
+//! counterexample, neuron bounds (which may exclude the unsafe set outright),
+//! then one MILP per (region, unsafe disjunct). The property holds only if
+//! every disjunct of every region is proved empty; any validated witness
+//! settles "violated"; anything else is "unknown".
+
+pub mod falsify;
+
+use std::time::Instant;
+
+use crate::bounds::{self, Bounds};
+use crate::error::Result;
+use crate::milp::encode::{encode, Encoding};
+use crate::milp::highs::Highs;
+use crate::milp::{Limits, MilpSolver, SolveStatus};
+use crate::model::Network;
+use crate::settings::Settings;
+use crate::spec::{Conjunction, Property};
+use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, Verdict};
+
+/// The unsafe rows are relaxed by this much when the MILP is asked for a
+/// proof: `c·y <= rhs + UNSAFE_RELAX`. Infeasibility of the relaxed problem
+/// implies infeasibility of the true one, and the slack keeps a solver's
+/// tolerance-level error from turning a barely feasible problem "infeasible".
+pub const UNSAFE_RELAX: f64 = 1e-6;
+
+/// When a solver point fails the f64 check, the MILP is solved again with
+/// the unsafe rows tightened by these margins in turn, `c·y <= rhs - m`,
+/// asking for a point strictly inside the unsafe set.
+pub const REPAIR_MARGINS: [f64; 2] = [1e-5, 1e-3];
+
+/// `true` when output bounds alone show that no output satisfies `conj`: some
+/// row's minimum of `c·y` over the output box exceeds its right-hand side.
+pub fn bounds_exclude(conj: &Conjunction, out: &Bounds) -> bool {
+    conj.constraints.iter().any(|c| {
+        let min: f64 = c.coeffs.iter().map(|&(k, v)| if v >= 0.0 { v * out.lower[k] } else { v * out.upper[k] }).sum();
+        min > c.rhs
+    })
+}
+
+/// Verify `prop` on `net`.
+///
+/// Errors only for unusable input (dimensions that do not match, invalid
+/// settings); every solver outcome is a [`Verdict`].
+pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
+    settings.validate()?;
+    prop.check_dims(net.input_dim(), net.output_dim())?;
+    let start = Instant::now();
+    let deadline = settings.timeout.map(|t| start + t);
+    let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
+    let finish = |verdict, mut stats: Stats| {
+        stats.elapsed = start.elapsed();
+        Ok(Outcome { verdict, stats })
+    };
+
+    if let Some(witness) = falsify::sample(net, prop, settings.falsify_samples, settings.seed) {
+        return finish(Verdict::Violated { witness }, stats);
+    }
+
+    let mut proved_by = ProofMethod::Bounds;
+    let mut unknown: Option<String> = None;
+    for (r, region) in prop.regions.iter().enumerate() {
+        let nb = bounds::compute(net, &region.input, settings.bounds);
+        let unstable = nb.unstable_count(net);
+        stats.unstable += unstable;
+        stats.stable += stats.neurons - unstable;
+        let mut encoding: Option<Encoding> = None;
+        for conj in &region.unsafe_set.disjuncts {
+            if bounds_exclude(conj, nb.output()) {
+                stats.proved_by_bounds += 1;
+                continue;
+            }
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
+            if remaining.is_some_and(|t| t <= 0.0) {
+                unknown.get_or_insert_with(|| "time limit reached".into());
+                break;
+            }
+            let base = encoding.get_or_insert_with(|| encode(net, &region.input, &nb));
+            stats.binaries = stats.binaries.max(base.stats.binaries);
+            let limits = Limits { time_limit: remaining, threads: settings.threads };
+            match solve_disjunct(net, prop, r, base, conj, &limits, &mut stats) {
+                DisjunctResult::Proved => proved_by = ProofMethod::Milp,
+                DisjunctResult::Violated(witness) => return finish(Verdict::Violated { witness }, stats),
+                DisjunctResult::Unknown(reason) => {
+                    unknown.get_or_insert(reason);
+                }
+            }
+        }
+    }
+    let verdict = match unknown {
+        Some(reason) => Verdict::Unknown { reason },
+        None => Verdict::Holds { proved_by },
+    };
+    finish(verdict, stats)
+}
+
+enum DisjunctResult {
+    Proved,
+    Violated(crate::verdict::Witness),
+    Unknown(String),
+}
+
+/// Solve one disjunct's MILP; validate any solver point in f64 and repair it
+/// with [`REPAIR_MARGINS`] when it fails.
+fn solve_disjunct(
+    net: &Network,
+    prop: &Property,
+    region: usize,
+    base: &Encoding,
+    conj: &Conjunction,
+    limits: &Limits,
+    stats: &mut Stats,
+) -> DisjunctResult {
+    let solve = |margin: f64, stats: &mut Stats| {
+        let mut enc = base.clone();
+        enc.add_unsafe(conj, margin);
+        stats.milps += 1;
+        let status = Highs.solve(&enc.milp, limits);
+        (enc, status)
+    };
+    let (enc, status) = solve(-UNSAFE_RELAX, stats);
+    let point = match status {
+        SolveStatus::Infeasible => return DisjunctResult::Proved,
+        SolveStatus::Optimal { x, .. } => x,
+        SolveStatus::Limit { kind, incumbent } => {
+            if let Some(w) = incumbent.and_then(|x| check_witness(net, prop, region, &enc.input_values(&x))) {
+                return DisjunctResult::Violated(w);
+            }
+            return DisjunctResult::Unknown(format!("solver stopped at its {kind:?} limit"));
+        }
+        other => return DisjunctResult::Unknown(format!("solver gave no answer: {other:?}")),
+    };
+    if let Some(w) = check_witness(net, prop, region, &enc.input_values(&point)) {
+        return DisjunctResult::Violated(w);
+    }
+    for margin in REPAIR_MARGINS {
+        if let (enc, SolveStatus::Optimal { x, .. }) = solve(margin, stats) {
+            if let Some(w) = check_witness(net, prop, region, &enc.input_values(&x)) {
+                return DisjunctResult::Violated(w);
+            }
+        }
+    }
+    DisjunctResult::Unknown("the solver found a point in the unsafe set that failed the f64 check, and repair failed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Activation;
+    use crate::rng::Rng;
+    use crate::testutil::{self, layer};
+
+    fn holds(net: &Network, prop: &Property) -> bool {
+        let no_sampling = Settings { falsify_samples: 0, ..Settings::default() };
+        match verify(net, prop, &no_sampling).unwrap().verdict {
+            Verdict::Holds { .. } => true,
+            Verdict::Violated { witness } => {
+                assert!(check_witness(net, prop, witness.region, &witness.input).is_some());
+                false
+            }
+            Verdict::Unknown { reason } => panic!("unknown without a time limit: {reason}"),
+        }
+    }
+
+    /// |x| = relu(x) + relu(-x) on [-1, 1].
+    fn abs_net() -> Network {
+        Network::new(vec![
+            layer(2, 1, &[1.0, -1.0], &[0.0, 0.0], Activation::Relu),
+            layer(1, 2, &[1.0, 1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn abs_is_nonnegative_but_exceeds_point_nine() {
+        let net = abs_net();
+        // unsafe: y <= -1e-3 (never), and y >= 0.9 (at |x| >= 0.9)
+        assert!(holds(&net, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -1e-3)]])));
+        assert!(!holds(&net, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, -1.0)], -0.9)]])));
+    }
+
+    #[test]
+    fn xor_corners() {
+        // h1 = relu(x1 + x2 - 1), h2 = relu(x1 + x2); y = h2 - 2 h1 is XOR on {0,1}^2.
+        let net = Network::new(vec![
+            layer(2, 2, &[1.0, 1.0, 1.0, 1.0], &[-1.0, 0.0], Activation::Relu),
+            layer(1, 2, &[-2.0, 1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap();
+        for (x, out) in [([0.0, 0.0], 0.0), ([0.0, 1.0], 1.0), ([1.0, 0.0], 1.0), ([1.0, 1.0], 0.0)] {
+            assert_eq!(net.forward(&x), vec![out]);
+            // Within 0.1 of a corner, the output stays within 0.25 of the label.
+            let lo: Vec<f64> = x.iter().map(|v| v - 0.1).collect();
+            let hi: Vec<f64> = x.iter().map(|v| v + 0.1).collect();
+            let far = testutil::property(&lo, &hi, &[&[(&[(0, 1.0)], out - 0.25)], &[(&[(0, -1.0)], -out - 0.25)]]);
+            assert!(holds(&net, &far), "corner {x:?}");
+            let near = testutil::property(&lo, &hi, &[&[(&[(0, 1.0)], out - 0.15)], &[(&[(0, -1.0)], -out - 0.15)]]);
+            assert!(!holds(&net, &near), "corner {x:?}");
+        }
+    }
+
+    #[test]
+    fn leaky_prelu_and_clip_networks() {
+        // Leaky (0.1): y = leaky(x) on [-1, 1] has range [-0.1, 1].
+        let leaky = testutil::single_neuron(Activation::Leaky { slopes: vec![0.1] });
+        assert!(holds(&leaky, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -0.11)]])));
+        assert!(!holds(&leaky, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -0.09)]])));
+        // PReLU with per-neuron slopes 0.2 and -0.5: y = p1(x) + p2(-x) on [-1, 1].
+        let prelu = Network::new(vec![
+            layer(2, 1, &[1.0, -1.0], &[0.0, 0.0], Activation::Leaky { slopes: vec![0.2, -0.5] }),
+            layer(1, 2, &[1.0, 1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap();
+        // x = 1: 1 + 0.5 = 1.5; x = -1: -0.2 + 1 = 0.8; minimum 0 at x = 0.
+        assert!(holds(&prelu, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, -1.0)], -1.51)]])));
+        assert!(!holds(&prelu, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, -1.0)], -1.49)]])));
+        // ReLU6 of 10x on [-1, 1]: range [0, 6].
+        let relu6 = Network::new(vec![
+            layer(1, 1, &[10.0], &[0.0], Activation::Clip { lo: 0.0, hi: 6.0 }),
+            layer(1, 1, &[1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap();
+        assert!(holds(&relu6, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, -1.0)], -6.01)]])));
+        assert!(!holds(&relu6, &testutil::property(&[-1.0], &[1.0], &[&[(&[(0, -1.0)], -5.99)]])));
+    }
+
+    /// Compare against activation-pattern enumeration on random networks of
+    /// every activation kind, with and without sampling.
+    #[test]
+    fn differential_against_enumeration() {
+        let mut rng = Rng::new(2026);
+        let (mut n_holds, mut n_violated, mut skipped) = (0, 0, 0);
+        for case in 0..300 {
+            let net = testutil::random_network(&mut rng, if case % 3 == 0 { 8 } else { 5 });
+            let prop = testutil::random_property(&mut rng, &net);
+            let reference = testutil::reference(&net, &prop);
+            // Skip cases within solver tolerance of the boundary.
+            if reference.margin.abs() < 1e-5 {
+                skipped += 1;
+                continue;
+            }
+            let settings = Settings { falsify_samples: if case % 2 == 0 { 0 } else { 64 }, seed: case, ..Settings::default() };
+            let outcome = verify(&net, &prop, &settings).unwrap();
+            match (&outcome.verdict, reference.margin < 0.0) {
+                (Verdict::Holds { .. }, false) => n_holds += 1,
+                (Verdict::Violated { witness }, true) => {
+                    assert!(check_witness(&net, &prop, witness.region, &witness.input).is_some());
+                    n_violated += 1;
+                }
+                (v, _) => panic!("case {case}: verdict {v:?} but reference margin {} at {:?}\n{net:?}\n{prop:?}", reference.margin, reference.input),
+            }
+        }
+        eprintln!("differential: holds {n_holds}, violated {n_violated}, skipped {skipped}");
+        assert!(n_holds > 50 && n_violated > 50, "holds {n_holds}, violated {n_violated}, skipped {skipped}");
+    }
+}

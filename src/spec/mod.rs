@@ -1,0 +1,192 @@
+//! Properties: an input region and an *unsafe* set of outputs.
+//!
+//! A [`Property`] is a disjunction of [`Region`]s. Each region pairs an input
+//! box with an unsafe output condition in disjunctive normal form ([`Dnf`]):
+//! the network is **unsafe** if some input `x` inside some region's box drives
+//! the output `y = f(x)` into that region's DNF. A property **holds** when no
+//! such `x` exists.
+//!
+//! This one type serves both front ends: the JSON format (`json.rs`: a union
+//! of boxes times one DNF) and VNN-LIB (`vnnlib.rs`: a disjunction of input
+//! boxes, each with its own output condition). Constraints are kept as rows
+//! `sum_k c_k y_k <= rhs`, the shape both the MILP encoder and the bound
+//! checks want.
+
+pub mod json;
+pub mod vnnlib;
+
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// An axis-aligned box of inputs, `lower[i] <= x_i <= upper[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputBox {
+    /// Lower bounds, one per network input.
+    pub lower: Vec<f64>,
+    /// Upper bounds, one per network input.
+    pub upper: Vec<f64>,
+}
+
+impl InputBox {
+    /// A box; errors when lengths differ, a bound is not finite, or `lower > upper`.
+    pub fn new(lower: Vec<f64>, upper: Vec<f64>) -> Result<InputBox> {
+        if lower.len() != upper.len() {
+            return Err(Error::new(ErrorKind::Spec, "input box: lower and upper have different lengths"));
+        }
+        for (i, (l, u)) in lower.iter().zip(&upper).enumerate() {
+            if !l.is_finite() || !u.is_finite() {
+                return Err(Error::new(ErrorKind::Spec, format!("input {i}: bounds must be finite, got [{l}, {u}]")));
+            }
+            if l > u {
+                return Err(Error::new(ErrorKind::Spec, format!("input {i}: lower bound {l} is above upper bound {u}")));
+            }
+        }
+        Ok(InputBox { lower, upper })
+    }
+
+    /// Number of inputs.
+    pub fn dim(&self) -> usize {
+        self.lower.len()
+    }
+
+    /// `true` when `x` lies in the box (inclusive).
+    pub fn contains(&self, x: &[f64]) -> bool {
+        x.len() == self.dim() && x.iter().zip(&self.lower).zip(&self.upper).all(|((v, l), u)| l <= v && v <= u)
+    }
+
+    /// `x` clamped into the box, coordinate by coordinate.
+    pub fn clamp(&self, x: &[f64]) -> Vec<f64> {
+        x.iter().zip(&self.lower).zip(&self.upper).map(|((v, l), u)| v.max(*l).min(*u)).collect()
+    }
+
+    /// The centre of the box.
+    pub fn center(&self) -> Vec<f64> {
+        self.lower.iter().zip(&self.upper).map(|(l, u)| 0.5 * (l + u)).collect()
+    }
+}
+
+/// One linear constraint over the outputs: `sum_k coeffs[k].1 * y[coeffs[k].0] <= rhs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearConstraint {
+    /// Sparse coefficients `(output index, coefficient)`.
+    pub coeffs: Vec<(usize, f64)>,
+    /// Right-hand side.
+    pub rhs: f64,
+}
+
+impl LinearConstraint {
+    /// `c·y - rhs`: negative or zero when the constraint is satisfied.
+    pub fn slack_violation(&self, y: &[f64]) -> f64 {
+        self.coeffs.iter().map(|&(k, c)| c * y[k]).sum::<f64>() - self.rhs
+    }
+}
+
+/// A conjunction of linear output constraints (all must hold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conjunction {
+    /// The constraints; an empty conjunction is always true.
+    pub constraints: Vec<LinearConstraint>,
+}
+
+impl Conjunction {
+    /// The largest `c·y - rhs` over the constraints: `<= 0` iff `y` satisfies all.
+    pub fn max_violation(&self, y: &[f64]) -> f64 {
+        self.constraints.iter().map(|c| c.slack_violation(y)).fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+/// A disjunction of conjunctions: the unsafe output set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dnf {
+    /// The disjuncts; `y` is unsafe if it satisfies any of them.
+    pub disjuncts: Vec<Conjunction>,
+}
+
+impl Dnf {
+    /// Index of the first disjunct that `y` satisfies, if any.
+    pub fn satisfied_by(&self, y: &[f64]) -> Option<usize> {
+        self.disjuncts.iter().position(|d| d.max_violation(y) <= 0.0)
+    }
+}
+
+/// An input box with its unsafe output condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    /// Where the inputs range.
+    pub input: InputBox,
+    /// Which outputs are unsafe for inputs in this box.
+    pub unsafe_set: Dnf,
+}
+
+/// A property: unsafe iff some region has an input whose output is in its unsafe set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Property {
+    /// The regions, a disjunction.
+    pub regions: Vec<Region>,
+}
+
+impl Property {
+    /// Check the property against a network's dimensions: every box has one
+    /// bound per input and every constraint names an existing output.
+    pub fn check_dims(&self, inputs: usize, outputs: usize) -> Result<()> {
+        if self.regions.is_empty() {
+            return Err(Error::new(ErrorKind::Spec, "the property has no input region"));
+        }
+        for (r, region) in self.regions.iter().enumerate() {
+            if region.input.dim() != inputs {
+                return Err(Error::new(
+                    ErrorKind::Spec,
+                    format!("region {r} bounds {} inputs but the network has {inputs}", region.input.dim()),
+                ));
+            }
+            for d in &region.unsafe_set.disjuncts {
+                for c in &d.constraints {
+                    if let Some(&(k, _)) = c.coeffs.iter().find(|(k, _)| *k >= outputs) {
+                        return Err(Error::new(
+                            ErrorKind::Spec,
+                            format!(
+                                "the property refers to output {k} but the network has {outputs} outputs (0..{})",
+                                outputs.saturating_sub(1)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which property format a file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecFormat {
+    /// The JSON format of `json.rs`.
+    Json,
+    /// VNN-LIB 1.0 (SMT-LIB syntax).
+    Vnnlib,
+}
+
+impl SpecFormat {
+    /// Pick the format from a file extension (`.json`, `.vnnlib`/`.smt2`).
+    pub fn from_path(path: &Path) -> Result<SpecFormat> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("json") => Ok(SpecFormat::Json),
+            Some("vnnlib") | Some("smt2") => Ok(SpecFormat::Vnnlib),
+            _ => Err(Error::new(ErrorKind::Spec, "unknown property format: expected a .json or .vnnlib file")
+                .with_path(path)),
+        }
+    }
+}
+
+/// Read a property file, choosing the parser by extension.
+pub fn load(path: &Path) -> Result<(Property, SpecFormat)> {
+    let format = SpecFormat::from_path(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let prop = match format {
+        SpecFormat::Json => json::parse(&text),
+        SpecFormat::Vnnlib => vnnlib::parse(&text),
+    }
+    .map_err(|e| e.with_path(path))?;
+    Ok((prop, format))
+}

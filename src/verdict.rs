@@ -1,0 +1,117 @@
+//! Verdicts, witnesses and the f64 witness check.
+//!
+//! A verdict is a value, not an error. [`Verdict::Violated`] can only be built
+//! from a [`Witness`] that [`check_witness`] accepted: the input lies in a
+//! region's box and the plain f64 forward pass of the loaded network lands in
+//! that region's unsafe set, with no tolerance.
+
+use std::time::Duration;
+
+use crate::model::Network;
+use crate::spec::Property;
+
+/// How a "holds" answer was proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofMethod {
+    /// Output bounds alone exclude the unsafe set.
+    Bounds,
+    /// The MILP solver proved infeasibility (for at least one disjunct).
+    Milp,
+}
+
+impl ProofMethod {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProofMethod::Bounds => "bounds",
+            ProofMethod::Milp => "milp",
+        }
+    }
+}
+
+/// A validated counterexample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Witness {
+    /// The input, inside the region's box.
+    pub input: Vec<f64>,
+    /// The network's f64 output on `input`.
+    pub output: Vec<f64>,
+    /// Index of the region whose box contains `input`.
+    pub region: usize,
+    /// Index of the unsafe disjunct the output satisfies.
+    pub disjunct: usize,
+}
+
+/// The answer to "is there an unsafe input?".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// No input in the region reaches the unsafe set.
+    Holds {
+        /// The strongest method that was needed.
+        proved_by: ProofMethod,
+    },
+    /// A validated counterexample.
+    Violated {
+        /// The counterexample.
+        witness: Witness,
+    },
+    /// Neither proved nor refuted (time limit, solver trouble, a solver
+    /// point that failed the f64 check and could not be repaired).
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Verdict {
+    /// `holds`, `violated` or `unknown`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Holds { .. } => "holds",
+            Verdict::Violated { .. } => "violated",
+            Verdict::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// Counters and timings of one verification run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Neurons with a non-identity activation.
+    pub neurons: usize,
+    /// Of those, stable under the bounds used (summed over regions).
+    pub stable: usize,
+    /// Of those, unstable under the bounds used (summed over regions).
+    pub unstable: usize,
+    /// Binary variables in the largest MILP built.
+    pub binaries: usize,
+    /// MILPs solved.
+    pub milps: usize,
+    /// Disjuncts proved by bounds alone.
+    pub proved_by_bounds: usize,
+}
+
+/// A verdict with its statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What it took.
+    pub stats: Stats,
+}
+
+/// Validate a candidate counterexample `x` for region `region`: clamp it into
+/// the region's box, run the f64 forward pass, and return a [`Witness`] if the
+/// output satisfies one of the region's unsafe disjuncts exactly.
+pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -> Option<Witness> {
+    let r = prop.regions.get(region)?;
+    if x.len() != r.input.dim() || x.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let input = r.input.clamp(x);
+    let output = net.forward(&input);
+    let disjunct = r.unsafe_set.satisfied_by(&output)?;
+    Some(Witness { input, output, region, disjunct })
+}
