@@ -49,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bounds;
+pub mod cli;
 pub mod error;
 pub mod milp;
 pub mod model;

@@ -20,13 +20,16 @@ pub struct Settings {
     pub bounds: BoundMethod,
     /// Random samples tried per region before any solver is called. Default: 256.
     pub falsify_samples: usize,
+    /// Gradient-descent restarts per unsafe disjunct when looking for a
+    /// counterexample (0 turns it off). Default: 4.
+    pub falsify_restarts: usize,
     /// Seed of the sampling; runs are reproducible. Default: 0.
     pub seed: u64,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: None, threads: 1, bounds: BoundMethod::Interval, falsify_samples: 256, seed: 0 }
+        Settings { timeout: None, threads: 1, bounds: BoundMethod::Interval, falsify_samples: 256, falsify_restarts: 4, seed: 0 }
     }
 }
 

@@ -59,8 +59,34 @@ pub enum Verdict {
     /// point that failed the f64 check and could not be repaired).
     Unknown {
         /// Why.
-        reason: String,
+        reason: UnknownReason,
     },
+}
+
+/// Why a run ended without a verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnknownReason {
+    /// The time limit was reached.
+    TimeLimit,
+    /// The solver stopped for another reason (a limit other than time, an
+    /// ambiguous status, numerical trouble); the text says which.
+    Solver(String),
+    /// The solver found a point in the unsafe set that failed the f64 check
+    /// and could not be repaired.
+    UnvalidatedWitness,
+}
+
+impl std::fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnknownReason::TimeLimit => write!(f, "time limit reached"),
+            UnknownReason::Solver(s) => write!(f, "solver gave no answer: {s}"),
+            UnknownReason::UnvalidatedWitness => write!(
+                f,
+                "the solver found a point in the unsafe set that failed the f64 check, and repair failed"
+            ),
+        }
+    }
 }
 
 impl Verdict {

@@ -12,7 +12,17 @@
 
 pub mod onnx;
 
+use std::path::Path;
+
 use crate::error::{Error, ErrorKind, Result};
+
+/// Load a network file, choosing the loader by extension (`.onnx`).
+pub fn load(path: &Path) -> Result<Network> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("onnx") => onnx::load(path),
+        _ => Err(Error::new(ErrorKind::Usage, "unknown model format: expected a .onnx file").with_path(path)),
+    }
+}
 
 /// A dense row-major matrix of `rows x cols` f64 values.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +191,35 @@ impl Activation {
         }
     }
 
+    /// The slope of neuron `i`'s activation at `z` (at a kink, the slope of
+    /// the piece to its right).
+    pub fn slope(&self, i: usize, z: f64) -> f64 {
+        match self {
+            Activation::Identity => 1.0,
+            Activation::Relu => {
+                if z >= 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Leaky { slopes } => {
+                if z >= 0.0 {
+                    1.0
+                } else {
+                    slopes[i]
+                }
+            }
+            Activation::Clip { lo, hi } => {
+                if z >= *lo && z < *hi {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
     /// The points where the activation of neuron `i` changes slope.
     pub fn kinks(&self, i: usize) -> Vec<f64> {
         match self {
@@ -342,6 +381,33 @@ impl Network {
         v
     }
 
+    /// The gradient of `sum_k c_k y_k` with respect to the input at `x`, with
+    /// `c` given as sparse `(output, coefficient)` pairs.
+    ///
+    /// The network is piecewise linear, so this is exact inside the linear
+    /// region of `x`; at a kink the right-hand piece (`z >= kink`) is used.
+    pub fn gradient(&self, x: &[f64], c: &[(usize, f64)]) -> Vec<f64> {
+        let pre = self.forward_pre_activations(x);
+        let mut g = vec![0.0; self.output_dim()];
+        for &(k, v) in c {
+            g[k] += v;
+        }
+        for (layer, z) in self.layers.iter().zip(&pre).rev() {
+            for (i, gi) in g.iter_mut().enumerate() {
+                *gi *= layer.activation.slope(i, z[i]);
+            }
+            let w = &layer.affine.weights;
+            let mut prev = vec![0.0; w.cols()];
+            for (i, gi) in g.iter().enumerate().filter(|(_, gi)| **gi != 0.0) {
+                for (p, wij) in prev.iter_mut().zip(w.row(i)) {
+                    *p += gi * wij;
+                }
+            }
+            g = prev;
+        }
+        g
+    }
+
     /// The forward pass keeping every layer's pre-activation `z` (one vector
     /// per layer); the network output is the activation of the last one.
     pub fn forward_pre_activations(&self, x: &[f64]) -> Vec<Vec<f64>> {
@@ -409,6 +475,40 @@ mod tests {
         let mut bad = l1;
         bad.affine.bias[0] = f64::NAN;
         assert_eq!(Network::new(vec![bad]).unwrap_err().kind(), ErrorKind::Network);
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let net = Network::new(vec![
+            Layer {
+                affine: Affine { weights: Matrix::new(3, 2, vec![1.0, -2.0, 0.5, 1.5, -1.0, 0.3]).unwrap(), bias: vec![0.1, -0.2, 0.3] },
+                activation: Activation::Leaky { slopes: vec![0.1, -0.3, 0.5] },
+            },
+            Layer {
+                affine: Affine { weights: Matrix::new(2, 3, vec![1.0, 2.0, -1.0, 0.5, -0.5, 1.0]).unwrap(), bias: vec![0.0, 0.1] },
+                activation: Activation::Clip { lo: -0.5, hi: 0.7 },
+            },
+            Layer {
+                affine: Affine { weights: Matrix::new(2, 2, vec![1.0, -1.0, 2.0, 0.5]).unwrap(), bias: vec![0.0, 0.0] },
+                activation: Activation::Identity,
+            },
+        ])
+        .unwrap();
+        let c = [(0, 1.0), (1, -0.7)];
+        let f = |x: &[f64]| {
+            let y = net.forward(x);
+            y[0] - 0.7 * y[1]
+        };
+        for x in [[0.31, 0.17], [-0.4, 0.1], [0.05, -0.6], [0.9, 0.4]] {
+            let g = net.gradient(&x, &c);
+            for j in 0..2 {
+                let h = 1e-7;
+                let mut xp = x;
+                xp[j] += h;
+                let fd = (f(&xp) - f(&x)) / h;
+                assert!((fd - g[j]).abs() < 1e-5, "x {x:?} dim {j}: {fd} vs {}", g[j]);
+            }
+        }
     }
 
     #[test]

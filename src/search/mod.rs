@@ -14,11 +14,11 @@ use crate::bounds::{self, Bounds};
 use crate::error::Result;
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
-use crate::milp::{Limits, MilpSolver, SolveStatus};
+use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
 use crate::settings::Settings;
 use crate::spec::{Conjunction, Property};
-use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, Verdict};
+use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, UnknownReason, Verdict, Witness};
 
 /// The unsafe rows are relaxed by this much when the MILP is asked for a
 /// proof: `c·y <= rhs + UNSAFE_RELAX`. Infeasibility of the relaxed problem
@@ -55,12 +55,14 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
         Ok(Outcome { verdict, stats })
     };
 
-    if let Some(witness) = falsify::sample(net, prop, settings.falsify_samples, settings.seed) {
+    let found = falsify::sample(net, prop, settings.falsify_samples, settings.seed)
+        .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
+    if let Some(witness) = found {
         return finish(Verdict::Violated { witness }, stats);
     }
 
     let mut proved_by = ProofMethod::Bounds;
-    let mut unknown: Option<String> = None;
+    let mut unknown: Option<UnknownReason> = None;
     for (r, region) in prop.regions.iter().enumerate() {
         let nb = bounds::compute(net, &region.input, settings.bounds);
         let unstable = nb.unstable_count(net);
@@ -74,13 +76,13 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
             }
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
             if remaining.is_some_and(|t| t <= 0.0) {
-                unknown.get_or_insert_with(|| "time limit reached".into());
+                unknown.get_or_insert(UnknownReason::TimeLimit);
                 break;
             }
             let base = encoding.get_or_insert_with(|| encode(net, &region.input, &nb));
             stats.binaries = stats.binaries.max(base.stats.binaries);
             let limits = Limits { time_limit: remaining, threads: settings.threads };
-            match solve_disjunct(net, prop, r, base, conj, &limits, &mut stats) {
+            match solve_disjunct(net, prop, r, base, conj, &limits, &mut stats.milps) {
                 DisjunctResult::Proved => proved_by = ProofMethod::Milp,
                 DisjunctResult::Violated(witness) => return finish(Verdict::Violated { witness }, stats),
                 DisjunctResult::Unknown(reason) => {
@@ -96,31 +98,32 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     finish(verdict, stats)
 }
 
-enum DisjunctResult {
+/// The outcome of one (region, disjunct) MILP.
+pub(crate) enum DisjunctResult {
     Proved,
-    Violated(crate::verdict::Witness),
-    Unknown(String),
+    Violated(Witness),
+    Unknown(UnknownReason),
 }
 
-/// Solve one disjunct's MILP; validate any solver point in f64 and repair it
+/// Solve one disjunct's MILP (counting solves in `milps`); validate any solver point in f64 and repair it
 /// with [`REPAIR_MARGINS`] when it fails.
-fn solve_disjunct(
+pub(crate) fn solve_disjunct(
     net: &Network,
     prop: &Property,
     region: usize,
     base: &Encoding,
     conj: &Conjunction,
     limits: &Limits,
-    stats: &mut Stats,
+    milps: &mut usize,
 ) -> DisjunctResult {
-    let solve = |margin: f64, stats: &mut Stats| {
+    let solve = |margin: f64, milps: &mut usize| {
         let mut enc = base.clone();
         enc.add_unsafe(conj, margin);
-        stats.milps += 1;
+        *milps += 1;
         let status = Highs.solve(&enc.milp, limits);
         (enc, status)
     };
-    let (enc, status) = solve(-UNSAFE_RELAX, stats);
+    let (enc, status) = solve(-UNSAFE_RELAX, milps);
     let point = match status {
         SolveStatus::Infeasible => return DisjunctResult::Proved,
         SolveStatus::Optimal { x, .. } => x,
@@ -128,21 +131,24 @@ fn solve_disjunct(
             if let Some(w) = incumbent.and_then(|x| check_witness(net, prop, region, &enc.input_values(&x))) {
                 return DisjunctResult::Violated(w);
             }
-            return DisjunctResult::Unknown(format!("solver stopped at its {kind:?} limit"));
+            return DisjunctResult::Unknown(match kind {
+                LimitKind::Time => UnknownReason::TimeLimit,
+                other => UnknownReason::Solver(format!("stopped at its {other:?} limit")),
+            });
         }
-        other => return DisjunctResult::Unknown(format!("solver gave no answer: {other:?}")),
+        other => return DisjunctResult::Unknown(UnknownReason::Solver(format!("{other:?}"))),
     };
     if let Some(w) = check_witness(net, prop, region, &enc.input_values(&point)) {
         return DisjunctResult::Violated(w);
     }
     for margin in REPAIR_MARGINS {
-        if let (enc, SolveStatus::Optimal { x, .. }) = solve(margin, stats) {
+        if let (enc, SolveStatus::Optimal { x, .. }) = solve(margin, milps) {
             if let Some(w) = check_witness(net, prop, region, &enc.input_values(&x)) {
                 return DisjunctResult::Violated(w);
             }
         }
     }
-    DisjunctResult::Unknown("the solver found a point in the unsafe set that failed the f64 check, and repair failed".into())
+    DisjunctResult::Unknown(UnknownReason::UnvalidatedWitness)
 }
 
 #[cfg(test)]
@@ -153,7 +159,7 @@ mod tests {
     use crate::testutil::{self, layer};
 
     fn holds(net: &Network, prop: &Property) -> bool {
-        let no_sampling = Settings { falsify_samples: 0, ..Settings::default() };
+        let no_sampling = Settings { falsify_samples: 0, falsify_restarts: 0, ..Settings::default() };
         match verify(net, prop, &no_sampling).unwrap().verdict {
             Verdict::Holds { .. } => true,
             Verdict::Violated { witness } => {
@@ -241,7 +247,13 @@ mod tests {
                 skipped += 1;
                 continue;
             }
-            let settings = Settings { falsify_samples: if case % 2 == 0 { 0 } else { 64 }, seed: case, ..Settings::default() };
+            let falsify = case % 2 == 1;
+            let settings = Settings {
+                falsify_samples: if falsify { 64 } else { 0 },
+                falsify_restarts: if falsify { 2 } else { 0 },
+                seed: case,
+                ..Settings::default()
+            };
             let outcome = verify(&net, &prop, &settings).unwrap();
             match (&outcome.verdict, reference.margin < 0.0) {
                 (Verdict::Holds { .. }, false) => n_holds += 1,

@@ -1,0 +1,24 @@
+# Quick start: `make demo` and `make test`. Both install missing build
+# dependencies first (scripts/install-deps.sh).
+
+BIN := target/release/reluverify
+# Benchmark folders (VNN-COMP 2021 layout); override e.g. `make bench BENCH=/path`.
+BENCH ?= ../shared/benchmarks/acasxu
+BENCH_MNIST ?= ../shared/benchmarks/mnistfc
+
+.PHONY: deps demo test build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cargo build --release
+
+# Check shipped models and properties: one that holds, one that is violated.
+demo: build
+	$(BIN) check models/ACASXU_run2a_2_1_batch_2000.onnx specs/acasxu_prop2.json --witness target/demo-witness.json; \
+	  test $$? -eq 1
+	$(BIN) check models/abs.onnx specs/abs_nonneg.json
+
+test: deps
+	cargo test

@@ -1,0 +1,92 @@
+//! Raw command-line arguments (clap derive); validated into [`Settings`] in
+//! [`CheckArgs::settings`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::settings::Settings;
+
+/// Prove properties of piecewise-linear neural networks, or find the input that breaks them.
+#[derive(Debug, Parser)]
+#[command(name = "reluverify", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a property: exit 0 holds, 1 violated, 2 error, 3 unknown.
+    Check(CheckArgs),
+    /// Run a VNN-COMP instance list (onnx,vnnlib,timeout per line) and summarise.
+    Bench(BenchArgs),
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The instance list: `onnx,vnnlib,timeout` per line.
+    pub instances: PathBuf,
+    /// Folder the file names are relative to (default: the list's folder).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Cap every instance's timeout at this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout_cap: Option<f64>,
+    /// Write one CSV row per instance to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare with `onnx,vnnlib,expected,...` rows; wrong answers exit 1.
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    /// Threads per instance.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The network (.onnx).
+    pub model: PathBuf,
+    /// The property (.json or .vnnlib).
+    pub spec: PathBuf,
+    /// Time limit in seconds for the whole check; past it the answer is unknown.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Threads for the solver.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the counterexample (if any) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
+    /// Write a VNN-COMP result file: `sat`/`unsat`/`timeout`/`unknown`/`error`,
+    /// then the counterexample for `sat`.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Print which parsers and bounds were used.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+impl CheckArgs {
+    /// The validated settings these arguments ask for.
+    pub fn settings(&self) -> Result<Settings> {
+        let timeout = match self.timeout {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => return Err(Error::new(ErrorKind::Usage, format!("--timeout must be a positive number of seconds, got {t}"))),
+        };
+        let s = Settings { timeout, threads: self.threads, ..Settings::default() };
+        s.validate()?;
+        Ok(s)
+    }
+}

@@ -1,0 +1,116 @@
+//! Running `check` and printing its outcome as text or JSON.
+
+use serde_json::{json, Value};
+
+use super::args::CheckArgs;
+use super::exit::Exit;
+use crate::error::{Error, Result};
+use crate::verdict::{Outcome, UnknownReason, Verdict, Witness};
+use crate::{model, spec, verify};
+
+/// Run `check` and print the outcome; with `--results`, also write the
+/// VNN-COMP result file (`error` when the input could not be used).
+pub fn check(args: &CheckArgs) -> Result<Exit> {
+    let result = run_check(args);
+    if let Some(path) = &args.results {
+        let text = match &result {
+            Ok(outcome) => vnncomp_result(outcome),
+            Err(_) => "error\n".to_string(),
+        };
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    }
+    result.map(|o| Exit::of(&o.verdict))
+}
+
+/// The VNN-COMP result file: first line `sat`, `unsat`, `timeout` or
+/// `unknown`; for `sat` the counterexample follows as
+/// `((X_0 v) ... (Y_0 v) ...)` with every digit needed to round-trip.
+pub fn vnncomp_result(o: &Outcome) -> String {
+    match &o.verdict {
+        Verdict::Holds { .. } => "unsat\n".into(),
+        Verdict::Violated { witness } => {
+            let mut s = String::from("sat\n(");
+            for (i, v) in witness.input.iter().enumerate() {
+                s += &format!("(X_{i} {v})\n");
+            }
+            for (i, v) in witness.output.iter().enumerate() {
+                s += &format!("(Y_{i} {v})\n");
+            }
+            s.pop();
+            s + ")\n"
+        }
+        Verdict::Unknown { reason: UnknownReason::TimeLimit } => "timeout\n".into(),
+        Verdict::Unknown { .. } => "unknown\n".into(),
+    }
+}
+
+fn run_check(args: &CheckArgs) -> Result<Outcome> {
+    let settings = args.settings()?;
+    let net = model::load(&args.model)?;
+    let (prop, format) = spec::load(&args.spec)?;
+    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(&args.spec))?;
+    if args.verbose {
+        eprintln!(
+            "model: {} ({} inputs, {} outputs, {} layers); property: {:?} format, {} region(s)",
+            args.model.display(),
+            net.input_dim(),
+            net.output_dim(),
+            net.layers().len(),
+            format,
+            prop.regions.len()
+        );
+    }
+    let outcome = verify(&net, &prop, &settings)?;
+    if let (Some(path), Verdict::Violated { witness }) = (&args.witness, &outcome.verdict) {
+        let text = serde_json::to_string_pretty(&witness_json(witness)).expect("JSON of plain numbers");
+        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
+    }
+    if args.json {
+        println!("{}", outcome_json(&outcome));
+    } else {
+        print_text(&outcome);
+    }
+    Ok(outcome)
+}
+
+fn witness_json(w: &Witness) -> Value {
+    json!({ "input": w.input, "output": w.output, "region": w.region, "disjunct": w.disjunct })
+}
+
+/// The machine-readable form of an outcome.
+pub fn outcome_json(o: &Outcome) -> Value {
+    let s = &o.stats;
+    let mut v = json!({
+        "verdict": o.verdict.name(),
+        "seconds": s.elapsed.as_secs_f64(),
+        "stats": {
+            "neurons": s.neurons, "stable": s.stable, "unstable": s.unstable,
+            "binaries": s.binaries, "milps": s.milps, "proved_by_bounds": s.proved_by_bounds,
+        },
+    });
+    match &o.verdict {
+        Verdict::Holds { proved_by } => v["proved_by"] = json!(proved_by.name()),
+        Verdict::Violated { witness } => v["witness"] = witness_json(witness),
+        Verdict::Unknown { reason } => v["reason"] = json!(reason.to_string()),
+    }
+    v
+}
+
+fn print_text(o: &Outcome) {
+    let s = &o.stats;
+    match &o.verdict {
+        Verdict::Holds { proved_by } => println!("holds (proved by {})", proved_by.name()),
+        Verdict::Violated { .. } => println!("violated"),
+        Verdict::Unknown { reason } => println!("unknown: {reason}"),
+    }
+    println!("time: {:.3} s", s.elapsed.as_secs_f64());
+    println!(
+        "neurons: {} total, {} stable, {} unstable; binaries: {}; MILPs solved: {}",
+        s.neurons, s.stable, s.unstable, s.binaries, s.milps
+    );
+    if let Verdict::Violated { witness } = &o.verdict {
+        println!("counterexample (validated by an f64 forward pass):");
+        println!("  input:  {:?}", witness.input);
+        println!("  output: {:?}", witness.output);
+    }
+}

@@ -1,0 +1,391 @@
+//! The graph interpreter: walks the nodes that the graph output depends on,
+//! in dependency order, and builds the [`Network`].
+//!
+//! Each value is a constant or an affine function of the current stage input
+//! (see [`super::value`]). Linear operators fold into that function;
+//! activations close a layer. At the end the output value's map becomes the
+//! last layer, with the identity activation.
+//!
+//! Only plain chains are supported: every activation must close the stage
+//! that is currently open, and two input-dependent operands of one node must
+//! come from the same stage. Nodes the output does not depend on are never
+//! looked at, so a dead branch with exotic operators does no harm.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use super::ops::{self, NodeInput};
+use super::pb;
+use super::pb::tensor_shape_proto::dimension::Value as Dim;
+use super::pb::type_proto::Value as Type;
+use super::tensor::{checked_numel, Tensor};
+use super::value::{Value, Var};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Activation, Layer, Network};
+
+/// Translate a decoded model into a [`Network`].
+pub(crate) fn translate(model: &pb::ModelProto) -> Result<Network> {
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::new(ErrorKind::Onnx, "the model has no graph (is this an ONNX model file?)"))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .max()
+        // Files before IR version 3 have no opset_import: they use opset 1.
+        .unwrap_or(1);
+    let inits: HashMap<&str, &pb::TensorProto> = graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    let input = network_input(graph, &inits)?;
+    let output = match graph.output.as_slice() {
+        [one] => one.name.as_str(),
+        [] => return Err(Error::new(ErrorKind::Onnx, "the graph declares no output")),
+        many => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("the graph has {} outputs; exactly one output is supported", many.len()),
+            ))
+        }
+    };
+
+    let mut producers: HashMap<&str, usize> = HashMap::new();
+    for (i, node) in graph.node.iter().enumerate() {
+        for out in node.output.iter().filter(|o| !o.is_empty()) {
+            if producers.insert(out.as_str(), i).is_some() || out == &input.name || inits.contains_key(out.as_str()) {
+                return Err(Error::new(ErrorKind::Onnx, format!("value '{out}' is defined more than once"))
+                    .with_node(node_label(i, node)));
+            }
+        }
+    }
+    let needed = needed_nodes(graph, &producers, output);
+    for &i in &needed {
+        let node = &graph.node[i];
+        for name in node.input.iter().filter(|n| !n.is_empty()) {
+            if name != &input.name && !inits.contains_key(name.as_str()) && !producers.contains_key(name.as_str()) {
+                return Err(Error::new(
+                    ErrorKind::Onnx,
+                    format!(
+                        "input '{name}' is not the network input, an initializer, or the output of any node (missing initializer?)"
+                    ),
+                )
+                .with_node(node_label(i, node)));
+            }
+        }
+    }
+    if output != input.name && !inits.contains_key(output) && !producers.contains_key(output) {
+        return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' is not computed by any node")));
+    }
+
+    let mut state = State { opset, inits, values: HashMap::new(), layers: Vec::new() };
+    state.values.insert(input.name.clone(), Rc::new(Value::Var(Var::identity(input_shape(input)?, 0)?)));
+    // Graphs should list nodes topologically, but not every writer does:
+    // run every node whose inputs are ready, and repeat until all have run.
+    let mut pending = needed;
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for i in pending {
+            let node = &graph.node[i];
+            if node.input.iter().all(|n| n.is_empty() || state.is_available(n)) {
+                state.run(node).map_err(|e| e.with_node(node_label(i, node)))?;
+            } else {
+                waiting.push(i);
+            }
+        }
+        if waiting.len() == before {
+            let i = waiting[0];
+            let node = &graph.node[i];
+            let missing =
+                node.input.iter().find(|n| !n.is_empty() && !state.is_available(n)).cloned().unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Onnx,
+                format!("input '{missing}' is never computed: the graph has a cycle, or it uses an extra output the loader does not produce"),
+            )
+            .with_node(node_label(i, node)));
+        }
+        pending = waiting;
+    }
+
+    let out = state.resolve(output)?;
+    let mut layers = state.layers;
+    match &*out {
+        Value::Const(_) => {
+            return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' does not depend on the network input")))
+        }
+        Value::Var(v) if v.stage != layers.len() => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("graph output '{output}' is computed from an earlier layer than the last activation (the graph branches); only plain chains are supported"),
+            ))
+        }
+        Value::Var(v) => layers.push(Layer { affine: v.map.clone(), activation: Activation::Identity }),
+    }
+    Network::new(layers)
+        .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))
+}
+
+/// Interpreter state: the values computed so far and the closed layers.
+struct State<'g> {
+    opset: i64,
+    inits: HashMap<&'g str, &'g pb::TensorProto>,
+    values: HashMap<String, Rc<Value>>,
+    layers: Vec<Layer>,
+}
+
+impl State<'_> {
+    fn is_available(&self, name: &str) -> bool {
+        self.values.contains_key(name) || self.inits.contains_key(name)
+    }
+
+    /// The value called `name`, decoding initializers on first use.
+    fn resolve(&mut self, name: &str) -> Result<Rc<Value>> {
+        if let Some(v) = self.values.get(name) {
+            return Ok(Rc::clone(v));
+        }
+        let t = self
+            .inits
+            .get(name)
+            .ok_or_else(|| Error::new(ErrorKind::Onnx, format!("value '{name}' is not defined")))?;
+        let v = Rc::new(Value::Const(Tensor::from_proto(t, &format!("initializer '{name}'"))?));
+        self.values.insert(name.to_string(), Rc::clone(&v));
+        Ok(v)
+    }
+
+    /// Build one node and record its outputs.
+    fn run(&mut self, node: &pb::NodeProto) -> Result<()> {
+        let op = node.op_type.as_str();
+        if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "operator {op} of the custom domain '{}' is not supported; supported operators (default domain): {}",
+                    node.domain,
+                    ops::supported_list()
+                ),
+            ));
+        }
+        let build = ops::lookup(op).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("operator {op} is not supported; supported operators: {}", ops::supported_list()),
+            )
+        })?;
+        let values = node
+            .input
+            .iter()
+            .map(|name| if name.is_empty() { Ok(None) } else { self.resolve(name).map(Some) })
+            .collect::<Result<Vec<_>>>()?;
+        let outputs = build(&NodeInput { node, opset: self.opset, values }, &mut self.layers)?;
+        for (name, value) in node.output.iter().zip(outputs) {
+            if !name.is_empty() {
+                self.values.insert(name.clone(), Rc::new(value));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How errors name a node: its name if it has one, else its index and output.
+fn node_label(i: usize, node: &pb::NodeProto) -> String {
+    if node.name.is_empty() {
+        let out = node.output.first().map(String::as_str).unwrap_or("");
+        format!("#{i} ({}, output '{out}')", node.op_type)
+    } else {
+        format!("'{}' ({})", node.name, node.op_type)
+    }
+}
+
+/// The network input: the one graph input without an initializer (old
+/// files list every initializer among the inputs too).
+fn network_input<'g>(
+    graph: &'g pb::GraphProto,
+    inits: &HashMap<&str, &pb::TensorProto>,
+) -> Result<&'g pb::ValueInfoProto> {
+    let free: Vec<&pb::ValueInfoProto> = graph.input.iter().filter(|i| !inits.contains_key(i.name.as_str())).collect();
+    match free.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::new(ErrorKind::Onnx, "the graph has no input without an initializer, so nothing is left for the network to read")),
+        many => Err(Error::new(
+            ErrorKind::Onnx,
+            format!(
+                "{} graph inputs have no initializer ({}); expected exactly one, the network input. If the others are weights, their initializers are missing; models with several inputs are not supported",
+                many.len(),
+                many.iter().map(|i| format!("'{}'", i.name)).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// The network input's shape. A leading batch dimension (of a rank >= 2
+/// input) may be symbolic and is then taken as 1; every other dimension must
+/// be a number. Fixed sizes are taken literally: the network reads every
+/// element of the input, flattened row-major (so a `[3, 1]` column works).
+fn input_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+    let name = &info.name;
+    let tensor = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(Type::TensorType(t)) => t,
+        None => return Err(Error::new(ErrorKind::Onnx, format!("network input '{name}' has no tensor type"))),
+    };
+    // 0 = unset, 1 = float, 10 = float16, 11 = double, 16 = bfloat16.
+    if ![0, 1, 10, 11, 16].contains(&tensor.elem_type) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("network input '{name}' has element type {}; expected a floating-point tensor", tensor.elem_type),
+        ));
+    }
+    let dims = &tensor
+        .shape
+        .as_ref()
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Onnx, format!("network input '{name}' has no shape; the loader needs its size"))
+        })?
+        .dim;
+    let batched = dims.len() >= 2;
+    let mut shape = Vec::with_capacity(dims.len());
+    for (i, d) in dims.iter().enumerate() {
+        let size = match &d.value {
+            Some(Dim::DimValue(v)) if *v > 0 => usize::try_from(*v).unwrap_or(usize::MAX),
+            _ if i == 0 && batched => 1,
+            Some(Dim::DimValue(v)) => {
+                return Err(Error::new(ErrorKind::Onnx, format!("network input '{name}' has dimension {i} of size {v}")))
+            }
+            Some(Dim::DimParam(p)) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("dimension {i} of network input '{name}' is symbolic ('{p}'); only a leading batch dimension may be"),
+                ))
+            }
+            None => {
+                return Err(Error::new(ErrorKind::Unsupported, format!("dimension {i} of network input '{name}' has unknown size")))
+            }
+        };
+        shape.push(size);
+    }
+    if checked_numel(&shape).is_none() {
+        return Err(Error::new(ErrorKind::Onnx, format!("network input '{name}' shape {shape:?} is too large")));
+    }
+    Ok(shape)
+}
+
+/// The nodes the output depends on, in file order.
+fn needed_nodes(graph: &pb::GraphProto, producers: &HashMap<&str, usize>, output: &str) -> Vec<usize> {
+    let mut needed = HashSet::new();
+    let mut stack = vec![output];
+    while let Some(name) = stack.pop() {
+        if let Some(&i) = producers.get(name) {
+            if needed.insert(i) {
+                stack.extend(graph.node[i].input.iter().filter(|n| !n.is_empty()).map(String::as_str));
+            }
+        }
+    }
+    let mut needed: Vec<usize> = needed.into_iter().collect();
+    needed.sort_unstable();
+    needed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::onnx::test_graph::{assert_close, attr_i, TestGraph};
+
+    fn gemm_relu(g: TestGraph) -> TestGraph {
+        g.init("W", &[2, 2], &[1.0, -1.0, 0.5, 0.5]).init("b", &[2], &[0.0, 1.0]).node(
+            "Gemm",
+            &["x", "W", "b"],
+            "z",
+            vec![attr_i("transB", 1)],
+        )
+    }
+
+    #[test]
+    fn unsupported_op_names_node_and_op() {
+        let err = gemm_relu(TestGraph::new(13, &[1, 2]))
+            .node("Sigmoid", &["z"], "my_sigmoid", vec![])
+            .output("my_sigmoid")
+            .load()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        let text = err.to_string();
+        assert!(text.contains("my_sigmoid") && text.contains("Sigmoid") && text.contains("Gemm"), "{text}");
+    }
+
+    #[test]
+    fn custom_domain_is_unsupported() {
+        let mut model = gemm_relu(TestGraph::new(13, &[1, 2])).node("Relu", &["z"], "y", vec![]).output("y").model();
+        model.graph.as_mut().unwrap().node[1].domain = "com.example".into();
+        let err = crate::model::onnx::load_bytes(&prost::Message::encode_to_vec(&model)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn missing_initializer() {
+        let err =
+            TestGraph::new(13, &[1, 2]).node("Gemm", &["x", "W_missing"], "y", vec![]).output("y").load().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Onnx);
+        // Old style: the weight is declared as a graph input but has no initializer.
+        let mut model = TestGraph::new(13, &[1, 2]).node("MatMul", &["x", "W"], "y", vec![]).output("y").model();
+        let graph = model.graph.as_mut().unwrap();
+        let mut w = graph.input[0].clone();
+        w.name = "W".into();
+        graph.input.push(w);
+        let err = crate::model::onnx::load_bytes(&prost::Message::encode_to_vec(&model)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Onnx);
+    }
+
+    #[test]
+    fn nan_weight() {
+        let err = TestGraph::new(13, &[1, 2])
+            .init("W", &[2, 1], &[1.0, f64::NAN])
+            .node("MatMul", &["x", "W"], "y", vec![])
+            .output("y")
+            .load()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Onnx);
+    }
+
+    #[test]
+    fn graph_level_errors() {
+        let no_graph = pb::ModelProto { graph: None, ..Default::default() };
+        assert_eq!(translate(&no_graph).unwrap_err().kind(), ErrorKind::Onnx);
+        let two_outputs = TestGraph::new(13, &[1, 2]).node("Relu", &["x"], "y", vec![]).output("y").output("x");
+        assert_eq!(two_outputs.load().unwrap_err().kind(), ErrorKind::Unsupported);
+        let constant_output = TestGraph::new(13, &[1, 2]).init("c", &[1], &[1.0]).output("c");
+        assert_eq!(constant_output.load().unwrap_err().kind(), ErrorKind::Onnx);
+        let symbolic_feature = TestGraph::new(13, &[1, -1]).node("Relu", &["x"], "y", vec![]).output("y");
+        assert_eq!(symbolic_feature.load().unwrap_err().kind(), ErrorKind::Unsupported);
+        let cycle = TestGraph::new(13, &[1, 2])
+            .node("Add", &["x", "b"], "a", vec![])
+            .node("Relu", &["a"], "b", vec![])
+            .output("b");
+        assert_eq!(cycle.load().unwrap_err().kind(), ErrorKind::Onnx);
+    }
+
+    /// Nodes out of order, a dead branch with an unsupported operator, and
+    /// initializers also listed as inputs (as old exporters do) all load.
+    #[test]
+    fn tolerant_graph_layout() {
+        let mut model = gemm_relu(TestGraph::new(8, &[-1, 2]))
+            .node("Sigmoid", &["z"], "unused", vec![])
+            .node("Relu", &["z"], "y", vec![])
+            .output("y")
+            .model();
+        let graph = model.graph.as_mut().unwrap();
+        graph.node.reverse();
+        let mut w = graph.input[0].clone();
+        w.name = "W".into();
+        graph.input.insert(0, w);
+        let net = crate::model::onnx::load_bytes(&prost::Message::encode_to_vec(&model)).unwrap();
+        // relu([x0 - x1, 0.5 x0 + 0.5 x1 + 1]), then the identity output layer.
+        assert_eq!(net.layers().len(), 2);
+        assert_close(&net.forward(&[1.0, 3.0]), &[0.0, 3.0], 1e-12);
+    }
+
+    /// The identity network: output = input.
+    #[test]
+    fn input_is_output() {
+        let net = TestGraph::new(13, &[3]).output("x").load().unwrap();
+        assert_eq!(net.forward(&[1.0, 2.0, 3.0]), vec![1.0, 2.0, 3.0]);
+    }
+}

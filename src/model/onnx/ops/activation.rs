@@ -1,0 +1,182 @@
+//! Piecewise-linear activations: `Relu`, `LeakyRelu`, `PRelu` and `Clip`.
+//!
+//! An activation applied to an input-dependent value closes the current
+//! stage: the value's affine map becomes a [`Layer`] with this activation,
+//! and the activation's output is the identity on the next stage's input.
+//! That is how consecutive activations get an identity affine layer between
+//! them. Applied to a constant, the activation is simply evaluated.
+
+use super::elementwise::stage_error;
+use super::NodeInput;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Tensor};
+use crate::model::onnx::value::{Value, Var};
+use crate::model::{Activation, Layer};
+
+/// `Relu`: `max(x, 0)`.
+pub(super) fn relu(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    activate(n, layers, Activation::Relu)
+}
+
+/// `LeakyRelu`: slope `alpha` (default 0.01) below zero, shared by all neurons.
+pub(super) fn leaky_relu(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let alpha = n.attr_float("alpha", 0.01)?;
+    let len = numel(n.input(0)?.shape());
+    activate(n, layers, Activation::Leaky { slopes: vec![alpha; len] })
+}
+
+/// `PRelu`: a constant slope tensor that broadcasts to the input's shape
+/// (one slope per neuron, per channel, or a scalar).
+pub(super) fn prelu(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let shape = n.input(0)?.shape().to_vec();
+    let slope = n.const_input(1, "slope")?;
+    if broadcast_shapes(&slope.shape, &shape).as_ref() != Some(&shape) {
+        return Err(n.shape_error(
+            format!("a slope that broadcasts to the input shape {shape:?}"),
+            format!("{:?}", slope.shape),
+        ));
+    }
+    let slopes = broadcast_index(&slope.shape, &shape).iter().map(|&j| slope.data[j]).collect();
+    activate(n, layers, Activation::Leaky { slopes })
+}
+
+/// Clip bounds at or beyond the largest f32 are the "no bound" defaults of
+/// exporters (`numeric_limits<float>::lowest()` / `max()`), so treat them as
+/// infinite rather than adding a kink no input can reach.
+const NO_BOUND: f64 = f32::MAX as f64;
+
+/// `Clip`: `min(max(x, lo), hi)`; bounds are attributes before opset 11 and
+/// optional scalar inputs 2 and 3 from opset 11 on; a missing bound is
+/// infinite. `Clip(0, inf)` becomes `Relu`, `Clip(-inf, inf)` the identity.
+pub(super) fn clip(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let (lo, hi) = if n.opset >= 11 {
+        let bound = |i: usize, what: &str| -> Result<Option<f64>> {
+            match n.opt_const_input(i, what)? {
+                None => Ok(None),
+                Some(t) if t.data.len() == 1 => Ok(Some(t.data[0])),
+                Some(t) => Err(n.shape_error(format!("a scalar {what}"), format!("shape {:?}", t.shape))),
+            }
+        };
+        (bound(1, "min")?, bound(2, "max")?)
+    } else {
+        (n.attr_float_opt("min")?, n.attr_float_opt("max")?)
+    };
+    if lo.is_some_and(f64::is_nan) || hi.is_some_and(f64::is_nan) {
+        return Err(Error::new(ErrorKind::Onnx, "Clip min or max is NaN"));
+    }
+    let lo = lo.filter(|&v| v > -NO_BOUND).unwrap_or(f64::NEG_INFINITY);
+    let hi = hi.filter(|&v| v < NO_BOUND).unwrap_or(f64::INFINITY);
+    if lo >= hi {
+        return Err(n.unsupported(format!("min {lo} must be below max {hi}; a clip to a single value is a constant")));
+    }
+    let act = if lo == 0.0 && hi == f64::INFINITY {
+        Activation::Relu
+    } else if lo == f64::NEG_INFINITY && hi == f64::INFINITY {
+        Activation::Identity
+    } else {
+        Activation::Clip { lo, hi }
+    };
+    activate(n, layers, act)
+}
+
+/// Apply `act` to input 1: evaluate it on a constant, or close the layer.
+fn activate(n: &NodeInput<'_>, layers: &mut Vec<Layer>, act: Activation) -> Result<Vec<Value>> {
+    let x = n.input(0)?;
+    let value = match x {
+        _ if act == Activation::Identity => x.clone(),
+        Value::Const(t) => Value::Const(Tensor {
+            shape: t.shape.clone(),
+            data: t.data.iter().enumerate().map(|(i, &v)| act.eval(i, v)).collect(),
+        }),
+        Value::Var(v) => {
+            if v.stage != layers.len() {
+                return Err(stage_error(n));
+            }
+            layers.push(Layer { affine: v.map.clone(), activation: act });
+            Value::Var(Var::identity(v.shape.clone(), layers.len())?)
+        }
+    };
+    Ok(vec![value])
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorKind;
+    use crate::model::onnx::test_graph::{assert_close, attr_f, TestGraph};
+    use crate::model::Activation;
+
+    /// Scale by 2, then `act`; returns the loaded network.
+    fn scaled(
+        opset: i64,
+        act: &str,
+        extra: &[&str],
+        attrs: Vec<crate::model::onnx::pb::AttributeProto>,
+        g: TestGraph,
+    ) -> crate::model::Network {
+        let mut inputs = vec!["h"];
+        inputs.extend_from_slice(extra);
+        g.init("two", &[], &[2.0])
+            .node("Mul", &["x", "two"], "h", vec![])
+            .node(act, &inputs, "y", attrs)
+            .output("y")
+            .load()
+            .unwrap_or_else(|e| panic!("opset {opset} {act}: {e}"))
+    }
+
+    #[test]
+    fn clip_attributes_before_opset_11() {
+        let net = scaled(6, "Clip", &[], vec![attr_f("min", -1.0), attr_f("max", 3.0)], TestGraph::new(6, &[1, 3]));
+        assert_eq!(net.layers()[0].activation, Activation::Clip { lo: -1.0, hi: 3.0 });
+        // Ends with an activation: an identity affine layer follows.
+        assert_eq!(net.layers().len(), 2);
+        assert_eq!(net.layers()[1].activation, Activation::Identity);
+        assert_close(&net.forward(&[-5.0, 0.25, 5.0]), &[-1.0, 0.5, 3.0], 1e-12);
+    }
+
+    #[test]
+    fn clip_inputs_from_opset_11() {
+        let g = TestGraph::new(13, &[1, 3]).init("lo", &[], &[-1.0]).init("hi", &[], &[3.0]);
+        let net = scaled(13, "Clip", &["lo", "hi"], vec![], g);
+        assert_eq!(net.layers()[0].activation, Activation::Clip { lo: -1.0, hi: 3.0 });
+        assert_close(&net.forward(&[-5.0, 0.25, 5.0]), &[-1.0, 0.5, 3.0], 1e-12);
+        // Only a lower bound of 0: that is a ReLU.
+        let g = TestGraph::new(13, &[1, 3]).init("zero", &[], &[0.0]);
+        let net = scaled(13, "Clip", &["zero"], vec![], g);
+        assert_eq!(net.layers()[0].activation, Activation::Relu);
+        // Only an upper bound (min left empty).
+        let g = TestGraph::new(13, &[1, 3]).init("hi", &[], &[1.0]);
+        let net = scaled(13, "Clip", &["", "hi"], vec![], g);
+        assert_eq!(net.layers()[0].activation, Activation::Clip { lo: f64::NEG_INFINITY, hi: 1.0 });
+        // min >= max is a constant function.
+        let g = TestGraph::new(13, &[1, 3]).init("lo", &[], &[1.0]).init("hi", &[], &[1.0]);
+        let err = g.node("Clip", &["x", "lo", "hi"], "y", vec![]).output("y").load().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn prelu_per_neuron_and_leaky_default() {
+        let g = TestGraph::new(13, &[1, 3]).init("slope", &[3], &[0.1, 0.2, -1.0]);
+        let net = scaled(13, "PRelu", &["slope"], vec![], g);
+        assert_eq!(net.layers()[0].activation, Activation::Leaky { slopes: vec![0.1, 0.2, -1.0] });
+        assert_close(&net.forward(&[-1.0, -1.0, -1.0]), &[-0.2, -0.4, 2.0], 1e-12);
+        let net = scaled(13, "LeakyRelu", &[], vec![], TestGraph::new(13, &[1, 3]));
+        assert_close(&net.forward(&[-1.0, 1.0, 0.0]), &[-0.02, 2.0, 0.0], 1e-12);
+        let g = TestGraph::new(13, &[1, 3]).init("slope", &[2], &[0.1, 0.2]);
+        let err = g.node("PRelu", &["x", "slope"], "y", vec![]).output("y").load().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Onnx);
+    }
+
+    /// Two activations in a row get an identity affine layer between them.
+    #[test]
+    fn consecutive_activations() {
+        let net = TestGraph::new(13, &[1, 2])
+            .node("Relu", &["x"], "a", vec![])
+            .node("LeakyRelu", &["a"], "y", vec![attr_f("alpha", 0.5)])
+            .output("y")
+            .load()
+            .unwrap();
+        assert_eq!(net.layers().len(), 3);
+        assert!(net.layers().iter().all(|l| l.affine.weights == crate::model::Matrix::identity(2)));
+        assert_close(&net.forward(&[-1.0, 2.0]), &[0.0, 2.0], 1e-12);
+    }
+}

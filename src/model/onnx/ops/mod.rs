@@ -1,0 +1,243 @@
+//! The operator table: ONNX `op_type` -> a builder that turns one node's
+//! input [`Value`]s into its output values.
+//!
+//! Builders for linear operators fold into the input's affine map; builders
+//! for activations close the current layer (see [`activation`]). Operators
+//! are grouped one file per family: [`linear`] (`Gemm`, `MatMul`),
+//! [`elementwise`] (`Add`, `Sub`, `Mul`, `Div`, `BatchNormalization`),
+//! [`shape`] (`Flatten`, `Reshape`, `Transpose`, `Squeeze`, `Unsqueeze`,
+//! `Identity`, `Dropout`, `Constant`) and [`activation`] (`Relu`,
+//! `LeakyRelu`, `PRelu`, `Clip`).
+//!
+//! An operator missing from [`OPS`] is rejected at load time with an error
+//! naming the node and listing what is supported; it never becomes a
+//! placeholder that fails later.
+
+mod activation;
+mod elementwise;
+mod linear;
+mod shape;
+
+use std::rc::Rc;
+
+use super::pb;
+use super::tensor::Tensor;
+use super::value::Value;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Layer;
+
+/// A builder: the node with its resolved inputs, and the layers closed so
+/// far (activations push to it). Returns the node's outputs in order.
+pub(crate) type Build = fn(&NodeInput<'_>, &mut Vec<Layer>) -> Result<Vec<Value>>;
+
+/// Every supported operator of the default ONNX domain, sorted by name.
+pub(crate) const OPS: &[(&str, Build)] = &[
+    ("Add", elementwise::add),
+    ("BatchNormalization", elementwise::batch_normalization),
+    ("Clip", activation::clip),
+    ("Constant", shape::constant),
+    ("Div", elementwise::div),
+    ("Dropout", shape::identity),
+    ("Flatten", shape::flatten),
+    ("Gemm", linear::gemm),
+    ("Identity", shape::identity),
+    ("LeakyRelu", activation::leaky_relu),
+    ("MatMul", linear::matmul),
+    ("Mul", elementwise::mul),
+    ("PRelu", activation::prelu),
+    ("Relu", activation::relu),
+    ("Reshape", shape::reshape),
+    ("Squeeze", shape::squeeze),
+    ("Sub", elementwise::sub),
+    ("Transpose", shape::transpose),
+    ("Unsqueeze", shape::unsqueeze),
+];
+
+/// The builder for `op_type`, if supported.
+pub(crate) fn lookup(op_type: &str) -> Option<Build> {
+    OPS.iter().find(|(name, _)| *name == op_type).map(|&(_, build)| build)
+}
+
+/// The supported operator names, comma separated, for error messages.
+pub(crate) fn supported_list() -> String {
+    OPS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+}
+
+/// One node ready to build: its proto, the model's opset version, and its
+/// input values (`None` for an optional input left empty).
+pub(crate) struct NodeInput<'a> {
+    /// The node.
+    pub node: &'a pb::NodeProto,
+    /// The version of the default-domain operator set the model imports.
+    pub opset: i64,
+    /// One entry per `node.input`.
+    pub values: Vec<Option<Rc<Value>>>,
+}
+
+impl NodeInput<'_> {
+    /// The operator name, for messages.
+    fn op(&self) -> &str {
+        &self.node.op_type
+    }
+
+    /// Input `i`, which the operator requires.
+    pub fn input(&self, i: usize) -> Result<&Value> {
+        self.opt_input(i).ok_or_else(|| {
+            Error::new(ErrorKind::Onnx, format!("{} needs input {} but the node has none", self.op(), i + 1))
+        })
+    }
+
+    /// Input `i` if present and not left empty.
+    pub fn opt_input(&self, i: usize) -> Option<&Value> {
+        self.values.get(i).and_then(|v| v.as_deref())
+    }
+
+    /// Input `i` as a constant; `what` says what the operator uses it for.
+    pub fn const_input(&self, i: usize, what: &str) -> Result<&Tensor> {
+        match self.input(i)? {
+            Value::Const(t) => Ok(t),
+            Value::Var(_) => Err(self.needs_const(i, what)),
+        }
+    }
+
+    /// Optional input `i` as a constant.
+    pub fn opt_const_input(&self, i: usize, what: &str) -> Result<Option<&Tensor>> {
+        match self.opt_input(i) {
+            None => Ok(None),
+            Some(Value::Const(t)) => Ok(Some(t)),
+            Some(Value::Var(_)) => Err(self.needs_const(i, what)),
+        }
+    }
+
+    fn needs_const(&self, i: usize, what: &str) -> Error {
+        let name = self.node.input.get(i).map(String::as_str).unwrap_or("");
+        Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} input {} ('{name}', the {what}) depends on the network input; only constants (initializers or Constant nodes) are supported there",
+                self.op(),
+                i + 1
+            ),
+        )
+    }
+
+    /// The attribute `name`, checking that it has the `expected` type.
+    fn attr(&self, name: &str, expected: i32) -> Result<Option<&pb::AttributeProto>> {
+        match self.node.attribute.iter().find(|a| a.name == name) {
+            None => Ok(None),
+            // Type 0 only appears in IR version 1 files, which had no type field.
+            Some(a) if a.r#type == expected || a.r#type == 0 => Ok(Some(a)),
+            Some(a) => Err(Error::new(
+                ErrorKind::Onnx,
+                format!(
+                    "{} attribute '{name}' has type {}, expected {} ({})",
+                    self.op(),
+                    a.r#type,
+                    expected,
+                    attr_type_name(expected)
+                ),
+            )),
+        }
+    }
+
+    /// A float attribute, or `default` when absent.
+    pub fn attr_float(&self, name: &str, default: f64) -> Result<f64> {
+        Ok(self.attr(name, pb::ATTR_FLOAT)?.map(|a| f64::from(a.f)).unwrap_or(default))
+    }
+
+    /// An optional float attribute.
+    pub fn attr_float_opt(&self, name: &str) -> Result<Option<f64>> {
+        Ok(self.attr(name, pb::ATTR_FLOAT)?.map(|a| f64::from(a.f)))
+    }
+
+    /// An integer attribute, or `default` when absent.
+    pub fn attr_int(&self, name: &str, default: i64) -> Result<i64> {
+        Ok(self.attr(name, pb::ATTR_INT)?.map(|a| a.i).unwrap_or(default))
+    }
+
+    /// An optional list-of-integers attribute.
+    pub fn attr_ints(&self, name: &str) -> Result<Option<Vec<i64>>> {
+        Ok(self.attr(name, pb::ATTR_INTS)?.map(|a| a.ints.clone()))
+    }
+
+    /// An optional list-of-floats attribute.
+    pub fn attr_floats(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        Ok(self.attr(name, pb::ATTR_FLOATS)?.map(|a| a.floats.iter().map(|&v| f64::from(v)).collect()))
+    }
+
+    /// An optional tensor attribute.
+    pub fn attr_tensor(&self, name: &str) -> Result<Option<&pb::TensorProto>> {
+        Ok(self.attr(name, pb::ATTR_TENSOR)?.and_then(|a| a.t.as_ref()))
+    }
+
+    /// A 0/1 flag attribute.
+    pub fn attr_flag(&self, name: &str) -> Result<bool> {
+        match self.attr_int(name, 0)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(Error::new(ErrorKind::Onnx, format!("{} attribute '{name}' must be 0 or 1, got {v}", self.op()))),
+        }
+    }
+
+    /// Whether the node sets attribute `name` at all.
+    pub fn has_attr(&self, name: &str) -> bool {
+        self.node.attribute.iter().any(|a| a.name == name)
+    }
+
+    /// A shape-mismatch error: what the operator expected against what it got.
+    pub fn shape_error(&self, expected: impl std::fmt::Display, got: impl std::fmt::Display) -> Error {
+        Error::new(ErrorKind::Onnx, format!("{} shape mismatch: expected {expected}, got {got}", self.op()))
+    }
+
+    /// An error for a valid ONNX use this loader does not support.
+    pub fn unsupported(&self, why: impl std::fmt::Display) -> Error {
+        Error::new(ErrorKind::Unsupported, format!("{}: {why}", self.op()))
+    }
+}
+
+/// The name of an attribute type code, for messages.
+fn attr_type_name(t: i32) -> &'static str {
+    match t {
+        pb::ATTR_FLOAT => "float",
+        pb::ATTR_INT => "int",
+        pb::ATTR_STRING => "string",
+        pb::ATTR_TENSOR => "tensor",
+        pb::ATTR_FLOATS => "floats",
+        pb::ATTR_INTS => "ints",
+        _ => "other",
+    }
+}
+
+/// Resolve a possibly negative `axis` (valid: `-rank..rank`) against `rank`.
+pub(crate) fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
+    let r = i64::try_from(rank).ok()?;
+    let a = if axis < 0 { axis + r } else { axis };
+    if (0..r).contains(&a) {
+        usize::try_from(a).ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for pair in OPS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        assert!(lookup("Gemm").is_some());
+        assert!(lookup("Sigmoid").is_none());
+        assert!(supported_list().contains("BatchNormalization"));
+    }
+
+    #[test]
+    fn axes() {
+        assert_eq!(normalize_axis(-1, 3), Some(2));
+        assert_eq!(normalize_axis(0, 3), Some(0));
+        assert_eq!(normalize_axis(3, 3), None);
+        assert_eq!(normalize_axis(-4, 3), None);
+    }
+}

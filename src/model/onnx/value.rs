@@ -1,0 +1,236 @@
+//! The values the graph interpreter passes between nodes.
+//!
+//! A value is either a constant tensor or a [`Var`]: an affine function of
+//! the *current stage input*, one row per element of the value. Stage 0's
+//! input is the network input; each activation closes a stage (it becomes a
+//! [`Layer`](crate::model::Layer) whose affine part is the `Var`'s map) and
+//! opens the next one, whose input is the activation's output. Folding every
+//! linear operator into the map as it is met is what turns `Sub`, `Div`,
+//! `Flatten`, `MatMul`, `Add`, `BatchNormalization`, ... into one `Affine`
+//! per layer.
+
+use super::tensor::{numel, Tensor};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Affine, Matrix};
+
+/// Largest dense map (`rows * cols` entries) the loader builds: 2^26 f64s
+/// are 512 MiB. Maps are dense matrices, and a layer beyond this is far
+/// outside what a dense MILP encoding can handle anyway, so we refuse it
+/// cleanly instead of exhausting memory on a hostile or huge file.
+pub(crate) const MAX_MAP_ENTRIES: usize = 1 << 26;
+
+/// A value flowing along a graph edge.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// Known at load time (initializer, `Constant`, or folded from those).
+    Const(Tensor),
+    /// Depends on the network input.
+    Var(Var),
+}
+
+impl Value {
+    /// The value's shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Value::Const(t) => &t.shape,
+            Value::Var(v) => &v.shape,
+        }
+    }
+
+    /// The same elements under a new shape with the same element count.
+    pub fn with_shape(&self, shape: Vec<usize>) -> Value {
+        debug_assert_eq!(numel(&shape), numel(self.shape()));
+        match self {
+            Value::Const(t) => Value::Const(Tensor { shape, data: t.data.clone() }),
+            Value::Var(v) => Value::Var(Var { shape, ..v.clone() }),
+        }
+    }
+
+    /// Element `src[i]` of `self` becomes element `i` of a value of `shape`
+    /// (broadcasts, transposes).
+    pub fn gather(&self, src: &[usize], shape: Vec<usize>) -> Result<Value> {
+        match self {
+            Value::Const(t) => Ok(Value::Const(Tensor { shape, data: src.iter().map(|&j| t.data[j]).collect() })),
+            Value::Var(v) => {
+                let ones = vec![1.0; src.len()];
+                let zeros = vec![0.0; src.len()];
+                Ok(Value::Var(v.elementwise(src, &ones, &zeros, shape)?))
+            }
+        }
+    }
+}
+
+/// An affine function of the current stage input, one row per element.
+#[derive(Debug, Clone)]
+pub(crate) struct Var {
+    /// The value's ONNX shape (batch dimension included).
+    pub shape: Vec<usize>,
+    /// Row `i` computes flat element `i` from the stage input.
+    pub map: Affine,
+    /// `map` is the identity; composing with it can skip a matrix product.
+    pub identity: bool,
+    /// How many layers were complete when this stage began. An activation may
+    /// close the stage only if no other branch closed it first.
+    pub stage: usize,
+}
+
+/// Refuse maps larger than [`MAX_MAP_ENTRIES`] before allocating them.
+pub(crate) fn check_map_size(rows: usize, cols: usize) -> Result<()> {
+    match rows.checked_mul(cols) {
+        Some(n) if n <= MAX_MAP_ENTRIES => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "a layer of {rows} outputs by {cols} inputs exceeds the {MAX_MAP_ENTRIES} weights a dense layer may have"
+            ),
+        )),
+    }
+}
+
+impl Var {
+    /// The identity on a stage input of the given shape.
+    pub fn identity(shape: Vec<usize>, stage: usize) -> Result<Var> {
+        let n = numel(&shape);
+        check_map_size(n, n)?;
+        Ok(Var { shape, map: Affine { weights: Matrix::identity(n), bias: vec![0.0; n] }, identity: true, stage })
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.map.weights.rows()
+    }
+
+    /// Width of the stage input.
+    fn cols(&self) -> usize {
+        self.map.weights.cols()
+    }
+
+    /// Add `factor * row i` of the map into `out`.
+    fn add_row(&self, i: usize, factor: f64, out: &mut [f64]) {
+        if self.identity {
+            out[i] += factor;
+        } else {
+            for (o, w) in out.iter_mut().zip(self.map.weights.row(i)) {
+                *o += factor * w;
+            }
+        }
+    }
+
+    /// `out[i] = scale[i] * self[src[i]] + shift[i]`, a value of `shape`.
+    pub fn elementwise(&self, src: &[usize], scale: &[f64], shift: &[f64], shape: Vec<usize>) -> Result<Var> {
+        let rows = src.len();
+        let cols = self.cols();
+        check_map_size(rows, cols)?;
+        let mut data = vec![0.0; rows * cols];
+        let mut bias = Vec::with_capacity(rows);
+        for i in 0..rows {
+            self.add_row(src[i], scale[i], &mut data[i * cols..(i + 1) * cols]);
+            bias.push(scale[i] * self.map.bias[src[i]] + shift[i]);
+        }
+        let identity = self.identity
+            && rows == self.numel()
+            && src.iter().enumerate().all(|(i, &j)| i == j)
+            && scale.iter().all(|&s| s == 1.0)
+            && shift.iter().all(|&s| s == 0.0);
+        Ok(Var { shape, map: Affine { weights: Matrix::new(rows, cols, data)?, bias }, identity, stage: self.stage })
+    }
+
+    /// `out[i] = sa * a[src_a[i]] + sb * b[src_b[i]]`; both from the same stage.
+    pub fn combine(
+        a: &Var,
+        src_a: &[usize],
+        sa: f64,
+        b: &Var,
+        src_b: &[usize],
+        sb: f64,
+        shape: Vec<usize>,
+    ) -> Result<Var> {
+        debug_assert_eq!(a.stage, b.stage);
+        let rows = src_a.len();
+        let cols = a.cols();
+        check_map_size(rows, cols)?;
+        let mut data = vec![0.0; rows * cols];
+        let mut bias = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let out = &mut data[i * cols..(i + 1) * cols];
+            a.add_row(src_a[i], sa, out);
+            b.add_row(src_b[i], sb, out);
+            bias.push(sa * a.map.bias[src_a[i]] + sb * b.map.bias[src_b[i]]);
+        }
+        Ok(Var {
+            shape,
+            map: Affine { weights: Matrix::new(rows, cols, data)?, bias },
+            identity: false,
+            stage: a.stage,
+        })
+    }
+
+    /// `out[i] = sum over (j, c) in terms[i] of c * self[j], plus shift[i]`,
+    /// a value of `shape`: the general linear operator (matrix products).
+    pub fn linear_combination(&self, terms: &[Vec<(usize, f64)>], shift: &[f64], shape: Vec<usize>) -> Result<Var> {
+        let rows = terms.len();
+        let cols = self.cols();
+        check_map_size(rows, cols)?;
+        let mut data = vec![0.0; rows * cols];
+        let mut bias = Vec::with_capacity(rows);
+        for (i, row_terms) in terms.iter().enumerate() {
+            let out = &mut data[i * cols..(i + 1) * cols];
+            let mut b = shift[i];
+            for &(j, c) in row_terms {
+                self.add_row(j, c, out);
+                b += c * self.map.bias[j];
+            }
+            bias.push(b);
+        }
+        Ok(Var {
+            shape,
+            map: Affine { weights: Matrix::new(rows, cols, data)?, bias },
+            identity: false,
+            stage: self.stage,
+        })
+    }
+}
+
+impl Value {
+    /// [`Var::linear_combination`] for either kind of value.
+    pub fn linear_combination(&self, terms: &[Vec<(usize, f64)>], shift: &[f64], shape: Vec<usize>) -> Result<Value> {
+        match self {
+            Value::Const(t) => {
+                let data = terms
+                    .iter()
+                    .zip(shift)
+                    .map(|(row, s)| row.iter().map(|&(j, c)| c * t.data[j]).sum::<f64>() + s)
+                    .collect();
+                Ok(Value::Const(Tensor { shape, data }))
+            }
+            Value::Var(v) => Ok(Value::Var(v.linear_combination(terms, shift, shape)?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elementwise_and_combine_match_pointwise_evaluation() {
+        let x = Var::identity(vec![1, 2], 0).unwrap();
+        // y = [2 x1 + 1, -x0 + 3]
+        let y = x.elementwise(&[1, 0], &[2.0, -1.0], &[1.0, 3.0], vec![2]).unwrap();
+        let w = y.linear_combination(&[vec![(0, 1.0), (1, 2.0)]], &[0.5], vec![1]).unwrap();
+        assert_eq!(w.map.apply(&[5.0, 7.0]), vec![15.0 - 4.0 + 0.5]);
+        assert!(!y.identity);
+        assert_eq!(y.map.apply(&[5.0, 7.0]), vec![15.0, -2.0]);
+        // z = y + 0.5 x (elementwise)
+        let z = Var::combine(&y, &[0, 1], 1.0, &x, &[0, 1], 0.5, vec![2]).unwrap();
+        assert_eq!(z.map.apply(&[5.0, 7.0]), vec![17.5, 1.5]);
+        let same = x.elementwise(&[0, 1], &[1.0, 1.0], &[0.0, 0.0], vec![2]).unwrap();
+        assert!(same.identity);
+    }
+
+    #[test]
+    fn refuses_huge_maps() {
+        assert_eq!(Var::identity(vec![1, 1 << 20], 0).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(check_map_size(usize::MAX, 2).unwrap_err().kind(), ErrorKind::Unsupported);
+    }
+}
