@@ -22,3 +22,19 @@ demo: build
 
 test: deps
 	cargo test
+
+TIMEOUT_CAP ?= 60
+THREADS ?= $(shell nproc 2>/dev/null || echo 1)
+
+.PHONY: bench bench-mnist
+# Every ACAS Xu instance, compared with the answers of VNN-COMP 2021.
+bench: build
+	@mkdir -p target/bench
+	$(BIN) bench $(BENCH)/acasxu_instances.csv --expected $(BENCH)/expected.csv \
+	  --timeout-cap $(TIMEOUT_CAP) --threads $(THREADS) --out target/bench/acasxu.csv
+
+# Every MNIST-FC instance, likewise.
+bench-mnist: build
+	@mkdir -p target/bench
+	$(BIN) bench $(BENCH_MNIST)/mnistfc_instances.csv --expected $(BENCH_MNIST)/expected.csv \
+	  --timeout-cap $(TIMEOUT_CAP) --threads $(THREADS) --out target/bench/mnistfc.csv

@@ -16,8 +16,14 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Threads for the search and the solver. Default: 1.
     pub threads: usize,
-    /// Neuron bounds used for stability and big-M constants. Default: interval.
+    /// Neuron bounds used for stability and big-M constants by the MILP
+    /// strategy. Default: LP tightening (within [`Settings::lp_budget`]).
     pub bounds: BoundMethod,
+    /// Fraction of the timeout that LP bound tightening may use before the
+    /// MILP starts (bounds stay sound when it stops early). Default: 0.4.
+    pub lp_budget: f64,
+    /// How to search for a proof. Default: chosen from the problem.
+    pub strategy: Strategy,
     /// Random samples tried per region before any solver is called. Default: 256.
     pub falsify_samples: usize,
     /// Gradient-descent restarts per unsafe disjunct when looking for a
@@ -29,7 +35,16 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: None, threads: 1, bounds: BoundMethod::Interval, falsify_samples: 256, falsify_restarts: 4, seed: 0 }
+        Settings {
+            timeout: None,
+            threads: 1,
+            bounds: BoundMethod::Lp,
+            lp_budget: 0.4,
+            strategy: Strategy::Auto,
+            falsify_samples: 256,
+            falsify_restarts: 4,
+            seed: 0,
+        }
     }
 }
 
@@ -42,6 +57,22 @@ impl Settings {
         if self.timeout == Some(Duration::ZERO) {
             return Err(Error::new(ErrorKind::Usage, "timeout must be positive"));
         }
+        if !(0.0..=1.0).contains(&self.lp_budget) {
+            return Err(Error::new(ErrorKind::Usage, "the LP budget is a fraction of the timeout, in [0, 1]"));
+        }
         Ok(())
     }
+}
+
+/// How the search proves a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Input splitting for inputs of at most
+    /// [`crate::search::INPUT_SPLIT_MAX_DIM`] dimensions, MILP otherwise.
+    Auto,
+    /// Branch and bound over the input box with symbolic bounds, sending
+    /// boxes with few unstable neurons to the MILP.
+    InputSplit,
+    /// Tight bounds, then one MILP per unsafe disjunct over the whole region.
+    Milp,
 }

@@ -115,8 +115,10 @@ pub struct Stats {
     pub binaries: usize,
     /// MILPs solved.
     pub milps: usize,
-    /// Disjuncts proved by bounds alone.
+    /// Disjuncts (MILP strategy) or boxes (input splitting) proved by bounds alone.
     pub proved_by_bounds: usize,
+    /// Input boxes explored by input splitting.
+    pub boxes: usize,
 }
 
 /// A verdict with its statistics.

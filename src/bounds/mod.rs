@@ -6,8 +6,21 @@
 //! LP relaxation. Each method lives in its own file and returns the same
 //! [`NetworkBounds`]; all are sound over-approximations (tests sample inputs
 //! and check that every neuron's value lies inside).
+//!
+//! The methods, from cheapest to tightest ([`BoundMethod`]):
+//!
+//! * [`interval`]: interval arithmetic, layer by layer;
+//! * [`symbolic`]: linear relaxations back-substituted to the input
+//!   (DeepPoly / CROWN), intersected with interval bounds; also bounds any
+//!   linear function of the outputs directly ([`symbolic::bound_linear`]);
+//! * [`lp`]: symbolic bounds, then one LP per unstable neuron and side over
+//!   the triangle relaxation of the earlier layers, solved with HiGHS.
 
 pub mod interval;
+pub mod lp;
+pub mod symbolic;
+
+use std::time::Instant;
 
 use crate::model::Network;
 use crate::spec::InputBox;
@@ -66,9 +79,38 @@ impl NetworkBounds {
     }
 }
 
+/// `a.intersect(b)`, with any pair that rounding has crossed (`l > u`)
+/// swapped back: both inputs are sound, so the true value lies within
+/// rounding of both ends, and a crossed pair would make an encoding
+/// infeasible, a false proof.
+pub(crate) fn intersect_uncrossed(a: &Bounds, b: &Bounds) -> Bounds {
+    let mut r = a.intersect(b);
+    uncross(&mut r);
+    r
+}
+
+/// Swap back any pair `l > u` (see [`intersect_uncrossed`]).
+pub(crate) fn uncross(b: &mut Bounds) {
+    for (l, u) in b.lower.iter_mut().zip(b.upper.iter_mut()) {
+        if *l > *u {
+            std::mem::swap(l, u);
+        }
+    }
+}
+
 /// `true` when neuron `i`'s activation has a kink strictly inside `(l, u)`.
 pub fn is_unstable(act: &crate::model::Activation, i: usize, l: f64, u: f64) -> bool {
-    act.kinks(i).into_iter().any(|k| l < k && k < u)
+    use crate::model::Activation;
+    // The kinks of `Activation::kinks`, tested without allocating (this runs
+    // in the inner loops of the symbolic bounds). An infinite Clip level is
+    // never strictly inside.
+    let inside = |k: f64| l < k && k < u;
+    match act {
+        Activation::Identity => false,
+        Activation::Relu => inside(0.0),
+        Activation::Leaky { slopes } => slopes[i] != 1.0 && inside(0.0),
+        Activation::Clip { lo, hi } => inside(*lo) || inside(*hi),
+    }
 }
 
 /// Which bounding method to use.
@@ -76,11 +118,216 @@ pub fn is_unstable(act: &crate::model::Activation, i: usize, l: f64, u: f64) -> 
 pub enum BoundMethod {
     /// Interval arithmetic, layer by layer.
     Interval,
+    /// Back-substituted linear relaxations, intersected with interval bounds.
+    Symbolic,
+    /// Symbolic bounds tightened by one LP per unstable neuron and side.
+    Lp,
 }
 
-/// Compute bounds with `method`.
+/// Compute bounds with `method`, with no time limit.
 pub fn compute(net: &Network, input: &InputBox, method: BoundMethod) -> NetworkBounds {
+    compute_until(net, input, method, None, 1)
+}
+
+/// Compute bounds with `method`. Only [`BoundMethod::Lp`] uses `deadline`
+/// (tightening stops there, keeping sound symbolic bounds for what is left)
+/// and `highs_threads` (passed to HiGHS; keep it equal to what the rest of
+/// the run passes, since HiGHS sizes its global thread pool once).
+pub fn compute_until(
+    net: &Network,
+    input: &InputBox,
+    method: BoundMethod,
+    deadline: Option<Instant>,
+    highs_threads: usize,
+) -> NetworkBounds {
     match method {
         BoundMethod::Interval => interval::compute(net, input),
+        BoundMethod::Symbolic => symbolic::compute(net, input),
+        BoundMethod::Lp => lp::compute(net, input, deadline, highs_threads),
+    }
+}
+
+/// How the neurons of one layer behave over the whole input box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayerCounts {
+    /// Stable on a piece of nonzero slope: the neuron passes a linear
+    /// function of its input on (ReLU with `l >= 0`, Leaky on either piece,
+    /// Clip between its levels, every identity neuron).
+    pub active: usize,
+    /// Stable on a constant piece: the output is the same for the whole box
+    /// (ReLU with `u <= 0`, Clip saturated at `lo` or at `hi`, Leaky with
+    /// slope 0 and `u <= 0`).
+    pub inactive: usize,
+    /// A kink lies strictly inside `(l, u)`: the MILP needs a binary.
+    pub unstable: usize,
+}
+
+/// Per layer, how many neurons are active, inactive or unstable under
+/// `bounds` (see [`LayerCounts`]).
+pub fn layer_report(net: &Network, bounds: &NetworkBounds) -> Vec<LayerCounts> {
+    net.layers()
+        .iter()
+        .zip(&bounds.layers)
+        .map(|(layer, b)| {
+            let act = &layer.activation;
+            let mut counts = LayerCounts::default();
+            for i in 0..b.len() {
+                let (l, u) = (b.lower[i], b.upper[i]);
+                if is_unstable(act, i, l, u) {
+                    counts.unstable += 1;
+                } else if act.slope(i, interior_point(l, u)) == 0.0 {
+                    counts.inactive += 1;
+                } else {
+                    counts.active += 1;
+                }
+            }
+            counts
+        })
+        .collect()
+}
+
+/// A point of `[l, u]` (the midpoint when both are finite, a finite point in
+/// any case), to read off the piece a stable neuron is on.
+pub(crate) fn interior_point(l: f64, u: f64) -> f64 {
+    match (l.is_finite(), u.is_finite()) {
+        (true, true) => 0.5 * (l + u),
+        (true, false) => l + 1.0,
+        (false, true) => u - 1.0,
+        (false, false) => 0.0,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Helpers shared by the tests of every bounding method.
+
+    use super::*;
+    use crate::model::{Activation, Layer};
+    use crate::rng::Rng;
+    use crate::testutil;
+
+    /// A random box inside `[-1, 1]^n`.
+    pub fn random_box(rng: &mut Rng, n: usize) -> InputBox {
+        let (lower, upper) = (0..n)
+            .map(|_| {
+                let (a, b) = (rng.range(-1.0, 1.0), rng.range(-1.0, 1.0));
+                (a.min(b), a.max(b))
+            })
+            .unzip();
+        InputBox::new(lower, upper).unwrap()
+    }
+
+    /// `count` points of the box: its corners first (up to 16), then uniform samples.
+    pub fn sample(rng: &mut Rng, input: &InputBox, count: usize) -> Vec<Vec<f64>> {
+        let n = input.dim();
+        let corners = (0..(1usize << n.min(4))).map(|m| {
+            (0..n).map(|i| if i < 4 && m >> i & 1 == 1 { input.upper[i] } else { input.lower[i] }).collect()
+        });
+        let uniform: Vec<Vec<f64>> =
+            (0..count).map(|_| (0..n).map(|i| rng.range(input.lower[i], input.upper[i])).collect()).collect();
+        corners.chain(uniform).collect()
+    }
+
+    /// A deeper network than `testutil::random_network` makes: 3-6 hidden
+    /// layers of 3-10 neurons, the activation family picked by `t` (so a
+    /// loop over `t` covers every kind, including Leaky slopes above 1 and
+    /// negative, and Clip with an infinite side), weights scaled by
+    /// `1 / sqrt(fan_in)` so values neither vanish nor explode.
+    pub fn deep_network(rng: &mut Rng, t: usize) -> Network {
+        let kind = t % 8;
+        let act = |rng: &mut Rng, n: usize| match kind {
+            0 => Activation::Relu,
+            1 => Activation::Leaky { slopes: vec![rng.range(0.0, 0.5); n] },
+            2 => Activation::Leaky { slopes: (0..n).map(|_| rng.range(-1.0, 1.0)).collect() },
+            3 => Activation::Leaky { slopes: (0..n).map(|_| rng.range(1.2, 3.0)).collect() },
+            4 => Activation::Clip { lo: 0.0, hi: rng.range(0.2, 1.0) },
+            5 => Activation::Clip { lo: -0.5, hi: 0.5 },
+            6 => {
+                if rng.below(2) == 0 {
+                    Activation::Clip { lo: rng.range(-0.5, 0.0), hi: f64::INFINITY }
+                } else {
+                    Activation::Clip { lo: f64::NEG_INFINITY, hi: rng.range(0.0, 0.5) }
+                }
+            }
+            _ => [Activation::Relu, Activation::Leaky { slopes: vec![-0.3; n] }, Activation::Clip { lo: -0.4, hi: 0.3 }]
+                [rng.below(3)]
+            .clone(),
+        };
+        let mut dim = 2 + rng.below(4);
+        let hidden = 3 + rng.below(4);
+        let mut layers: Vec<Layer> = Vec::new();
+        for k in 0..=hidden {
+            let out = if k == hidden { 1 + rng.below(3) } else { 3 + rng.below(8) };
+            let scale = 2.0 / (dim as f64).sqrt();
+            let w: Vec<f64> = (0..out * dim).map(|_| scale * rng.range(-1.0, 1.0)).collect();
+            let b: Vec<f64> = (0..out).map(|_| rng.range(-0.3, 0.3)).collect();
+            let a = if k == hidden { Activation::Identity } else { act(rng, out) };
+            layers.push(testutil::layer(out, dim, &w, &b, a));
+            dim = out;
+        }
+        Network::new(layers).unwrap()
+    }
+
+    /// Every sampled pre-activation lies inside `nb` (tolerance 1e-9,
+    /// relative to the value's size).
+    pub fn assert_sound(net: &Network, input: &InputBox, nb: &NetworkBounds, rng: &mut Rng, count: usize) {
+        assert_eq!(nb.layers.len(), net.layers().len());
+        for x in sample(rng, input, count) {
+            for (k, (z, b)) in net.forward_pre_activations(&x).iter().zip(&nb.layers).enumerate() {
+                for (i, &v) in z.iter().enumerate() {
+                    let tol = 1e-9 * (1.0 + v.abs());
+                    assert!(
+                        b.lower[i] <= v + tol && v <= b.upper[i] + tol,
+                        "layer {k} neuron {i}: {v} outside [{}, {}] at {x:?}",
+                        b.lower[i],
+                        b.upper[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn interval_is_sound() {
+        let mut rng = Rng::new(1);
+        for t in 0..60 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            assert_sound(&net, &input, &compute(&net, &input, BoundMethod::Interval), &mut rng, 200);
+        }
+    }
+
+    #[test]
+    fn every_method_dispatches_and_is_sound() {
+        let mut rng = Rng::new(4);
+        let net = deep_network(&mut rng, 7);
+        let input = random_box(&mut rng, net.input_dim());
+        for method in [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp] {
+            assert_sound(&net, &input, &compute(&net, &input, method), &mut rng, 200);
+        }
+    }
+
+    #[test]
+    fn layer_report_counts_each_case() {
+        // One neuron per layer through `single_neuron`: x in [lo, hi].
+        let count = |act: Activation, lo: f64, hi: f64| {
+            let net = testutil::single_neuron(act);
+            let input = InputBox::new(vec![lo], vec![hi]).unwrap();
+            let report = layer_report(&net, &compute(&net, &input, BoundMethod::Interval));
+            assert_eq!(report[1], LayerCounts { active: 1, inactive: 0, unstable: 0 }, "identity output");
+            report[0]
+        };
+        let (active, inactive, unstable) = (
+            LayerCounts { active: 1, ..LayerCounts::default() },
+            LayerCounts { inactive: 1, ..LayerCounts::default() },
+            LayerCounts { unstable: 1, ..LayerCounts::default() },
+        );
+        assert_eq!(count(Activation::Relu, 0.5, 1.0), active);
+        assert_eq!(count(Activation::Relu, -1.0, 0.0), inactive);
+        assert_eq!(count(Activation::Relu, -1.0, 1.0), unstable);
+        assert_eq!(count(Activation::Leaky { slopes: vec![0.1] }, -1.0, -0.5), active);
+        assert_eq!(count(Activation::Clip { lo: 0.0, hi: 6.0 }, 7.0, 8.0), inactive);
+        assert_eq!(count(Activation::Clip { lo: 0.0, hi: 6.0 }, 1.0, 2.0), active);
+        assert_eq!(count(Activation::Clip { lo: 0.0, hi: 6.0 }, -1.0, 8.0), unstable);
     }
 }

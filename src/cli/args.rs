@@ -23,8 +23,41 @@ pub struct Cli {
 pub enum Command {
     /// Check a property: exit 0 holds, 1 violated, 2 error, 3 unknown.
     Check(CheckArgs),
+    /// Print per-layer neuron bounds statistics for each bounding method.
+    Bounds(BoundsArgs),
     /// Run a VNN-COMP instance list (onnx,vnnlib,timeout per line) and summarise.
     Bench(BenchArgs),
+}
+
+/// Arguments of `bounds`.
+#[derive(Debug, Args)]
+pub struct BoundsArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The property (.json or .vnnlib); its input region is bounded.
+    pub spec: PathBuf,
+    /// Which bounding method to report.
+    #[arg(long, value_enum, default_value_t = MethodArg::All)]
+    pub method: MethodArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Threads for the LP solver.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// `--method` values of `bounds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Interval arithmetic.
+    Interval,
+    /// Symbolic back-substitution.
+    Symbolic,
+    /// LP tightening.
+    Lp,
+    /// All three, in that order.
+    All,
 }
 
 /// Arguments of `bench`.

@@ -6,6 +6,7 @@
 
 mod args;
 mod bench;
+mod bounds;
 mod exit;
 mod report;
 
@@ -39,5 +40,6 @@ fn run(cli: args::Cli) -> Result<Exit> {
     match cli.command {
         args::Command::Check(a) => report::check(&a),
         args::Command::Bench(a) => bench::bench(&a),
+        args::Command::Bounds(a) => bounds::bounds(&a),
     }
 }

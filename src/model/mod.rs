@@ -10,17 +10,19 @@
 //! `y = act(z)` neuron by neuron. The last layer's activation is normally
 //! [`Activation::Identity`], so its pre-activation is the network output.
 
+pub mod nnet;
 pub mod onnx;
 
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Load a network file, choosing the loader by extension (`.onnx`).
+/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`).
 pub fn load(path: &Path) -> Result<Network> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("onnx") => onnx::load(path),
-        _ => Err(Error::new(ErrorKind::Usage, "unknown model format: expected a .onnx file").with_path(path)),
+        Some("nnet") => nnet::load(path),
+        _ => Err(Error::new(ErrorKind::Usage, "unknown model format: expected a .onnx or .nnet file").with_path(path)),
     }
 }
 

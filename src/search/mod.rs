@@ -7,17 +7,18 @@
 //! settles "violated"; anything else is "unknown".
 
 pub mod falsify;
+pub mod split;
 
 use std::time::Instant;
 
-use crate::bounds::{self, Bounds};
-use crate::error::Result;
+use crate::bounds::{self, symbolic, NetworkBounds};
+use crate::error::{Error, ErrorKind, Result};
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
 use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
-use crate::settings::Settings;
-use crate::spec::{Conjunction, Property};
+use crate::settings::{Settings, Strategy};
+use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, UnknownReason, Verdict, Witness};
 
 /// The unsafe rows are relaxed by this much when the MILP is asked for a
@@ -31,14 +32,16 @@ pub const UNSAFE_RELAX: f64 = 1e-6;
 /// asking for a point strictly inside the unsafe set.
 pub const REPAIR_MARGINS: [f64; 2] = [1e-5, 1e-3];
 
-/// `true` when output bounds alone show that no output satisfies `conj`: some
-/// row's minimum of `c·y` over the output box exceeds its right-hand side.
-pub fn bounds_exclude(conj: &Conjunction, out: &Bounds) -> bool {
-    conj.constraints.iter().any(|c| {
-        let min: f64 = c.coeffs.iter().map(|&(k, v)| if v >= 0.0 { v * out.lower[k] } else { v * out.upper[k] }).sum();
-        min > c.rhs
-    })
+/// `true` when bounds alone show that no output satisfies `conj`: some row's
+/// symbolic lower bound of `c·y` over the box exceeds its right-hand side.
+pub fn bounds_exclude(net: &Network, input: &InputBox, nb: &NetworkBounds, conj: &Conjunction) -> bool {
+    conj.constraints.iter().any(|c| symbolic::bound_linear(net, input, nb, &c.coeffs).0 > c.rhs)
 }
+
+/// Inputs of at most this many dimensions are searched by input splitting
+/// under [`Strategy::Auto`]: halving a box along one of few dimensions
+/// tightens bounds quickly, while for image-sized inputs it does not.
+pub const INPUT_SPLIT_MAX_DIM: usize = 16;
 
 /// Verify `prop` on `net`.
 ///
@@ -50,27 +53,81 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     let start = Instant::now();
     let deadline = settings.timeout.map(|t| start + t);
     let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
-    let finish = |verdict, mut stats: Stats| {
-        stats.elapsed = start.elapsed();
-        Ok(Outcome { verdict, stats })
-    };
 
     let found = falsify::sample(net, prop, settings.falsify_samples, settings.seed)
         .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
-    if let Some(witness) = found {
-        return finish(Verdict::Violated { witness }, stats);
-    }
+    let verdict = match found {
+        Some(witness) => Verdict::Violated { witness },
+        None => {
+            let strategy = match settings.strategy {
+                Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
+                Strategy::Auto => Strategy::Milp,
+                s => s,
+            };
+            match strategy {
+                Strategy::InputSplit => input_split(net, prop, settings, deadline, &mut stats)?,
+                _ => milp_per_region(net, prop, settings, start, deadline, &mut stats),
+            }
+        }
+    };
+    stats.elapsed = start.elapsed();
+    Ok(Outcome { verdict, stats })
+}
 
+/// Input splitting on a thread pool of `settings.threads` workers.
+fn input_split(
+    net: &Network,
+    prop: &Property,
+    settings: &Settings,
+    deadline: Option<Instant>,
+    stats: &mut Stats,
+) -> Result<Verdict> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.threads)
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {} worker threads: {e}", settings.threads)))?;
+    let search = split::SplitSearch::new(net, prop, deadline);
+    let mut unknown = None;
+    for r in 0..prop.regions.len() {
+        match pool.install(|| search.run(r)) {
+            split::SplitResult::Safe => {}
+            split::SplitResult::Violated(witness) => {
+                search.stats.add_to(stats);
+                return Ok(Verdict::Violated { witness });
+            }
+            split::SplitResult::Unknown(reason) => {
+                unknown.get_or_insert(reason);
+            }
+        }
+    }
+    search.stats.add_to(stats);
+    Ok(match unknown {
+        Some(reason) => Verdict::Unknown { reason },
+        None if stats.milps > 0 => Verdict::Holds { proved_by: ProofMethod::Milp },
+        None => Verdict::Holds { proved_by: ProofMethod::Bounds },
+    })
+}
+
+/// Tight bounds per region, then one MILP per disjunct the bounds leave open.
+fn milp_per_region(
+    net: &Network,
+    prop: &Property,
+    settings: &Settings,
+    start: Instant,
+    deadline: Option<Instant>,
+    stats: &mut Stats,
+) -> Verdict {
     let mut proved_by = ProofMethod::Bounds;
     let mut unknown: Option<UnknownReason> = None;
+    let lp_deadline = settings.timeout.map(|t| start + t.mul_f64(settings.lp_budget));
     for (r, region) in prop.regions.iter().enumerate() {
-        let nb = bounds::compute(net, &region.input, settings.bounds);
+        let nb = bounds::compute_until(net, &region.input, settings.bounds, lp_deadline, settings.threads);
         let unstable = nb.unstable_count(net);
         stats.unstable += unstable;
         stats.stable += stats.neurons - unstable;
         let mut encoding: Option<Encoding> = None;
         for conj in &region.unsafe_set.disjuncts {
-            if bounds_exclude(conj, nb.output()) {
+            if bounds_exclude(net, &region.input, &nb, conj) {
                 stats.proved_by_bounds += 1;
                 continue;
             }
@@ -84,18 +141,17 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
             let limits = Limits { time_limit: remaining, threads: settings.threads };
             match solve_disjunct(net, prop, r, base, conj, &limits, &mut stats.milps) {
                 DisjunctResult::Proved => proved_by = ProofMethod::Milp,
-                DisjunctResult::Violated(witness) => return finish(Verdict::Violated { witness }, stats),
+                DisjunctResult::Violated(witness) => return Verdict::Violated { witness },
                 DisjunctResult::Unknown(reason) => {
                     unknown.get_or_insert(reason);
                 }
             }
         }
     }
-    let verdict = match unknown {
+    match unknown {
         Some(reason) => Verdict::Unknown { reason },
         None => Verdict::Holds { proved_by },
-    };
-    finish(verdict, stats)
+    }
 }
 
 /// The outcome of one (region, disjunct) MILP.

@@ -13,6 +13,8 @@
 //! checks want.
 
 pub mod json;
+mod linear;
+mod sexpr;
 pub mod vnnlib;
 
 use std::path::Path;

@@ -1,9 +1,903 @@
-//! VNN-LIB property format (in progress).
+//! VNN-LIB 1.0 properties (the SMT-LIB subset used by VNN-COMP).
+//!
+//! A VNN-LIB file declares the network inputs `X_0 .. X_{n-1}` and outputs
+//! `Y_0 .. Y_{m-1}` and asserts conditions on them. The assertions are
+//! conjoined and describe the **unsafe** set: the property is violated iff
+//! some input satisfies all of them together with its output.
+//!
+//! ```text
+//! ; ACAS Xu property 1
+//! (declare-const X_0 Real)  ...  (declare-const Y_4 Real)
+//! (assert (<= X_0 0.679857769))
+//! (assert (>= X_0 0.6))
+//! ...
+//! (assert (>= Y_0 3.991125645861615))
+//! ```
+//!
+//! # Accepted syntax
+//!
+//! - Commands: `(declare-const NAME Real)` (or `(declare-fun NAME () Real)`)
+//!   and `(assert FORMULA)`. `set-logic`, `set-info`, `set-option`,
+//!   `check-sat`, `get-model` and `exit` are accepted and ignored. A variable
+//!   must be declared before it is used; the declared `X_i` must be exactly
+//!   `X_0 .. X_{n-1}` (likewise `Y_i`), so the count gives the dimension.
+//! - Formulas: `(and F ...)`, `(or F ...)` nested in any way, `true`,
+//!   `false`, and comparisons `(<= a b)`, `(>= a b)`, `(< a b)`, `(> a b)`,
+//!   `(= a b)`. Chains such as `(<= a b c)` mean `a <= b` and `b <= c`; `=`
+//!   becomes the two rows `<=` and `>=`.
+//! - Terms are linear: numbers (`3`, `-0.5`, `1e-3`, `5.0E+2`), variables,
+//!   `(+ t ...)`, `(- t)` (negation), `(- t u ...)` (subtraction),
+//!   `(* t ...)` with at most one non-constant factor (either side), and
+//!   `(/ t c ...)` by non-zero constants.
+//!
+//! Strict comparisons are read as non-strict: the unsafe set becomes its
+//! closure, which is what a MILP can encode. A proof that no input reaches
+//! the closed set also covers the open one; a counterexample may sit on the
+//! boundary that the strict comparison excludes.
+//!
+//! # From formulas to regions
+//!
+//! The conjunction of all assertions is expanded into disjunctive normal form
+//! (each term a conjunction of comparisons, at most [`MAX_DNF_TERMS`]
+//! terms). Assertions that are already single terms (the usual `(assert (<=
+//! X_3 0.5))` lines) are gathered once and shared by every term, so a file
+//! with thousands of bound assertions and one `or` costs time linear in its
+//! size. Each comparison must be over inputs only or outputs only:
+//!
+//! - an input comparison must bound one variable (`X_i <= c`, `c >= X_i`,
+//!   `(* 2 X_i) <= c`, ...): only box constraints on inputs are supported;
+//! - an output comparison becomes one row `sum_k c_k Y_k <= rhs`;
+//! - a comparison without variables is evaluated: true is dropped, false
+//!   makes its term unsatisfiable.
+//!
+//! Each term yields an input box (the intersection of its bounds, which must
+//! give every declared input a finite lower and upper bound) and a
+//! [`Conjunction`] of its output rows (empty when the term has none: every
+//! output is unsafe there). Terms whose box is empty (some lower bound above
+//! its upper bound) or that contain a false constant are unsatisfiable and
+//! are dropped. Terms with identical boxes are grouped into one [`Region`]
+//! whose [`Dnf`] lists their conjunctions, in file order; VNN-COMP's `or` of
+//! input boxes (ACAS Xu property 6) thus becomes one region per box. If every
+//! term is dropped the unsafe set is empty; [`Property`] cannot express that,
+//! so it is reported as an error.
+//!
+//! Every error is [`ErrorKind::Spec`] with the line and column of the
+//! offending token or comparison.
 
-use super::Property;
+use std::collections::HashMap;
+
+use super::linear::{LinearExpr, Relation};
+use super::sexpr::{self, error_at, Sexpr};
+use super::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Parse a VNN-LIB property.
-pub fn parse(_text: &str) -> Result<Property> {
-    Err(Error::new(ErrorKind::Spec, "VNN-LIB properties are not implemented yet"))
+/// Most DNF terms the assertions may expand to. Every term is a separate
+/// unsafe disjunct to refute; far below this the verification is hopeless
+/// anyway, and the expansion's memory grows as terms times atoms.
+pub const MAX_DNF_TERMS: usize = 10_000;
+
+/// Parse a VNN-LIB property. See the module documentation for the accepted
+/// syntax and how the assertions become regions.
+///
+/// ```
+/// use reluverify::spec::vnnlib;
+///
+/// let prop = vnnlib::parse(
+///     "(declare-const X_0 Real)
+///      (declare-const Y_0 Real)
+///      (declare-const Y_1 Real)
+///      (assert (>= X_0 -1.0))
+///      (assert (<= X_0 1.0))
+///      (assert (or (<= Y_0 Y_1) (>= Y_0 1e3)))",
+/// )?;
+/// assert_eq!(prop.regions.len(), 1);
+/// assert_eq!(prop.regions[0].unsafe_set.disjuncts.len(), 2);
+/// # Ok::<(), reluverify::Error>(())
+/// ```
+pub fn parse(text: &str) -> Result<Property> {
+    let tree = sexpr::parse(text)?;
+    let mut parser = Parser::new(text);
+    let mut assertions: Vec<(Terms, usize)> = Vec::new();
+    for command in &tree {
+        if let Some(formula) = parser.command(command)? {
+            assertions.push((parser.formula(formula)?, formula.offset()));
+        }
+    }
+    parser.check_declarations()?;
+    let terms = parser.conjoin(assertions)?;
+    parser.regions(&terms)
+}
+
+/// A declared variable: input `X_i` or output `Y_i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Var {
+    Input(usize),
+    Output(usize),
+}
+
+/// One comparison, reduced to its meaning.
+#[derive(Debug, Clone, PartialEq)]
+enum Atom {
+    /// `X_input >= value`.
+    Lower { input: usize, value: f64 },
+    /// `X_input <= value`.
+    Upper { input: usize, value: f64 },
+    /// A row over the outputs.
+    Output(LinearConstraint),
+}
+
+/// A comparison `d <= 0` after normalization.
+enum Reading {
+    /// It constrains variables.
+    Atom(Atom),
+    /// It has no variables and is always true or always false.
+    Constant(bool),
+}
+
+/// Index into [`Parser::atoms`].
+type AtomId = u32;
+
+/// A formula in DNF: a disjunction of terms, each a conjunction of atoms.
+/// `vec![]` is false, `vec![vec![]]` is true.
+type Terms = Vec<Vec<AtomId>>;
+
+/// State of one parse: the declarations seen so far and the atoms that the
+/// DNF terms index into.
+struct Parser<'a> {
+    /// The whole file, for error positions.
+    text: &'a str,
+    /// Declared names.
+    vars: HashMap<&'a str, Var>,
+    /// Offset of each input's declaration, by index (`None`: not declared).
+    input_decls: Vec<Option<usize>>,
+    /// Offset of each output's declaration, by index.
+    output_decls: Vec<Option<usize>>,
+    /// Every comparison read so far; [`Terms`] refer to them by index.
+    atoms: Vec<Atom>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser { text, vars: HashMap::new(), input_decls: Vec::new(), output_decls: Vec::new(), atoms: Vec::new() }
+    }
+
+    fn err(&self, offset: usize, message: impl Into<String>) -> Error {
+        error_at(self.text, offset, message)
+    }
+
+    /// Handle one top-level command; returns the formula of an `assert`.
+    fn command<'s>(&mut self, command: &'s Sexpr<'a>) -> Result<Option<&'s Sexpr<'a>>> {
+        let Sexpr::List { items, offset } = command else {
+            return Err(
+                self.err(command.offset(), "expected a command such as `(assert ...)` or `(declare-const ...)`")
+            );
+        };
+        let head = items.first().and_then(Sexpr::atom).unwrap_or("");
+        match head {
+            "declare-const" | "declare-fun" => {
+                let sort_at = if head == "declare-fun" { 3 } else { 2 };
+                let well_formed = items.len() == sort_at + 1
+                    && (head == "declare-const" || matches!(&items[2], Sexpr::List { items, .. } if items.is_empty()));
+                if !well_formed {
+                    let form =
+                        if head == "declare-fun" { "(declare-fun NAME () Real)" } else { "(declare-const NAME Real)" };
+                    return Err(self.err(*offset, format!("malformed declaration: expected `{form}`")));
+                }
+                match items[sort_at].atom() {
+                    Some("Real") => {}
+                    _ => {
+                        return Err(self.err(items[sort_at].offset(), "only variables of sort `Real` are supported"));
+                    }
+                }
+                self.declare(&items[1])?;
+                Ok(None)
+            }
+            "assert" => match &items[1..] {
+                [formula] => Ok(Some(formula)),
+                _ => Err(self.err(*offset, "`assert` takes exactly one formula")),
+            },
+            "set-logic" | "set-info" | "set-option" | "check-sat" | "get-model" | "exit" => Ok(None),
+            _ => Err(self.err(
+                items.first().map_or(*offset, Sexpr::offset),
+                format!("unknown command `{head}`: expected `declare-const` or `assert`"),
+            )),
+        }
+    }
+
+    fn declare(&mut self, name: &Sexpr<'a>) -> Result<()> {
+        let offset = name.offset();
+        let text = name.atom().unwrap_or("");
+        let var = parse_var_name(text).ok_or_else(|| {
+            self.err(
+                offset,
+                format!(
+                    "cannot declare `{text}`: variables must be named X_i (inputs) or Y_i (outputs), i = 0, 1, ..."
+                ),
+            )
+        })?;
+        if self.vars.insert(text, var).is_some() {
+            return Err(self.err(offset, format!("`{text}` is declared twice")));
+        }
+        let (decls, i) = match var {
+            Var::Input(i) => (&mut self.input_decls, i),
+            Var::Output(i) => (&mut self.output_decls, i),
+        };
+        if decls.len() <= i {
+            decls.resize(i + 1, None);
+        }
+        decls[i] = Some(offset);
+        Ok(())
+    }
+
+    /// The declared indices must be `0..n` with no gap.
+    fn check_declarations(&self) -> Result<()> {
+        if self.input_decls.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Spec,
+                "no inputs declared: expected `(declare-const X_0 Real)` and so on",
+            ));
+        }
+        for (decls, prefix) in [(&self.input_decls, "X"), (&self.output_decls, "Y")] {
+            if let Some(missing) = decls.iter().position(Option::is_none) {
+                let last = decls.len() - 1;
+                let at = decls[last].expect("the highest index is declared");
+                return Err(self.err(
+                    at,
+                    format!("{prefix}_{last} is declared but {prefix}_{missing} is not: indices must run 0, 1, ... without gaps"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A formula in DNF.
+    fn formula(&mut self, f: &Sexpr<'a>) -> Result<Terms> {
+        let items = match f {
+            Sexpr::Atom { text: "true", .. } => return Ok(vec![Vec::new()]),
+            Sexpr::Atom { text: "false", .. } => return Ok(Vec::new()),
+            Sexpr::Atom { text, offset } => {
+                return Err(self.err(*offset, format!("expected a formula such as `(<= X_0 1.0)`, found `{text}`")));
+            }
+            Sexpr::List { items, .. } => items,
+        };
+        let offset = f.offset();
+        let head = items.first().and_then(Sexpr::atom).unwrap_or("");
+        let args = items.get(1..).unwrap_or(&[]);
+        match head {
+            "and" => {
+                let parts = args.iter().map(|a| Ok((self.formula(a)?, a.offset()))).collect::<Result<Vec<_>>>()?;
+                self.conjoin(parts)
+            }
+            "or" => {
+                let mut terms = Terms::new();
+                for a in args {
+                    terms.extend(self.formula(a)?);
+                    if terms.len() > MAX_DNF_TERMS {
+                        return Err(self.err(offset, too_many_terms()));
+                    }
+                }
+                Ok(terms)
+            }
+            "<=" | ">=" | "<" | ">" | "=" => self.comparison(head, args, offset),
+            "not" | "=>" | "xor" | "ite" | "distinct" => Err(self.err(
+                items[0].offset(),
+                format!("`{head}` is not supported: write the unsafe set with `and`, `or` and comparisons"),
+            )),
+            _ => Err(self.err(
+                items.first().map_or(offset, Sexpr::offset),
+                format!("unknown function `{head}` in a formula: expected and, or, <=, >=, <, >, ="),
+            )),
+        }
+    }
+
+    /// The conjunction of DNF formulas, each with the offset used to report
+    /// an expansion past [`MAX_DNF_TERMS`].
+    ///
+    /// Single-term parts are concatenated once into a common prefix; only
+    /// parts with several terms are multiplied out, so the cost is linear in
+    /// the size of the result.
+    fn conjoin(&self, parts: Vec<(Terms, usize)>) -> Result<Terms> {
+        let mut common: Vec<AtomId> = Vec::new();
+        let mut multi: Vec<(Terms, usize)> = Vec::new();
+        for (terms, offset) in parts {
+            match terms.len() {
+                0 => return Ok(Vec::new()),
+                1 => common.extend(terms.into_iter().next().expect("one term")),
+                _ => multi.push((terms, offset)),
+            }
+        }
+        let mut result: Terms = vec![common];
+        for (terms, offset) in multi {
+            if result.len().saturating_mul(terms.len()) > MAX_DNF_TERMS {
+                return Err(self.err(offset, too_many_terms()));
+            }
+            result = result
+                .iter()
+                .flat_map(|prefix| terms.iter().map(move |t| prefix.iter().chain(t).copied().collect()))
+                .collect();
+        }
+        Ok(result)
+    }
+
+    /// A comparison chain `(op a b ...)`: one term of atoms, or no term when
+    /// a constant comparison is false.
+    fn comparison(&mut self, op: &str, args: &[Sexpr<'a>], offset: usize) -> Result<Terms> {
+        if args.len() < 2 {
+            return Err(self.err(offset, format!("`{op}` compares at least two terms")));
+        }
+        let relations: &[Relation] = match op {
+            "<=" | "<" => &[Relation::Le],
+            ">=" | ">" => &[Relation::Ge],
+            _ => &[Relation::Le, Relation::Ge],
+        };
+        let exprs = args.iter().map(|a| self.term(a)).collect::<Result<Vec<_>>>()?;
+        let mut atoms = Vec::new();
+        let mut satisfiable = true;
+        for pair in exprs.windows(2) {
+            for &rel in relations {
+                match self.atom(LinearExpr::difference(&pair[0], rel, &pair[1]), offset)? {
+                    Reading::Atom(atom) => {
+                        atoms.push(self.atoms.len() as AtomId);
+                        self.atoms.push(atom);
+                    }
+                    Reading::Constant(holds) => satisfiable &= holds,
+                }
+            }
+        }
+        Ok(if satisfiable { vec![atoms] } else { Vec::new() })
+    }
+
+    /// What `d <= 0` says.
+    fn atom(&self, d: LinearExpr<Var>, offset: usize) -> Result<Reading> {
+        let first_input = d.terms.iter().find_map(|&(v, _)| match v {
+            Var::Input(i) => Some(i),
+            Var::Output(_) => None,
+        });
+        let first_output = d.terms.iter().find_map(|&(v, _)| match v {
+            Var::Output(k) => Some(k),
+            Var::Input(_) => None,
+        });
+        match (first_input, first_output) {
+            (None, None) => Ok(Reading::Constant(d.constant <= 0.0)),
+            (Some(i), Some(k)) => Err(self.err(
+                offset,
+                format!(
+                    "this comparison mixes inputs (X_{i}) and outputs (Y_{k}): only bounds on inputs and linear constraints on outputs are supported"
+                ),
+            )),
+            (None, Some(_)) => {
+                let coeffs = d
+                    .terms
+                    .iter()
+                    .map(|&(v, c)| match v {
+                        Var::Output(k) => (k, c),
+                        Var::Input(_) => unreachable!("no input in an output row"),
+                    })
+                    .collect();
+                Ok(Reading::Atom(Atom::Output(LinearConstraint { coeffs, rhs: -d.constant + 0.0 })))
+            }
+            (Some(i), None) => {
+                if let [_, (Var::Input(j), _), ..] = d.terms[..] {
+                    return Err(self.err(
+                        offset,
+                        format!(
+                            "this comparison relates X_{i} and X_{j}: only box constraints on inputs (one variable against constants) are supported"
+                        ),
+                    ));
+                }
+                // a * x + k <= 0  ->  x <= -k/a (a > 0) or x >= -k/a (a < 0).
+                let a = d.terms[0].1;
+                let value = -d.constant / a + 0.0;
+                if !value.is_finite() {
+                    return Err(self.err(offset, format!("the bound on X_{i} is not a finite number")));
+                }
+                Ok(Reading::Atom(if a > 0.0 { Atom::Upper { input: i, value } } else { Atom::Lower { input: i, value } }))
+            }
+        }
+    }
+
+    /// A linear term.
+    fn term(&self, t: &Sexpr<'a>) -> Result<LinearExpr<Var>> {
+        let (items, offset) = match t {
+            Sexpr::Atom { text, offset } => return self.leaf(text, *offset),
+            Sexpr::List { items, offset } => (items, *offset),
+        };
+        let head = items.first().and_then(Sexpr::atom).unwrap_or("");
+        let args = items.get(1..).unwrap_or(&[]);
+        if args.is_empty() && matches!(head, "+" | "-" | "*" | "/") {
+            return Err(self.err(offset, format!("`{head}` needs at least one operand")));
+        }
+        match head {
+            "+" => {
+                let mut sum = LinearExpr::constant(0.0);
+                for a in args {
+                    sum.add_scaled(&self.term(a)?, 1.0);
+                }
+                Ok(sum)
+            }
+            "-" => {
+                let mut first = self.term(&args[0])?;
+                if args.len() == 1 {
+                    first.scale(-1.0);
+                }
+                for a in &args[1..] {
+                    first.add_scaled(&self.term(a)?, -1.0);
+                }
+                Ok(first)
+            }
+            "*" => {
+                let mut factor = 1.0;
+                let mut linear: Option<LinearExpr<Var>> = None;
+                for a in args {
+                    let mut e = self.term(a)?;
+                    e.normalize();
+                    if e.is_constant() {
+                        factor *= e.constant;
+                    } else if linear.is_none() {
+                        linear = Some(e);
+                    } else {
+                        return Err(self.err(
+                            offset,
+                            "non-linear term: a product of two variables; only products with constants are supported",
+                        ));
+                    }
+                }
+                let mut product = linear.unwrap_or_else(|| LinearExpr::constant(1.0));
+                product.scale(factor);
+                Ok(product)
+            }
+            "/" => {
+                let mut quotient = self.term(&args[0])?;
+                for a in &args[1..] {
+                    let mut d = self.term(a)?;
+                    d.normalize();
+                    if !d.is_constant() {
+                        return Err(self.err(a.offset(), "non-linear term: division by a variable"));
+                    }
+                    if d.constant == 0.0 {
+                        return Err(self.err(a.offset(), "division by zero"));
+                    }
+                    quotient.scale(1.0 / d.constant);
+                }
+                Ok(quotient)
+            }
+            _ => Err(self.err(
+                items.first().map_or(offset, Sexpr::offset),
+                format!("unknown function `{head}` in a term: expected +, -, * or /"),
+            )),
+        }
+    }
+
+    /// A number or a declared variable.
+    fn leaf(&self, text: &str, offset: usize) -> Result<LinearExpr<Var>> {
+        if looks_numeric(text) {
+            return match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(LinearExpr::constant(v)),
+                Ok(_) => Err(self.err(offset, format!("number `{text}` is out of range"))),
+                Err(_) => Err(self.err(offset, format!("malformed number `{text}`"))),
+            };
+        }
+        if let Some(&var) = self.vars.get(text) {
+            return Ok(LinearExpr::var(var));
+        }
+        let message = if parse_var_name(text).is_some() {
+            format!("undeclared variable `{text}`: declare it first with `(declare-const {text} Real)`")
+        } else if let Some(rest) = text.strip_prefix('-') {
+            format!("unknown symbol `{text}`: write `(- {rest})` to negate")
+        } else {
+            format!("unknown symbol `{text}`: expected a number or a declared X_i / Y_i")
+        };
+        Err(self.err(offset, message))
+    }
+
+    /// Turn the DNF terms into regions: one input box per term, terms with
+    /// identical boxes grouped.
+    fn regions(&self, terms: &Terms) -> Result<Property> {
+        let n = self.input_decls.len();
+        let mut regions: Vec<Region> = Vec::new();
+        let mut by_box: HashMap<Vec<u64>, usize> = HashMap::new();
+        for (t, term) in terms.iter().enumerate() {
+            let mut lower = vec![f64::NEG_INFINITY; n];
+            let mut upper = vec![f64::INFINITY; n];
+            let mut rows = Vec::new();
+            for &a in term {
+                match &self.atoms[a as usize] {
+                    Atom::Lower { input, value } => lower[*input] = lower[*input].max(*value),
+                    Atom::Upper { input, value } => upper[*input] = upper[*input].min(*value),
+                    Atom::Output(row) => rows.push(row.clone()),
+                }
+            }
+            if lower.iter().zip(&upper).any(|(l, u)| l > u) {
+                continue; // an empty box: the term is unsatisfiable
+            }
+            for i in 0..n {
+                let side = match (lower[i].is_finite(), upper[i].is_finite()) {
+                    (true, true) => continue,
+                    (false, true) => "lower bound",
+                    (true, false) => "upper bound",
+                    (false, false) => "bounds",
+                };
+                let disjunct = if terms.len() > 1 {
+                    format!(" in disjunct {} (of {}) of the assertions in disjunctive normal form", t + 1, terms.len())
+                } else {
+                    String::new()
+                };
+                let at = self.input_decls[i].expect("declarations checked");
+                return Err(self.err(
+                    at,
+                    format!(
+                        "input X_{i} has no {side}{disjunct}: every input needs `(assert (>= X_{i} lo))` and `(assert (<= X_{i} hi))`"
+                    ),
+                ));
+            }
+            let key: Vec<u64> = lower.iter().chain(&upper).map(|v| (v + 0.0).to_bits()).collect();
+            let conjunction = Conjunction { constraints: rows };
+            match by_box.get(&key) {
+                Some(&r) => regions[r].unsafe_set.disjuncts.push(conjunction),
+                None => {
+                    by_box.insert(key, regions.len());
+                    regions.push(Region {
+                        input: InputBox::new(lower, upper)?,
+                        unsafe_set: Dnf { disjuncts: vec![conjunction] },
+                    });
+                }
+            }
+        }
+        if regions.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Spec,
+                "the assertions are unsatisfiable (every disjunct has an empty input box or a false comparison), \
+                 so no input is unsafe; a property needs at least one satisfiable disjunct",
+            ));
+        }
+        Ok(Property { regions })
+    }
+}
+
+fn too_many_terms() -> String {
+    format!(
+        "the assertions expand to more than {MAX_DNF_TERMS} disjuncts in disjunctive normal form; \
+         split the property into several files"
+    )
+}
+
+/// `X_i` or `Y_i` with `i` a decimal index without leading zeros.
+fn parse_var_name(name: &str) -> Option<Var> {
+    let (make, digits): (fn(usize) -> Var, &str) = if let Some(d) = name.strip_prefix("X_") {
+        (Var::Input, d)
+    } else if let Some(d) = name.strip_prefix("Y_") {
+        (Var::Output, d)
+    } else {
+        return None;
+    };
+    let well_formed =
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    if !well_formed {
+        return None;
+    }
+    digits.parse().ok().map(make)
+}
+
+/// Whether an atom is meant as a number: a digit, or a sign or `.` followed
+/// by a digit or `.`. (`inf` and `nan`, which Rust would parse, are not.)
+fn looks_numeric(text: &str) -> bool {
+    let b = text.as_bytes();
+    match b.first() {
+        Some(c) if c.is_ascii_digit() => true,
+        Some(b'-' | b'+' | b'.') => matches!(b.get(1), Some(c) if c.is_ascii_digit() || *c == b'.'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two inputs in the unit box and two outputs; append assertions.
+    const HEAD: &str = "(declare-const X_0 Real)
+(declare-const X_1 Real)
+(declare-const Y_0 Real)
+(declare-const Y_1 Real)
+(assert (>= X_0 0))
+(assert (<= X_0 1))
+(assert (>= X_1 0))
+(assert (<= X_1 1))
+";
+
+    fn with_head(tail: &str) -> String {
+        format!("{HEAD}{tail}")
+    }
+
+    fn row(coeffs: &[(usize, f64)], rhs: f64) -> LinearConstraint {
+        LinearConstraint { coeffs: coeffs.to_vec(), rhs }
+    }
+
+    /// The rows of the single disjunct of the single region.
+    fn only_rows(p: &Property) -> &[LinearConstraint] {
+        assert_eq!(p.regions.len(), 1, "{p:?}");
+        assert_eq!(p.regions[0].unsafe_set.disjuncts.len(), 1, "{p:?}");
+        &p.regions[0].unsafe_set.disjuncts[0].constraints
+    }
+
+    /// A Spec error at `(line, col)`.
+    fn error_at(text: &str, line: usize, col: usize) {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Spec, "{e}");
+        assert_eq!(e.line_col(), Some((line, col)), "{e}");
+    }
+
+    #[test]
+    fn acasxu_prop1() {
+        let p = parse(include_str!("../../specs/acasxu_prop1.vnnlib")).unwrap();
+        assert_eq!(only_rows(&p), &[row(&[(0, -1.0)], -3.991125645861615)]);
+        let b = &p.regions[0].input;
+        assert_eq!(b.lower, vec![0.6, -0.5, -0.5, 0.45, -0.5]);
+        assert_eq!(b.upper, vec![0.679857769, 0.5, 0.5, 0.5, -0.45]);
+    }
+
+    #[test]
+    fn acasxu_prop2_is_one_conjunction() {
+        let p = parse(include_str!("../../specs/acasxu_prop2.vnnlib")).unwrap();
+        let rows = only_rows(&p);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0], row(&[(1, 1.0), (0, -1.0)], 0.0));
+        assert_eq!(rows[3], row(&[(4, 1.0), (0, -1.0)], 0.0));
+    }
+
+    #[test]
+    fn acasxu_prop6_has_one_region_per_box() {
+        let p = parse(include_str!("../../specs/acasxu_prop6.vnnlib")).unwrap();
+        assert_eq!(p.regions.len(), 2);
+        for r in &p.regions {
+            assert_eq!(r.unsafe_set.disjuncts.len(), 4);
+            assert_eq!(r.unsafe_set.disjuncts[2].constraints, vec![row(&[(3, 1.0), (0, -1.0)], 0.0)]);
+        }
+        assert_eq!(p.regions[0].input.lower[1], 0.11140846);
+        assert_eq!(p.regions[1].input.lower[1], -0.499999896);
+        assert_eq!(p.regions[1].input.upper[1], -0.11140846);
+        assert_eq!(p.regions[1].input.upper[2], -0.499204121);
+    }
+
+    #[test]
+    fn mnist_robustness_property() {
+        let p = parse(include_str!("../../specs/mnistfc_prop_0_0.03.vnnlib")).unwrap();
+        assert_eq!(p.regions.len(), 1);
+        let r = &p.regions[0];
+        assert_eq!(r.input.dim(), 784);
+        assert_eq!((r.input.lower[783], r.input.upper[783]), (0.0, 0.029999999329447746));
+        let d = &r.unsafe_set.disjuncts;
+        assert_eq!(d.len(), 9);
+        // (>= Y_0 Y_8) -> -Y_0 + Y_8 <= 0; the label 8 is skipped.
+        assert_eq!(d[0].constraints, vec![row(&[(0, -1.0), (8, 1.0)], 0.0)]);
+        assert_eq!(d[8].constraints, vec![row(&[(9, -1.0), (8, 1.0)], 0.0)]);
+        assert!(p.check_dims(784, 10).is_ok());
+    }
+
+    #[test]
+    fn same_property_as_the_json_translations() {
+        use crate::spec::json;
+        let pairs = [
+            (include_str!("../../specs/acasxu_prop1.vnnlib"), include_str!("../../specs/acasxu_prop1.json")),
+            (include_str!("../../specs/acasxu_prop2.vnnlib"), include_str!("../../specs/acasxu_prop2.json")),
+            (include_str!("../../specs/acasxu_prop6.vnnlib"), include_str!("../../specs/acasxu_prop6.json")),
+        ];
+        for (vnnlib, json) in pairs {
+            assert_eq!(parse(vnnlib).unwrap(), json::parse(json).unwrap());
+        }
+    }
+
+    #[test]
+    fn numbers_in_every_form() {
+        let p = parse(&with_head(
+            "; scientific and signed numbers
+(assert (<= Y_0 1e-3))
+(assert (>= Y_1 -0.5))
+(assert (<= Y_0 5.0E+2))
+(assert (<= Y_0 +2.))
+(assert (<= Y_0 .25))
+",
+        ))
+        .unwrap();
+        let rhs: Vec<f64> = only_rows(&p).iter().map(|r| r.rhs).collect();
+        assert_eq!(rhs, vec![1e-3, 0.5, 500.0, 2.0, 0.25]);
+    }
+
+    #[test]
+    fn linear_terms() {
+        let p = parse(&with_head(
+            "(assert (<= (- Y_0) 1))
+(assert (<= (+ Y_0 Y_1 Y_0 2) 3))
+(assert (<= (* 2 Y_0) (* Y_1 -3)))
+(assert (>= 0.5 (- Y_0 Y_1 1)))
+(assert (<= (/ Y_0 4) (* 2 (+ Y_1 1))))
+(assert (<= (- Y_1 Y_1) Y_0))
+",
+        ))
+        .unwrap();
+        assert_eq!(
+            only_rows(&p),
+            &[
+                row(&[(0, -1.0)], 1.0),
+                row(&[(0, 2.0), (1, 1.0)], 1.0),
+                row(&[(0, 2.0), (1, 3.0)], 0.0),
+                row(&[(0, 1.0), (1, -1.0)], 1.5),
+                row(&[(0, 0.25), (1, -2.0)], 2.0),
+                row(&[(0, -1.0)], 0.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn strict_equal_and_chained_comparisons() {
+        let p = parse(&with_head(
+            "(assert (< Y_0 1))
+(assert (> Y_0 Y_1))
+(assert (= Y_1 2))
+(assert (<= 0 Y_0 Y_1))
+",
+        ))
+        .unwrap();
+        assert_eq!(
+            only_rows(&p),
+            &[
+                row(&[(0, 1.0)], 1.0),
+                row(&[(0, -1.0), (1, 1.0)], 0.0),
+                row(&[(1, 1.0)], 2.0),
+                row(&[(1, -1.0)], -2.0),
+                row(&[(0, -1.0)], 0.0),
+                row(&[(0, 1.0), (1, -1.0)], 0.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn input_bounds_on_either_side_and_scaled() {
+        let text = "(declare-const X_0 Real)
+(declare-fun X_1 () Real)
+(declare-const Y_0 Real)
+(set-logic QF_LRA)
+(assert (<= 0.5 X_0))
+(assert (>= 2 (* 2 X_0)))
+(assert (and (<= (- X_1) 3) (<= (+ X_1 1) 0)))
+(assert (<= Y_0 0))
+(check-sat)
+";
+        let p = parse(text).unwrap();
+        assert_eq!(p.regions[0].input.lower, vec![0.5, -3.0]);
+        assert_eq!(p.regions[0].input.upper, vec![1.0, -1.0]);
+    }
+
+    #[test]
+    fn nested_or_and_distributes() {
+        // (Y_0 <= 0 or (Y_1 <= 0 and (Y_0 <= 1 or Y_1 <= 1))) and (Y_0 >= -1 or Y_1 >= -1)
+        let p = parse(&with_head(
+            "(assert (or (<= Y_0 0) (and (<= Y_1 0) (or (<= Y_0 1) (<= Y_1 1)))))
+(assert (or (>= Y_0 -1) (>= Y_1 -1)))
+",
+        ))
+        .unwrap();
+        assert_eq!(p.regions.len(), 1);
+        let d = &p.regions[0].unsafe_set.disjuncts;
+        assert_eq!(d.len(), 6);
+        assert_eq!(d[0].constraints, vec![row(&[(0, 1.0)], 0.0), row(&[(0, -1.0)], 1.0)]);
+        assert_eq!(d[5].constraints, vec![row(&[(1, 1.0)], 0.0), row(&[(1, 1.0)], 1.0), row(&[(1, -1.0)], 1.0)]);
+    }
+
+    #[test]
+    fn or_of_input_boxes_groups_by_box_and_drops_empty_boxes() {
+        let text = "(declare-const X_0 Real)
+(declare-const Y_0 Real)
+(assert (or (and (>= X_0 0) (<= X_0 1))
+            (and (>= X_0 2) (<= X_0 3))
+            (and (>= X_0 5) (<= X_0 4))))
+(assert (or (<= Y_0 0) (>= Y_0 10)))
+";
+        let p = parse(text).unwrap();
+        assert_eq!(p.regions.len(), 2);
+        assert_eq!(p.regions[1].input.lower, vec![2.0]);
+        assert!(p.regions.iter().all(|r| r.unsafe_set.disjuncts.len() == 2));
+    }
+
+    #[test]
+    fn terms_without_output_atoms_are_always_unsafe() {
+        let text = "(declare-const X_0 Real)
+(declare-const Y_0 Real)
+(assert (>= X_0 0))
+(assert (<= X_0 1))
+(assert (or (<= Y_0 0) true (and (<= 1 0) (<= Y_0 5))))
+";
+        let p = parse(text).unwrap();
+        let d = &p.regions[0].unsafe_set.disjuncts;
+        assert_eq!(d.len(), 2, "the false term is dropped: {d:?}");
+        assert!(d[1].constraints.is_empty());
+    }
+
+    #[test]
+    fn unbalanced_parentheses() {
+        error_at(&with_head("(assert (<= Y_0 1)\n"), 9, 1);
+        error_at(&with_head("(assert (<= Y_0 1)))\n"), 9, 20);
+    }
+
+    #[test]
+    fn undeclared_variable() {
+        error_at(&with_head("(assert (<= Y_2 1))\n"), 9, 13);
+        error_at(&with_head("(assert (<= -Y_0 1))\n"), 9, 13);
+        // Use before declaration.
+        error_at("(assert (<= X_0 1))\n(declare-const X_0 Real)", 1, 13);
+    }
+
+    #[test]
+    fn non_linear_products() {
+        error_at(&with_head("(assert (<= (* Y_0 Y_1) 1))\n"), 9, 13);
+        error_at(&with_head("(assert (<= Y_0\n   (* 2 (+ X_0 1) X_1)))\n"), 10, 4);
+        error_at(&with_head("(assert (<= (/ 1 Y_0) 1))\n"), 9, 18);
+    }
+
+    #[test]
+    fn mixed_input_and_output() {
+        error_at(&with_head("\n  (assert (<= X_0 Y_0))\n"), 10, 11);
+    }
+
+    #[test]
+    fn general_linear_input_constraint() {
+        error_at(&with_head("(assert (<= (+ X_0 X_1) 1))\n"), 9, 9);
+    }
+
+    #[test]
+    fn missing_bound_points_at_the_declaration() {
+        let text = "(declare-const X_0 Real)
+  (declare-const X_1 Real)
+(declare-const Y_0 Real)
+(assert (>= X_0 0))
+(assert (<= X_0 1))
+(assert (<= X_1 1))
+(assert (<= Y_0 0))
+";
+        error_at(text, 2, 18);
+        // Bounded in one disjunct only.
+        let text = "(declare-const X_0 Real)
+(declare-const Y_0 Real)
+(assert (<= X_0 1))
+(assert (or (>= X_0 0) (<= Y_0 0)))
+";
+        error_at(text, 1, 16);
+    }
+
+    #[test]
+    fn bad_numbers_and_unknown_symbols() {
+        error_at(&with_head("(assert (<= Y_0 1.2.3))\n"), 9, 17);
+        error_at(&with_head("(assert (<= Y_0 1e999))\n"), 9, 17);
+        error_at(&with_head("(assert (<= Y_0 (abs Y_1)))\n"), 9, 18);
+        error_at(&with_head("(assert (not (<= Y_0 1)))\n"), 9, 10);
+        error_at(&with_head("(assert (<= Y_0))\n"), 9, 9);
+        error_at(&with_head("(check-model)\n"), 9, 2);
+    }
+
+    #[test]
+    fn bad_declarations() {
+        error_at("(declare-const X_0 Real)\n(declare-const X_0 Real)", 2, 16);
+        error_at("(declare-const X_0 Real)\n(declare-const X_2 Real)", 2, 16);
+        error_at("(declare-const X_0 Int)", 1, 20);
+        error_at("(declare-const x Real)", 1, 16);
+        error_at("(declare-const X_01 Real)", 1, 16);
+    }
+
+    #[test]
+    fn dnf_expansion_is_capped() {
+        let ors = |n: usize, var: &str| {
+            let atoms: String = (0..n).map(|i| format!(" (<= {var} {i})")).collect();
+            format!("(assert (or{atoms}))\n")
+        };
+        let ok = with_head(&(ors(100, "Y_0") + &ors(100, "Y_1")));
+        assert_eq!(parse(&ok).unwrap().regions[0].unsafe_set.disjuncts.len(), 10_000);
+        error_at(&with_head(&(ors(100, "Y_0") + &ors(101, "Y_1"))), 10, 9);
+    }
+
+    #[test]
+    fn unsatisfiable_assertions() {
+        let e = parse(&with_head("(assert (>= X_0 2))\n(assert (<= Y_0 0))\n")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Spec);
+        let e = parse(&with_head("(assert false)\n")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Spec);
+    }
 }

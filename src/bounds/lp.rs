@@ -1,0 +1,219 @@
+//! LP tightening: the tightest bounds a single LP per neuron can give.
+//!
+//! Layer by layer, each neuron starts from its symbolic bounds
+//! ([`symbolic::layer_bounds`], computed from the final bounds of the layers
+//! below, so every LP improvement also sharpens the symbolic bounds above
+//! it). Each neuron that is still unstable then gets two LPs, minimising and
+//! maximising its pre-activation over the LP relaxation of the layers below:
+//! the MILP encoding of [`crate::milp::encode`] of the network cut after this
+//! layer, with every binary relaxed to `[0, 1]`. That relaxation is exact for
+//! stable neurons and the triangle (for Clip with two kinks, a slightly
+//! looser two-binary) relaxation for unstable ones, built on the current best
+//! bounds. Reusing the encoder keeps one place where rows are derived.
+//!
+//! Stable neurons are not tightened (their relaxation is already exact, and
+//! no binary depends on their bounds), and neither is the output layer
+//! (identity: no kink). The LPs of one layer are independent and run in
+//! parallel with rayon; the next layer needs their results.
+//!
+//! Soundness: only [`SolveStatus::Optimal`] may move a bound, after
+//! widening by [`LP_BOUND_TOL_ABS`] / [`LP_BOUND_TOL_REL`]; any other status,
+//! or a past deadline, keeps the previous (sound) bound.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{intersect_uncrossed, is_unstable, symbolic, Bounds, NetworkBounds};
+use crate::milp::encode::encode;
+use crate::milp::highs::Highs;
+use crate::milp::{Limits, Milp, MilpSolver, SolveStatus, VarId};
+use crate::model::{Activation, Network};
+use crate::spec::InputBox;
+
+/// Absolute widening applied to every LP optimum before it becomes a bound.
+///
+/// HiGHS stops when its primal and dual residuals are within tolerance
+/// (primal [`PRIMAL_FEASIBILITY_TOL`](crate::milp::highs::PRIMAL_FEASIBILITY_TOL),
+/// dual 1e-7 by default), not at the exact optimum. A dual residual means
+/// the reported vertex may not be quite optimal: a minimum reported slightly
+/// *above* the true minimum, the unsound direction, by about the residual
+/// times the variable ranges. Widening by far more than that keeps the bound
+/// sound at no practical cost (a neuron within 1e-6 of its kink stays
+/// unstable).
+pub const LP_BOUND_TOL_ABS: f64 = 1e-6;
+/// Relative part of the widening, applied to `|optimum|` (the residual
+/// scales with the magnitude of the values involved).
+pub const LP_BOUND_TOL_REL: f64 = 1e-6;
+
+/// Which side of a neuron's bounds an LP tightens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Lower,
+    Upper,
+}
+
+/// LP-tightened bounds for every layer of `net` over `input`.
+///
+/// Tightening stops at `deadline`; the layers left get symbolic bounds from
+/// the (partly tightened) layers below, so the result is always complete and
+/// sound. `highs_threads` is passed to HiGHS for every LP (keep it equal to
+/// what the rest of the run uses: HiGHS sizes its global pool once).
+pub fn compute(net: &Network, input: &InputBox, deadline: Option<Instant>, highs_threads: usize) -> NetworkBounds {
+    // The adaptive relaxations make symbolic bounds non-monotone in the
+    // bounds below (tighter bounds can flip a lower-line choice), so each
+    // layer is also intersected with the plain symbolic bounds: the result
+    // is never looser than those.
+    let plain = symbolic::compute(net, input);
+    let mut layers: Vec<Bounds> = Vec::with_capacity(net.layers().len());
+    for (k, plain_k) in plain.layers.iter().enumerate() {
+        let mut b = intersect_uncrossed(&symbolic::layer_bounds(net, input, &layers), plain_k);
+        // Layer 0's bounds are exact already (an affine map of a box).
+        if k > 0 && !expired(deadline) {
+            tighten(net, input, &layers, &mut b, deadline, highs_threads);
+        }
+        layers.push(b);
+    }
+    NetworkBounds { layers }
+}
+
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Tighten the unstable neurons of layer `k = earlier.len()`, whose current
+/// bounds are `b`, in place.
+fn tighten(
+    net: &Network,
+    input: &InputBox,
+    earlier: &[Bounds],
+    b: &mut Bounds,
+    deadline: Option<Instant>,
+    threads: usize,
+) {
+    let k = earlier.len();
+    let act = &net.layers()[k].activation;
+    let unstable: Vec<usize> = (0..b.len()).filter(|&i| is_unstable(act, i, b.lower[i], b.upper[i])).collect();
+    if unstable.is_empty() {
+        return;
+    }
+    // The network cut after layer k, with layer k's activation dropped: its
+    // outputs are the pre-activations we bound.
+    let mut prefix = net.layers()[..=k].to_vec();
+    prefix[k].activation = Activation::Identity;
+    let Ok(prefix) = Network::new(prefix) else {
+        return; // cannot happen for a prefix of a valid network; keep the bounds
+    };
+    let mut nb = NetworkBounds { layers: earlier.to_vec() };
+    nb.layers.push(b.clone());
+    let mut enc = encode(&prefix, input, &nb);
+    for v in &mut enc.milp.vars {
+        v.integer = false;
+    }
+    let tasks: Vec<(usize, Side)> = unstable.iter().flat_map(|&i| [(i, Side::Lower), (i, Side::Upper)]).collect();
+    let results: Vec<Option<f64>> = tasks
+        .par_iter()
+        .map(|&(i, side)| optimise(&enc.milp, enc.outputs[i], side, deadline, threads))
+        .collect();
+    for (&(i, side), r) in tasks.iter().zip(results) {
+        let Some(v) = r else { continue };
+        // A result outside the current interval would contradict a sound
+        // bound; it can only be numerical trouble, so it is ignored.
+        match side {
+            Side::Lower if v > b.lower[i] && v <= b.upper[i] => b.lower[i] = v,
+            Side::Upper if v < b.upper[i] && v >= b.lower[i] => b.upper[i] = v,
+            _ => {}
+        }
+    }
+}
+
+/// Minimise (`Lower`) or maximise (`Upper`) variable `z` over `milp`'s LP;
+/// the widened optimum, or `None` for any status but optimal.
+fn optimise(milp: &Milp, z: VarId, side: Side, deadline: Option<Instant>, threads: usize) -> Option<f64> {
+    let time_limit = match deadline {
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            Some(left.as_secs_f64())
+        }
+        None => None,
+    };
+    let sign = match side {
+        Side::Lower => 1.0,
+        Side::Upper => -1.0,
+    };
+    let mut lp = milp.clone();
+    lp.objective = vec![(z, sign)];
+    match Highs.solve(&lp, &Limits { time_limit, threads }) {
+        SolveStatus::Optimal { objective, .. } if objective.is_finite() => {
+            let v = sign * objective;
+            let tol = LP_BOUND_TOL_ABS + LP_BOUND_TOL_REL * v.abs();
+            Some(match side {
+                Side::Lower => v - tol,
+                Side::Upper => v + tol,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounds::tests::{assert_sound, deep_network, random_box};
+    use crate::rng::Rng;
+    use crate::testutil;
+
+    #[test]
+    fn sound_and_inside_symbolic() {
+        let mut rng = Rng::new(21);
+        let (mut width_sym, mut width_lp) = (0.0, 0.0);
+        for t in 0..40 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            let sym = symbolic::compute(&net, &input);
+            let lp = compute(&net, &input, None, 1);
+            assert_sound(&net, &input, &lp, &mut rng, 300);
+            for (bs, bl) in sym.layers.iter().zip(&lp.layers) {
+                for i in 0..bs.len() {
+                    assert!(bl.lower[i] >= bs.lower[i] && bl.upper[i] <= bs.upper[i], "LP bound outside symbolic");
+                    width_sym += bs.upper[i] - bs.lower[i];
+                    width_lp += bl.upper[i] - bl.lower[i];
+                }
+            }
+        }
+        assert!(width_lp < width_sym, "LP {width_lp} vs symbolic {width_sym}");
+    }
+
+    #[test]
+    fn past_deadline_gives_symbolic_bounds() {
+        let mut rng = Rng::new(2);
+        let net = deep_network(&mut rng, 0);
+        let input = random_box(&mut rng, net.input_dim());
+        let past = Instant::now();
+        assert_eq!(compute(&net, &input, Some(past), 1), symbolic::compute(&net, &input));
+    }
+
+    #[test]
+    fn tightens_a_neuron_symbolic_cannot() {
+        // On x in [-1, 2]: h = (relu(x), relu(-x), relu(x + 5) = x + 5) and
+        // z = h0 + h1 - 0.5 h2 + 2.3 = |x| - 0.5 x - 0.2, whose minimum is
+        // -0.2 (at x = 0). Symbolic bounds relax relu(-x) >= 0 and
+        // relu(x) >= x separately (0.5 x - 0.2 >= -0.7); the LP over both
+        // triangles finds the true minimum.
+        let net = Network::new(vec![
+            testutil::layer(3, 1, &[1.0, -1.0, 1.0], &[0.0, 0.0, 5.0], Activation::Relu),
+            testutil::layer(1, 3, &[1.0, 1.0, -0.5], &[2.3], Activation::Relu),
+            testutil::layer(1, 1, &[1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap();
+        let input = InputBox::new(vec![-1.0], vec![2.0]).unwrap();
+        let sym = symbolic::compute(&net, &input);
+        assert!(sym.layers[1].lower[0] < -0.6, "{:?}", sym.layers[1]);
+        let lp = compute(&net, &input, None, 1);
+        let l = lp.layers[1].lower[0];
+        assert!((-0.2 - 1e-5..=-0.2).contains(&l), "{l}");
+    }
+}

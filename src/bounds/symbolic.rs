@@ -1,0 +1,833 @@
+//! Symbolic bounds by back-substitution (DeepPoly / CROWN style).
+//!
+//! Every activation gets two lines valid on its neuron's pre-activation
+//! interval `[l, u]`, a lower and an upper [`Relaxation`] line
+//! (`lower(z) <= act(z) <= upper(z)`; each choice is derived next to its
+//! code: `one_kink`, `two_kink_clip`). To bound a linear function of
+//! some layer's output from below, we write it as `A y_j + c` and walk down
+//! the network:
+//!
+//! * through the activation of layer `j`: each coefficient `a = A[r][i]`
+//!   takes the lower line of neuron `i` when `a > 0` and the upper line when
+//!   `a < 0`, so `a y_i >= a (s z_i + t)` in both cases; the row becomes a
+//!   lower bound that is linear in `z_j`;
+//! * through the affine map `z_j = W_j y_{j-1} + b_j`: exactly, `A <- A W_j`,
+//!   `c <- c + A b_j`.
+//!
+//! At the input the row is `a·x + c` with `x` in the box, and its minimum is
+//! `c + sum_i min(a_i lx_i, a_i ux_i)`. An upper bound of `f` is minus the
+//! lower bound of `-f`, so both sides of every neuron run as one matrix of
+//! rows, `rows x width` row-major, one layer at a time.
+//!
+//! [`compute`] does this for every layer in order: the rows `(W_k; -W_k)`
+//! of layer `k` go down through the relaxations of all earlier layers (built
+//! from the bounds already found for them). At every level, the rows are
+//! also concretised over the box of the layer they have reached, and each
+//! neuron keeps the tightest bound of all levels; each is sound, the first
+//! one is interval arithmetic from layer `k - 1`'s final bounds and the last
+//! one the full symbolic bound. A neuron's rows stop as soon as it is stable
+//! (see `layer_bounds_below`).
+//!
+//! [`bound_linear`] starts the same walk from an objective row `c` over the
+//! network outputs, which is tighter than combining per-output bounds
+//! because the relaxations are chosen for `c·y` as a whole. It also returns
+//! the row's coefficients over the input, which the input-splitting search
+//! uses to pick a split dimension. [`compute_with_output`] also returns the
+//! outputs' lower and upper linear functions of the input.
+//!
+//! All arithmetic is plain f64. Results can be off by rounding in the last
+//! bits; [`crate::milp::encode`] pads every bound it uses, and
+//! [`bound_linear`] pads its value by [`LINEAR_BOUND_PAD`].
+//!
+//! Cost: one step costs `rows x out_j x in_j` multiply-adds (less the
+//! columns of dead neurons), so a full substitution of every layer is
+//! `O(L^2 n^3)`. The loops are written branch-free over neurons so that they
+//! vectorise; on an ACAS Xu network (6 x 50 ReLU) this takes about 0.6 ms on
+//! the whole property-1 box and 0.3 ms on a small box.
+
+use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
+use crate::model::{Activation, Affine, Matrix, Network};
+use crate::spec::InputBox;
+
+/// Relative padding (plus the same amount absolute) subtracted from the value
+/// returned by [`bound_linear`]. The callers compare that value directly with
+/// a property's right-hand side to prove a box safe, with no MILP (and so no
+/// MILP padding) in between; the padding keeps a bound that is above the
+/// threshold only through accumulated f64 rounding from becoming a proof.
+pub const LINEAR_BOUND_PAD: f64 = 1e-9;
+
+/// The line `y = slope * z + intercept`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Line {
+    /// Slope.
+    pub slope: f64,
+    /// Value at `z = 0`.
+    pub intercept: f64,
+}
+
+impl Line {
+    /// The line's value at `z`.
+    pub fn at(&self, z: f64) -> f64 {
+        self.slope * z + self.intercept
+    }
+
+    /// The line of slope `slope` through `(z, y)`.
+    fn through(z: f64, y: f64, slope: f64) -> Line {
+        Line { slope, intercept: y - slope * z }
+    }
+}
+
+/// A linear relaxation of one neuron's activation on `[l, u]`:
+/// `lower.at(z) <= act(z) <= upper.at(z)` for every `z` in `[l, u]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Relaxation {
+    /// The lower line.
+    pub lower: Line,
+    /// The upper line.
+    pub upper: Line,
+}
+
+impl Relaxation {
+    /// Both sides equal `line`: the activation is linear on the interval.
+    fn exact(line: Line) -> Relaxation {
+        Relaxation { lower: line, upper: line }
+    }
+}
+
+/// One kink of a piecewise-linear function of one variable:
+/// `f(z) = value + left (z - at)` for `z <= at`, `value + right (z - at)` for
+/// `z >= at`.
+#[derive(Debug, Clone, Copy)]
+struct Kink {
+    at: f64,
+    value: f64,
+    left: f64,
+    right: f64,
+}
+
+impl Kink {
+    fn eval(&self, z: f64) -> f64 {
+        let s = if z <= self.at { self.left } else { self.right };
+        self.value + s * (z - self.at)
+    }
+}
+
+/// The relaxation of a function with one kink strictly inside `(l, u)`.
+///
+/// With `p = left`, `q = right`: when `p <= q` the function is
+/// `max(left line, right line)`, convex; when `p > q` it is the `min`, concave.
+///
+/// * Convex: the chord through `(l, f(l))` and `(u, f(u))` lies above `f` on
+///   `[l, u]` (definition of convexity), so it is the upper line; each piece's
+///   line is below the max of the two everywhere, so either is a lower line.
+/// * Concave: the mirror image; the chord is the lower line and either
+///   piece's line an upper one.
+///
+/// Of the two piece lines we take the one that minimises the area between it
+/// and `f` on `[l, u]`: the area left by the right line is the triangle over
+/// `[l, k]`, `|p - q| (k - l)^2 / 2`, and by the left line the one over
+/// `[k, u]`, `|p - q| (u - k)^2 / 2`. So the right line when `u - k > k - l`.
+/// For ReLU this is DeepPoly's `alpha = 1 iff u > -l`; for Leaky with slope
+/// `a < 1` it picks `y >= z` or `y >= a z`, for `a > 1` (concave) `y <= z` or
+/// `y <= a z`; a negative `a` is just another convex case.
+///
+/// If `l` or `u` is infinite, no finite chord exists: the chord side becomes
+/// the vacuous line at `-inf`/`+inf`, which the back-substitution turns into
+/// an infinite (vacuous, sound) bound.
+fn one_kink(k: Kink, l: f64, u: f64) -> Relaxation {
+    let left = Line::through(k.at, k.value, k.left);
+    let right = Line::through(k.at, k.value, k.right);
+    let piece = if u - k.at > k.at - l { right } else { left };
+    let convex = k.left <= k.right;
+    if !(l.is_finite() && u.is_finite()) {
+        let vacuous = Line { slope: 0.0, intercept: if convex { f64::INFINITY } else { f64::NEG_INFINITY } };
+        return if convex {
+            Relaxation { lower: piece, upper: vacuous }
+        } else {
+            Relaxation { lower: vacuous, upper: piece }
+        };
+    }
+    let (fl, fu) = (k.eval(l), k.eval(u));
+    let chord = Line::through(l, fl, (fu - fl) / (u - l));
+    if convex {
+        Relaxation { lower: piece, upper: chord }
+    } else {
+        Relaxation { lower: chord, upper: piece }
+    }
+}
+
+/// The relaxation of `clip(z) = min(max(z, lo), hi)` with both kinks strictly
+/// inside `(l, u)`: `f = lo` on `[l, lo]`, `f = z` on `[lo, hi]`, `f = hi` on
+/// `[hi, u]`.
+///
+/// `g - f` is linear between breakpoints, so a line `g` is above `f` on
+/// `[l, u]` iff it is above at `l, lo, hi, u`. The upper hull of the graph is
+/// `(l, lo) - (hi, hi) - (u, hi)`; the area-minimising upper lines touch it at
+/// the vertex `(hi, hi)` with a slope `s` between the two edge slopes,
+/// `0 <= s <= s_max = (hi - lo) / (hi - l)`:
+/// `g(z) = hi + s (z - hi)`. Check: `g(u) >= hi` as `s >= 0`; `g(l) =
+/// hi - s (hi - l) >= lo` iff `s <= s_max`; `g(lo) >= g(l) >= lo`. (For
+/// `z > hi` the line keeps rising, so it stays above `hi`.) Its area
+/// `int_l^u g = (u - l) (hi + s (mid - hi))` with `mid = (l + u) / 2` is
+/// linear in `s`: take `s = s_max` when `mid < hi`, else the constant `hi`.
+///
+/// Mirrored, the lower lines pivot on `(lo, lo)`: `g(z) = lo + s (z - lo)`
+/// with `0 <= s <= (hi - lo) / (u - lo)` (then `g(u) <= hi`, `g(hi) <= hi`
+/// as `s < 1`, `g(l) <= lo`); the area is largest with the steepest slope
+/// when `mid > lo`, else the constant `lo`.
+///
+/// With an infinite `l` or `u` the steep slopes become `0` (or `mid` is NaN
+/// and both comparisons fail), leaving the constants `lo` and `hi`: still
+/// sound.
+fn two_kink_clip(lo: f64, hi: f64, l: f64, u: f64) -> Relaxation {
+    let mid = 0.5 * (l + u);
+    let s_up = if mid < hi { (hi - lo) / (hi - l) } else { 0.0 };
+    let s_lo = if mid > lo { (hi - lo) / (u - lo) } else { 0.0 };
+    Relaxation { lower: Line::through(lo, lo, s_lo), upper: Line::through(hi, hi, s_up) }
+}
+
+/// The relaxation of neuron `i` of activation `act` on `[l, u]` (`l <= u`).
+///
+/// A neuron with no kink strictly inside `(l, u)` is linear there, and both
+/// lines are that piece (exact). Otherwise see `one_kink` (ReLU, Leaky,
+/// a Clip with one kink inside) and `two_kink_clip`.
+pub fn relax(act: &Activation, i: usize, l: f64, u: f64) -> Relaxation {
+    let unstable = |k: f64| l < k && k < u;
+    let relaxation = match act {
+        Activation::Relu if unstable(0.0) => Some(one_kink(Kink { at: 0.0, value: 0.0, left: 0.0, right: 1.0 }, l, u)),
+        Activation::Leaky { slopes } if slopes[i] != 1.0 && unstable(0.0) => {
+            Some(one_kink(Kink { at: 0.0, value: 0.0, left: slopes[i], right: 1.0 }, l, u))
+        }
+        &Activation::Clip { lo, hi } => match (unstable(lo), unstable(hi)) {
+            (true, true) => Some(two_kink_clip(lo, hi, l, u)),
+            // Only `lo` inside: `f = max(z, lo)` there, a ReLU shifted to `(lo, lo)`.
+            (true, false) => Some(one_kink(Kink { at: lo, value: lo, left: 0.0, right: 1.0 }, l, u)),
+            // Only `hi` inside: `f = min(z, hi)`, concave.
+            (false, true) => Some(one_kink(Kink { at: hi, value: hi, left: 1.0, right: 0.0 }, l, u)),
+            (false, false) => None,
+        },
+        _ => None,
+    };
+    relaxation.unwrap_or_else(|| {
+        // Linear on [l, u]: the piece through an interior point (at a kink
+        // endpoint, continuity makes either piece exact there).
+        let p = interior_point(l, u);
+        Relaxation::exact(Line::through(p, act.eval(i, p), act.slope(i, p)))
+    })
+}
+
+/// What back-substitution reads about the layers below: each layer's
+/// relaxation lines and the box its outputs lie in (the activation's image
+/// of its bounds), plus the input box.
+struct Below<'a> {
+    net: &'a Network,
+    input: &'a InputBox,
+    lines: Vec<LayerLines>,
+    /// `(lower, upper)` of each layer's output `y_j`.
+    boxes: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+/// The relaxations of one layer, one vector per field so that the
+/// substitution loop runs branch-free over neurons.
+struct LayerLines {
+    lower_slope: Vec<f64>,
+    lower_intercept: Vec<f64>,
+    upper_slope: Vec<f64>,
+    upper_intercept: Vec<f64>,
+}
+
+/// `(max(a, 0), min(a, 0))`, branch-free.
+fn split_sign(a: f64) -> (f64, f64) {
+    (if a > 0.0 { a } else { 0.0 }, if a < 0.0 { a } else { 0.0 })
+}
+
+impl<'a> Below<'a> {
+    fn new(net: &'a Network, input: &'a InputBox) -> Below<'a> {
+        Below { net, input, lines: Vec::new(), boxes: Vec::new() }
+    }
+
+    /// From sound bounds of the first `bounds.len()` layers.
+    fn from_bounds(net: &'a Network, input: &'a InputBox, bounds: &[Bounds]) -> Below<'a> {
+        let mut below = Below::new(net, input);
+        for b in bounds {
+            below.push(b);
+        }
+        below
+    }
+
+    /// Number of layers recorded.
+    fn depth(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Record the final bounds of the next layer.
+    fn push(&mut self, b: &Bounds) {
+        let act = &self.net.layers()[self.depth()].activation;
+        let rel: Vec<Relaxation> = (0..b.len()).map(|i| relax(act, i, b.lower[i], b.upper[i])).collect();
+        self.lines.push(LayerLines {
+            lower_slope: rel.iter().map(|r| r.lower.slope).collect(),
+            lower_intercept: rel.iter().map(|r| r.lower.intercept).collect(),
+            upper_slope: rel.iter().map(|r| r.upper.slope).collect(),
+            upper_intercept: rel.iter().map(|r| r.upper.intercept).collect(),
+        });
+        self.boxes.push((0..b.len()).map(|i| act.interval_image(i, b.lower[i], b.upper[i])).unzip());
+    }
+
+    /// The box of the output of `layers[..depth]` (the input for `depth == 0`).
+    fn box_at(&self, depth: usize) -> (&[f64], &[f64]) {
+        match depth {
+            0 => (&self.input.lower, &self.input.upper),
+            d => (&self.boxes[d - 1].0, &self.boxes[d - 1].1),
+        }
+    }
+
+    /// One step down: `rows`, lower-bounding functions `A y_j + c` of the
+    /// output of layer `j`, become functions of `y_{j-1}` (the input for
+    /// `j == 0`) that are below them on the box.
+    ///
+    /// Through the activation, each coefficient `a` takes the lower line
+    /// when `a > 0` and the upper line when `a < 0`, so that
+    /// `a y_q >= a (s z_q + t)`; through the affine map, exactly,
+    /// `s z_q = s (W_q · y_{j-1} + b_q)`. Cost: `rows x out_j x in_j`
+    /// multiply-adds, less the zero products (dead neurons give none).
+    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch) {
+        let affine = &self.net.layers()[j].affine;
+        let lines = &self.lines[j];
+        let w = &affine.weights;
+        let (n, m) = (w.rows(), w.cols());
+        let Scratch { next, slopes, consts, terms } = scratch;
+        next.clear();
+        next.resize(rows.len() * m, 0.0);
+        slopes.resize(n, 0.0);
+        consts.resize(n, 0.0);
+        terms.resize(n, (0.0, 0));
+        // Equal lengths up front let the compiler drop bounds checks and
+        // vectorise the per-neuron loop.
+        let (ls, li) = (&lines.lower_slope[..n], &lines.lower_intercept[..n]);
+        let (us, ui) = (&lines.upper_slope[..n], &lines.upper_intercept[..n]);
+        let bias = &affine.bias[..n];
+        for ((arow, out), c) in rows.coeffs.chunks_exact(n).zip(next.chunks_exact_mut(m)).zip(&mut rows.constants) {
+            let (slopes, consts) = (&mut slopes[..n], &mut consts[..n]);
+            for q in 0..n {
+                let (pos, neg) = split_sign(arow[q]);
+                slopes[q] = pos * ls[q] + neg * us[q];
+                consts[q] = pos * li[q] + neg * ui[q] + slopes[q] * bias[q];
+            }
+            *c += sum(consts);
+            // Compact the nonzero slopes without a branch per neuron.
+            let mut len = 0;
+            for (q, &s) in slopes.iter().enumerate() {
+                terms[len] = (s, q);
+                len += usize::from(s != 0.0);
+            }
+            add_rows(out, w, &terms[..len]);
+        }
+        std::mem::swap(&mut rows.coeffs, next);
+        rows.width = m;
+    }
+}
+
+/// Buffers reused across steps.
+#[derive(Default)]
+struct Scratch {
+    next: Vec<f64>,
+    /// The slope of each `z_q` in the row being substituted.
+    slopes: Vec<f64>,
+    /// Each neuron's contribution to the row's constant.
+    consts: Vec<f64>,
+    /// `(slope, q)` for the nonzero slopes of that row.
+    terms: Vec<(f64, usize)>,
+}
+
+/// `out += sum_t s_t W[q_t]`, four rows of `W` per pass over `out` (one
+/// load and store of `out` per four products instead of one per product).
+fn add_rows(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
+    let mut quads = terms.chunks_exact(4);
+    for t in &mut quads {
+        let (s0, s1, s2, s3) = (t[0].0, t[1].0, t[2].0, t[3].0);
+        let rows = out.iter_mut().zip(w.row(t[0].1)).zip(w.row(t[1].1)).zip(w.row(t[2].1)).zip(w.row(t[3].1));
+        for ((((o, w0), w1), w2), w3) in rows {
+            *o += s0 * w0 + s1 * w1 + s2 * w2 + s3 * w3;
+        }
+    }
+    for &(s, q) in quads.remainder() {
+        for (o, wv) in out.iter_mut().zip(w.row(q)) {
+            *o += s * wv;
+        }
+    }
+}
+
+/// The minimum of `coeffs · v + constant` over the box `[lx, ux]`.
+fn minimum(coeffs: &[f64], constant: f64, lx: &[f64], ux: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let n = coeffs.len();
+    let (lx, ux) = (&lx[..n], &ux[..n]);
+    let mut q = 0;
+    while q + 4 <= n {
+        for (t, a) in acc.iter_mut().enumerate() {
+            let (pos, neg) = split_sign(coeffs[q + t]);
+            *a += pos * lx[q + t] + neg * ux[q + t];
+        }
+        q += 4;
+    }
+    for r in q..n {
+        let (pos, neg) = split_sign(coeffs[r]);
+        acc[0] += pos * lx[r] + neg * ux[r];
+    }
+    constant + ((acc[0] + acc[1]) + (acc[2] + acc[3]))
+}
+
+/// A sum with four partial sums, so that the additions pipeline.
+fn sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    for x in chunks.remainder() {
+        acc[0] += x;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Linear functions `coeffs · v + constant` of some layer's output `v`
+/// (row-major, `width` coefficients per row).
+struct Rows {
+    width: usize,
+    coeffs: Vec<f64>,
+    constants: Vec<f64>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.constants.len()
+    }
+
+    fn row(&self, r: usize) -> &[f64] {
+        &self.coeffs[r * self.width..(r + 1) * self.width]
+    }
+
+    /// The minimum of row `r` over the box `[lx, ux]`.
+    fn minimum(&self, r: usize, lx: &[f64], ux: &[f64]) -> f64 {
+        minimum(self.row(r), self.constants[r], lx, ux)
+    }
+
+    /// Keep the row pairs `(2p, 2p + 1)` with `keep[p]`, in order.
+    fn keep_pairs(&mut self, keep: &[bool]) {
+        let w2 = 2 * self.width;
+        let mut to = 0;
+        for (p, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+            self.coeffs.copy_within(p * w2..(p + 1) * w2, to * w2);
+            self.constants.copy_within(2 * p..2 * p + 2, 2 * to);
+            to += 1;
+        }
+        self.coeffs.truncate(to * w2);
+        self.constants.truncate(2 * to);
+    }
+}
+
+/// Bounds of layer `k` (the next one `below` has no bounds for), and, when
+/// `last`, the linear functions of the input that gave them: for each
+/// neuron `i`, row `2i` lower-bounds `z_i` and row `2i + 1` lower-bounds
+/// `-z_i`.
+///
+/// The rows `(W_k, b_k; -W_k, -b_k)` start over the output of layer `k - 1`
+/// and go down one layer at a time. At every level, including the first
+/// (which is interval arithmetic over layer `k - 1`'s box), the rows are
+/// concretised over the box of the variables they are in, and each neuron
+/// keeps the tightest bound seen: every level is sound, and the input level
+/// is the full symbolic bound. Unless `last`, a neuron's rows are dropped as
+/// soon as its bounds make it stable: a stable neuron's relaxation is exact
+/// whatever its bounds, so no later relaxation and no output bound depends
+/// on how tight they are, and no binary or big-M either. Most neurons of a
+/// small box are settled this way after a level or two.
+fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Bounds, Option<Rows>) {
+    let k = below.depth();
+    let layer = &below.net.layers()[k];
+    let act = &layer.activation;
+    let (lx, ux) = below.box_at(k);
+    // Level 0: interval arithmetic over the box of layer k - 1.
+    let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
+    let mut best = Bounds {
+        lower: (0..w.rows()).map(|i| minimum(w.row(i), bias[i], lx, ux)).collect(),
+        // With the box ends swapped, `minimum` gives the maximum.
+        upper: (0..w.rows()).map(|i| minimum(w.row(i), bias[i], ux, lx)).collect(),
+    };
+    let unstable = |b: &Bounds, i: usize| is_unstable(act, i, b.lower[i], b.upper[i]);
+    let mut live: Vec<usize> = (0..layer.output_dim()).filter(|&i| last || unstable(&best, i)).collect();
+    let width = layer.input_dim();
+    let mut rows = Rows { width, coeffs: Vec::with_capacity(2 * live.len() * width), constants: Vec::new() };
+    for &i in &live {
+        let (w, b) = (layer.affine.weights.row(i), layer.affine.bias[i]);
+        rows.coeffs.extend_from_slice(w);
+        rows.coeffs.extend(w.iter().map(|v| -v));
+        rows.constants.extend([b, -b]);
+    }
+    for j in (0..k).rev() {
+        if live.is_empty() {
+            break;
+        }
+        below.step(j, &mut rows, scratch);
+        let (lx, ux) = below.box_at(j);
+        // f64::max/min ignore a NaN operand: a NaN level bound (impossible
+        // for finite data) would leave the previous one.
+        for (p, &i) in live.iter().enumerate() {
+            best.lower[i] = best.lower[i].max(rows.minimum(2 * p, lx, ux));
+            best.upper[i] = best.upper[i].min(-rows.minimum(2 * p + 1, lx, ux));
+        }
+        if !last && j > 0 {
+            let keep: Vec<bool> = live.iter().map(|&i| unstable(&best, i)).collect();
+            if keep.contains(&false) {
+                rows.keep_pairs(&keep);
+                live = live.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
+            }
+        }
+    }
+    uncross(&mut best);
+    (best, last.then_some(rows))
+}
+
+/// Bounds of layer `k = earlier.len()` of `net` over `input`, given sound
+/// bounds `earlier` for layers `0..k`, computed as [`compute`] does for that
+/// layer. Used by the LP tightening, which feeds its improved bounds back
+/// in layer by layer.
+pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Bounds {
+    let below = Below::from_bounds(net, input, earlier);
+    let last = earlier.len() + 1 == net.layers().len();
+    layer_bounds_below(&below, last, &mut Scratch::default()).0
+}
+
+/// Symbolic bounds for every layer of `net` over `input`.
+///
+/// Each layer's bounds are the tightest of the interval bounds from the
+/// layer below and of the concretisations at every level of the
+/// back-substitution, down to the input, so they are never looser than
+/// [`interval::compute`](super::interval::compute) (up to rounding). Rows
+/// of a neuron stop as soon as it is stable, except on the last layer, so a
+/// stable neuron's bounds may be looser than a full substitution would give;
+/// this changes no relaxation, since a stable neuron's is exact whatever its
+/// bounds.
+pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
+    compute_with_output(net, input).bounds
+}
+
+/// Symbolic bounds and the output's linear bounds, as returned by
+/// [`compute_with_output`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolicBounds {
+    /// Pre-activation bounds of every layer (what [`compute`] returns).
+    pub bounds: NetworkBounds,
+    /// Linear functions of the input bounding the network outputs.
+    pub output: OutputLinearBounds,
+}
+
+/// Linear bounds on the network outputs `y = f(x)` over the input box:
+/// `lower.apply(x) <= f(x) <= upper.apply(x)` for every `x` in the box,
+/// output by output.
+///
+/// Their minimum / maximum over the box can be looser than
+/// [`NetworkBounds::output`], which also takes interval bounds and the
+/// intermediate levels of the substitution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputLinearBounds {
+    /// Lower functions: `outputs x inputs` coefficients and a constant each.
+    pub lower: Affine,
+    /// Upper functions, same shape.
+    pub upper: Affine,
+}
+
+/// Symbolic bounds of every layer plus the linear bounds of the outputs
+/// (see [`OutputLinearBounds`]).
+pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
+    let n_layers = net.layers().len();
+    let mut below = Below::new(net, input);
+    let mut scratch = Scratch::default();
+    let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
+    let mut last_rows = None;
+    for k in 0..n_layers {
+        let (b, rows) = layer_bounds_below(&below, k + 1 == n_layers, &mut scratch);
+        below.push(&b);
+        layers.push(b);
+        last_rows = rows;
+    }
+    let rows = match (&net.layers()[n_layers - 1].activation, last_rows) {
+        // y = z: the last layer's rows (all kept) are the answer.
+        (Activation::Identity, Some(rows)) => rows,
+        _ => {
+            // Substitute `e_o` and `-e_o` over y from the top, through the
+            // last layer's relaxation.
+            let m = net.output_dim();
+            let mut rows = Rows { width: m, coeffs: vec![0.0; 2 * m * m], constants: vec![0.0; 2 * m] };
+            for o in 0..m {
+                rows.coeffs[2 * o * m + o] = 1.0;
+                rows.coeffs[(2 * o + 1) * m + o] = -1.0;
+            }
+            for j in (0..n_layers).rev() {
+                below.step(j, &mut rows, &mut scratch);
+            }
+            rows
+        }
+    };
+    SymbolicBounds { bounds: NetworkBounds { layers }, output: to_output_bounds(&rows) }
+}
+
+/// Rows `2o` lower-bound output `o`, rows `2o + 1` lower-bound its negation.
+fn to_output_bounds(rows: &Rows) -> OutputLinearBounds {
+    let (m, n0) = (rows.len() / 2, rows.width);
+    let side = |parity: usize, sign: f64| Affine {
+        weights: Matrix::new(m, n0, (0..m).flat_map(|o| rows.row(2 * o + parity).iter().map(move |v| sign * v)).collect())
+            .expect("m rows of n0 coefficients"),
+        bias: (0..m).map(|o| sign * rows.constants[2 * o + parity]).collect(),
+    };
+    OutputLinearBounds { lower: side(0, 1.0), upper: side(1, -1.0) }
+}
+
+/// A lower bound of `c·y` over the box, where `y = f(x)` is the network
+/// output and `c` is given as sparse `(output, coefficient)` pairs (repeated
+/// outputs add up), and the linear function of `x` it comes from.
+///
+/// The row `c` is substituted from the top through the relaxations that
+/// `bounds` (sound bounds for this box, e.g. from [`compute`]) define, the
+/// CROWN way, which is usually tighter than combining per-output bounds
+/// because the relaxations are chosen for `c·y` as a whole. The value
+/// returned is the largest of the row's minima at every level (the first
+/// level is the per-output combination `sum_k min(c_k l_k, c_k u_k)`, the
+/// last the minimum of the input function over the box), all sound, less
+/// [`LINEAR_BOUND_PAD`]. The returned coefficients `g` (one per input)
+/// satisfy `c·f(x) >= g·x + const` on the box for some constant; `g` is what
+/// the split search uses to choose a dimension.
+pub fn bound_linear(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: &[(usize, f64)]) -> (f64, Vec<f64>) {
+    let (value, rows) = substitute_objective(net, input, bounds, c);
+    (value - LINEAR_BOUND_PAD * (1.0 + value.abs()), rows.coeffs)
+}
+
+/// [`bound_linear`] before padding, with the constant of the input function.
+fn substitute_objective(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: &[(usize, f64)]) -> (f64, Rows) {
+    let below = Below::from_bounds(net, input, &bounds.layers);
+    let n_layers = net.layers().len();
+    let mut rows = Rows { width: net.output_dim(), coeffs: vec![0.0; net.output_dim()], constants: vec![0.0] };
+    for &(k, v) in c {
+        rows.coeffs[k] += v;
+    }
+    let (lx, ux) = below.box_at(n_layers);
+    let mut value = rows.minimum(0, lx, ux);
+    let mut scratch = Scratch::default();
+    for j in (0..n_layers).rev() {
+        below.step(j, &mut rows, &mut scratch);
+        let (lx, ux) = below.box_at(j);
+        value = value.max(rows.minimum(0, lx, ux));
+    }
+    (value, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounds::interval;
+    use crate::bounds::tests::{assert_sound, deep_network, random_box, sample};
+    use crate::rng::Rng;
+    use crate::testutil;
+
+    /// Every kind of activation we relax, with parameters that exercise the
+    /// convex, concave, negative-slope and one- or two-kink cases.
+    fn kinds() -> Vec<Activation> {
+        vec![
+            Activation::Relu,
+            Activation::Leaky { slopes: vec![0.1] },
+            Activation::Leaky { slopes: vec![-0.4] },
+            Activation::Leaky { slopes: vec![0.0] },
+            Activation::Leaky { slopes: vec![2.5] },
+            Activation::Leaky { slopes: vec![1.0] },
+            Activation::Clip { lo: 0.0, hi: 6.0 },
+            Activation::Clip { lo: -1.0, hi: 1.0 },
+            Activation::Clip { lo: -0.3, hi: f64::INFINITY },
+            Activation::Clip { lo: f64::NEG_INFINITY, hi: 0.4 },
+            Activation::Identity,
+        ]
+    }
+
+    /// Like auto_LiRPA's `test_1d_activation`: on random intervals (scaled so
+    /// that kinks fall inside, outside and on the ends), both lines bound the
+    /// activation on a dense grid that includes the ends and the kinks.
+    #[test]
+    fn relaxations_contain_the_activation() {
+        let mut rng = Rng::new(7);
+        for act in kinds() {
+            for trial in 0..2000 {
+                let scale = [0.5, 2.0, 10.0][trial % 3];
+                let (a, b) = (rng.range(-scale, scale), rng.range(-scale, scale));
+                let (mut l, mut u) = (a.min(b), a.max(b));
+                // Endpoints exactly on a kink, and degenerate intervals.
+                match trial % 11 {
+                    0 if u > 0.0 => l = 0.0,
+                    1 if l < 0.0 => u = 0.0,
+                    2 => u = l,
+                    _ => {}
+                }
+                let rel = relax(&act, 0, l, u);
+                let mut zs: Vec<f64> = (0..=200).map(|t| l + (u - l) * t as f64 / 200.0).collect();
+                zs.extend(act.kinks(0).into_iter().filter(|k| l <= *k && *k <= u));
+                for z in zs {
+                    let y = act.eval(0, z);
+                    let tol = 1e-9 * (1.0 + y.abs() + z.abs());
+                    assert!(rel.lower.at(z) <= y + tol, "{act:?} on [{l}, {u}] at {z}: lower {} > {y}", rel.lower.at(z));
+                    assert!(rel.upper.at(z) >= y - tol, "{act:?} on [{l}, {u}] at {z}: upper {} < {y}", rel.upper.at(z));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relaxations_are_the_expected_lines() {
+        let relu = Activation::Relu;
+        // DeepPoly: chord above, alpha = 1 iff u > -l below.
+        let r = relax(&relu, 0, -1.0, 3.0);
+        assert_eq!(r.upper, Line { slope: 0.75, intercept: 0.75 });
+        assert_eq!(r.lower, Line { slope: 1.0, intercept: 0.0 });
+        assert_eq!(relax(&relu, 0, -3.0, 1.0).lower, Line { slope: 0.0, intercept: 0.0 });
+        // Stable pieces are exact.
+        assert_eq!(relax(&relu, 0, 0.5, 2.0), Relaxation::exact(Line { slope: 1.0, intercept: 0.0 }));
+        assert_eq!(relax(&relu, 0, -2.0, 0.0), Relaxation::exact(Line { slope: 0.0, intercept: 0.0 }));
+        // Leaky with a > 1 is concave: the chord is the lower line.
+        let steep = Activation::Leaky { slopes: vec![3.0] };
+        let r = relax(&steep, 0, -1.0, 1.0);
+        assert_eq!(r.lower, Line { slope: 2.0, intercept: -1.0 });
+        // Clip with both kinks inside.
+        let clip = Activation::Clip { lo: -1.0, hi: 1.0 };
+        let close = |a: Line, slope: f64, intercept: f64| {
+            assert!((a.slope - slope).abs() < 1e-15 && (a.intercept - intercept).abs() < 1e-15, "{a:?}");
+        };
+        // Midpoint between the kinks: both lines pivot with the steep slope
+        // 2 / 11, on (-1, -1) and on (1, 1).
+        let r = relax(&clip, 0, -10.0, 10.0);
+        close(r.lower, 2.0 / 11.0, -1.0 + 2.0 / 11.0);
+        close(r.upper, 2.0 / 11.0, 1.0 - 2.0 / 11.0);
+        // Midpoint above hi: the upper line is the constant hi.
+        let r = relax(&clip, 0, -2.0, 10.0);
+        close(r.upper, 0.0, 1.0);
+        close(r.lower, 2.0 / 11.0, -1.0 + 2.0 / 11.0);
+        // Midpoint below lo: the lower line is the constant lo.
+        let r = relax(&clip, 0, -10.0, 2.0);
+        close(r.lower, 0.0, -1.0);
+        close(r.upper, 2.0 / 11.0, 1.0 - 2.0 / 11.0);
+    }
+
+    #[test]
+    fn infinite_bounds_give_sound_lines() {
+        for act in kinds() {
+            for (l, u) in [(f64::NEG_INFINITY, 2.0), (-2.0, f64::INFINITY), (f64::NEG_INFINITY, f64::INFINITY)] {
+                let rel = relax(&act, 0, l, u);
+                for z in [-1e6, -3.0, -1.0, -0.2, 0.0, 0.3, 1.0, 2.0, 1e6] {
+                    if z < l || z > u {
+                        continue;
+                    }
+                    let y = act.eval(0, z);
+                    let (lo, hi) = (rel.lower.at(z), rel.upper.at(z));
+                    assert!(lo.is_nan() || lo <= y + 1e-9, "{act:?} [{l}, {u}] z={z}: {lo} > {y}");
+                    assert!(hi.is_nan() || hi >= y - 1e-9, "{act:?} [{l}, {u}] z={z}: {hi} < {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sound_on_random_networks() {
+        let mut rng = Rng::new(11);
+        for t in 0..150 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            let nb = compute(&net, &input);
+            assert_sound(&net, &input, &nb, &mut rng, 300);
+        }
+    }
+
+    #[test]
+    fn never_looser_than_interval_and_tighter_on_deep_nets() {
+        let mut rng = Rng::new(3);
+        let (mut width_int, mut width_sym) = (0.0, 0.0);
+        for t in 0..60 {
+            let net = deep_network(&mut rng, t);
+            let input = random_box(&mut rng, net.input_dim());
+            let int = interval::compute(&net, &input);
+            let sym = compute(&net, &input);
+            // Up to rounding: the interval level is summed in another order.
+            for (bi, bs) in int.layers.iter().zip(&sym.layers) {
+                for i in 0..bi.len() {
+                    let tol = 1e-12 * (1.0 + bi.lower[i].abs() + bi.upper[i].abs());
+                    assert!(bs.lower[i] >= bi.lower[i] - tol && bs.upper[i] <= bi.upper[i] + tol);
+                }
+            }
+            let out_i = int.output();
+            let out_s = sym.output();
+            width_int += (0..out_i.len()).map(|i| out_i.upper[i] - out_i.lower[i]).sum::<f64>();
+            width_sym += (0..out_s.len()).map(|i| out_s.upper[i] - out_s.lower[i]).sum::<f64>();
+        }
+        assert!(width_sym < 0.8 * width_int, "symbolic {width_sym} vs interval {width_int}");
+    }
+
+    #[test]
+    fn output_linear_bounds_contain_outputs() {
+        let mut rng = Rng::new(5);
+        for t in 0..80 {
+            let mut net = deep_network(&mut rng, t);
+            if t % 3 == 0 {
+                // A last layer with a non-identity activation takes the
+                // separate substitution path.
+                let mut layers = net.layers().to_vec();
+                let n = layers.len();
+                layers[n - 1].activation = Activation::Clip { lo: -0.2, hi: 0.3 };
+                net = Network::new(layers).unwrap();
+            }
+            let input = random_box(&mut rng, net.input_dim());
+            let sb = compute_with_output(&net, &input);
+            for x in sample(&mut rng, &input, 200) {
+                let y = net.forward(&x);
+                let (lo, hi) = (sb.output.lower.apply(&x), sb.output.upper.apply(&x));
+                for k in 0..y.len() {
+                    let tol = 1e-9 * (1.0 + y[k].abs());
+                    assert!(lo[k] <= y[k] + tol && y[k] <= hi[k] + tol, "output {k}: {} <= {} <= {}", lo[k], y[k], hi[k]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bound_linear_is_below_sampled_values() {
+        let mut rng = Rng::new(9);
+        for t in 0..100 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            let nb = compute(&net, &input);
+            let m = net.output_dim();
+            let c: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).chain([(0, 0.5)]).collect();
+            let (lb, g) = bound_linear(&net, &input, &nb, &c);
+            assert_eq!(g.len(), net.input_dim());
+            let (_, rows) = substitute_objective(&net, &input, &nb, &c);
+            assert_eq!(rows.coeffs, g);
+            for x in sample(&mut rng, &input, 300) {
+                let y = net.forward(&x);
+                let v: f64 = c.iter().map(|&(k, w)| w * y[k]).sum();
+                assert!(lb <= v + 1e-9 * (1.0 + v.abs()), "bound {lb} above sampled {v}");
+                // The returned function itself is below c·y on the box.
+                let f: f64 = rows.constants[0] + g.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>();
+                assert!(f <= v + 1e-9 * (1.0 + v.abs()), "linear function {f} above {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn bound_linear_beats_per_output_combination_on_a_difference() {
+        // y0 = y1 = relu(x): y0 - y1 = 0, but per-output bounds give [-1, 1].
+        let net = Network::new(vec![
+            testutil::layer(1, 1, &[1.0], &[0.0], Activation::Relu),
+            testutil::layer(2, 1, &[1.0, 1.0], &[0.0, 0.0], Activation::Identity),
+        ])
+        .unwrap();
+        let input = InputBox::new(vec![-1.0], vec![1.0]).unwrap();
+        let nb = compute(&net, &input);
+        let (lb, _) = bound_linear(&net, &input, &nb, &[(0, 1.0), (1, -1.0)]);
+        assert!(lb > -1e-8 && lb <= 0.0, "{lb}");
+    }
+}

@@ -1,0 +1,82 @@
+//! `reluverify bounds`: per layer, how many neurons each bounding method
+//! proves always active, always inactive (dead over the whole input region)
+//! or leaves unstable, and the output ranges it gives.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::args::{BoundsArgs, MethodArg};
+use super::exit::Exit;
+use crate::bounds::{self, layer_report, BoundMethod};
+use crate::error::Result;
+use crate::model::Network;
+use crate::spec::InputBox;
+use crate::{model, spec};
+
+/// The report of one method on one input box, as JSON.
+pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threads: usize) -> Value {
+    let start = Instant::now();
+    let nb = bounds::compute_until(net, input, method, None, threads);
+    let seconds = start.elapsed().as_secs_f64();
+    let layers: Vec<Value> = layer_report(net, &nb)
+        .iter()
+        .zip(net.layers())
+        .map(|(c, l)| {
+            json!({"activation": l.activation.name(), "neurons": l.output_dim(),
+                   "active": c.active, "inactive": c.inactive, "unstable": c.unstable})
+        })
+        .collect();
+    let out = nb.output();
+    json!({
+        "method": format!("{method:?}").to_lowercase(),
+        "seconds": seconds,
+        "unstable": nb.unstable_count(net),
+        "layers": layers,
+        "output_ranges": out.lower.iter().zip(&out.upper).map(|(l, u)| [*l, *u]).collect::<Vec<_>>(),
+    })
+}
+
+/// Run `bounds` and print the report.
+pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
+    let net = model::load(&args.model)?;
+    let (prop, _) = spec::load(&args.spec)?;
+    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(&args.spec))?;
+    let methods: Vec<BoundMethod> = match args.method {
+        MethodArg::Interval => vec![BoundMethod::Interval],
+        MethodArg::Symbolic => vec![BoundMethod::Symbolic],
+        MethodArg::Lp => vec![BoundMethod::Lp],
+        MethodArg::All => vec![BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp],
+    };
+    let regions: Vec<Value> = prop
+        .regions
+        .iter()
+        .map(|r| json!({ "methods": methods.iter().map(|&m| method_report(&net, &r.input, m, args.threads)).collect::<Vec<_>>() }))
+        .collect();
+    if args.json {
+        println!("{}", json!({ "regions": regions }));
+        return Ok(Exit::Holds);
+    }
+    for (k, region) in regions.iter().enumerate() {
+        println!("region {k}:");
+        for m in region["methods"].as_array().into_iter().flatten() {
+            println!("  {} bounds ({:.3} ms): {} unstable", m["method"].as_str().unwrap_or("?"), m["seconds"].as_f64().unwrap_or(0.0) * 1e3, m["unstable"]);
+            println!("    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}", "layer", "act", "neurons", "active", "inactive", "unstable");
+            for (i, l) in m["layers"].as_array().into_iter().flatten().enumerate() {
+                println!(
+                    "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
+                    i,
+                    l["activation"].as_str().unwrap_or("?"),
+                    l["neurons"].as_u64().unwrap_or(0),
+                    l["active"].as_u64().unwrap_or(0),
+                    l["inactive"].as_u64().unwrap_or(0),
+                    l["unstable"].as_u64().unwrap_or(0)
+                );
+            }
+            for (i, r) in m["output_ranges"].as_array().into_iter().flatten().enumerate() {
+                println!("    output {i}: [{}, {}]", r[0], r[1]);
+            }
+        }
+    }
+    Ok(Exit::Holds)
+}

@@ -1,0 +1,216 @@
+//! Branch and bound over the input box, for networks with few inputs.
+//!
+//! A box is *safe* for an unsafe disjunct when one of its rows `c·y <= rhs`
+//! has a symbolic lower bound of `c·y` above `rhs` on the whole box. Boxes
+//! that are not yet safe are probed for a counterexample (the input that
+//! minimises the row's linear lower bound, which is a box corner, and the
+//! centre), then either split in two along the input dimension with the
+//! largest `|gradient of the bound| x width`, or, when few neurons remain
+//! unstable, handed to the MILP, which settles the box exactly.
+//!
+//! Halves are explored in parallel with `rayon::join`; the recursion is depth
+//! first, so memory stays proportional to the depth times the threads. The
+//! first validated counterexample stops every worker.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::bounds::{symbolic, NetworkBounds};
+use crate::milp::encode::encode;
+use crate::milp::Limits;
+use crate::model::Network;
+use crate::spec::{InputBox, Property};
+use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
+
+use super::{solve_disjunct, DisjunctResult};
+
+/// A box with at most this many unstable neurons goes to the MILP instead of
+/// being split further: small MILPs solve in milliseconds, while splitting
+/// a box with a handful of unstable neurons can take many more boxes.
+pub const MILP_MAX_UNSTABLE: usize = 12;
+
+/// Boxes are never split deeper than this; deeper boxes go to the MILP.
+pub const MAX_DEPTH: usize = 60;
+
+/// Counters of a split search.
+#[derive(Debug, Default)]
+pub struct SplitStats {
+    /// Boxes whose bounds were computed.
+    pub boxes: AtomicUsize,
+    /// Boxes proved safe by bounds alone.
+    pub proved_by_bounds: AtomicUsize,
+    /// MILPs solved (one per open disjunct of a box handed to the MILP,
+    /// plus repairs).
+    pub milps: AtomicUsize,
+}
+
+impl SplitStats {
+    /// Add these counters to a run's [`Stats`].
+    pub fn add_to(&self, stats: &mut Stats) {
+        stats.boxes += self.boxes.load(Ordering::Relaxed);
+        stats.proved_by_bounds += self.proved_by_bounds.load(Ordering::Relaxed);
+        stats.milps += self.milps.load(Ordering::Relaxed);
+    }
+}
+
+/// What a (sub-)search concluded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitResult {
+    /// Every open disjunct is empty on the box.
+    Safe,
+    /// A validated counterexample.
+    Violated(Witness),
+    /// Stopped without an answer.
+    Unknown(UnknownReason),
+}
+
+/// Shared state of one split search.
+pub struct SplitSearch<'a> {
+    net: &'a Network,
+    prop: &'a Property,
+    deadline: Option<Instant>,
+    stop: AtomicBool,
+    found: Mutex<Option<Witness>>,
+    /// Counters, readable after the search.
+    pub stats: SplitStats,
+}
+
+impl<'a> SplitSearch<'a> {
+    /// A search over `prop`'s regions on `net`, stopping at `deadline`.
+    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>) -> SplitSearch<'a> {
+        SplitSearch { net, prop, deadline, stop: AtomicBool::new(false), found: Mutex::new(None), stats: SplitStats::default() }
+    }
+
+    /// Search region `region` (all its disjuncts).
+    pub fn run(&self, region: usize) -> SplitResult {
+        let r = &self.prop.regions[region];
+        let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
+        let result = self.explore(region, r.input.clone(), open, 0);
+        if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
+            return SplitResult::Violated(w);
+        }
+        result
+    }
+
+    fn explore(&self, region: usize, bx: InputBox, open: Vec<usize>, depth: usize) -> SplitResult {
+        if self.stop.load(Ordering::Relaxed) {
+            return SplitResult::Unknown(UnknownReason::TimeLimit);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return SplitResult::Unknown(UnknownReason::TimeLimit);
+        }
+        let net = self.net;
+        let dnf = &self.prop.regions[region].unsafe_set;
+        self.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        let bounds = symbolic::compute(net, &bx);
+
+        // Which disjuncts remain possible on this box, and the split score.
+        let mut still_open = Vec::new();
+        let mut score = vec![0.0; bx.dim()];
+        for &d in &open {
+            let conj = &dnf.disjuncts[d];
+            let mut best: Option<(f64, Vec<f64>)> = None;
+            let mut excluded = false;
+            for row in &conj.constraints {
+                let (lb, lin) = symbolic::bound_linear(net, &bx, &bounds, &row.coeffs);
+                if lb > row.rhs {
+                    excluded = true;
+                    break;
+                }
+                if best.as_ref().is_none_or(|(g, _)| lb - row.rhs > *g) {
+                    best = Some((lb - row.rhs, lin));
+                }
+            }
+            if excluded {
+                continue;
+            }
+            still_open.push(d);
+            if let Some((_, lin)) = best {
+                // Probe the corner that minimises the row's linear lower bound.
+                let corner: Vec<f64> =
+                    (0..bx.dim()).map(|i| if lin[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
+                if let Some(res) = self.try_witness(region, &corner) {
+                    return res;
+                }
+                // Score = |d bound / dx_i| x width_i, with the true gradient at
+                // the centre added: relaxations with zero lower slopes can hide
+                // a dimension from the bound's gradient entirely.
+                let rows: Vec<(usize, f64)> = conj.constraints.iter().flat_map(|c| c.coeffs.iter().copied()).collect();
+                let grad = net.gradient(&bx.center(), &rows);
+                for i in 0..bx.dim() {
+                    score[i] += (lin[i].abs() + grad[i].abs()) * (bx.upper[i] - bx.lower[i]);
+                }
+            }
+        }
+        if still_open.is_empty() {
+            self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+            return SplitResult::Safe;
+        }
+        if let Some(res) = self.try_witness(region, &bx.center()) {
+            return res;
+        }
+        if bounds.unstable_count(net) <= MILP_MAX_UNSTABLE || depth >= MAX_DEPTH {
+            return self.milp(region, &bx, &bounds, &still_open);
+        }
+        let dim = (0..bx.dim()).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+        let (left, right) = split_box(&bx, dim);
+        let (a, b) = rayon::join(
+            || self.explore(region, left, still_open.clone(), depth + 1),
+            || self.explore(region, right, still_open.clone(), depth + 1),
+        );
+        combine(a, b)
+    }
+
+    /// Check a candidate point; on success record it and stop all workers.
+    fn try_witness(&self, region: usize, x: &[f64]) -> Option<SplitResult> {
+        let w = check_witness(self.net, self.prop, region, x)?;
+        self.stop.store(true, Ordering::Relaxed);
+        self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
+        Some(SplitResult::Violated(w))
+    }
+
+    /// Settle the open disjuncts on `bx` with one MILP each.
+    fn milp(&self, region: usize, bx: &InputBox, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
+        let base = encode(self.net, bx, bounds);
+        let remaining = self.deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
+        // Workers already use every core; each MILP gets one thread.
+        let limits = Limits { time_limit: remaining, threads: 1 };
+        let mut result = SplitResult::Safe;
+        for &d in open {
+            let conj = &self.prop.regions[region].unsafe_set.disjuncts[d];
+            let mut solved = 0;
+            let outcome = solve_disjunct(self.net, self.prop, region, &base, conj, &limits, &mut solved);
+            self.stats.milps.fetch_add(solved, Ordering::Relaxed);
+            match outcome {
+                DisjunctResult::Proved => {}
+                DisjunctResult::Violated(w) => {
+                    self.stop.store(true, Ordering::Relaxed);
+                    self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
+                    return SplitResult::Violated(w);
+                }
+                DisjunctResult::Unknown(r) => result = SplitResult::Unknown(r),
+            }
+        }
+        result
+    }
+}
+
+/// Split `bx` in two halves along `dim`.
+fn split_box(bx: &InputBox, dim: usize) -> (InputBox, InputBox) {
+    let mid = 0.5 * (bx.lower[dim] + bx.upper[dim]);
+    let mut left = bx.clone();
+    let mut right = bx.clone();
+    left.upper[dim] = mid;
+    right.lower[dim] = mid;
+    (left, right)
+}
+
+/// Violated beats unknown beats safe.
+fn combine(a: SplitResult, b: SplitResult) -> SplitResult {
+    match (a, b) {
+        (SplitResult::Violated(w), _) | (_, SplitResult::Violated(w)) => SplitResult::Violated(w),
+        (SplitResult::Unknown(r), _) | (_, SplitResult::Unknown(r)) => SplitResult::Unknown(r),
+        _ => SplitResult::Safe,
+    }
+}
