@@ -111,8 +111,7 @@ pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
             constraints: (0..1 + rng.below(2))
                 .map(|_| {
                     let coeffs: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).collect();
-                    let vals: Vec<f64> =
-                        samples.iter().map(|y| coeffs.iter().map(|&(k, c)| c * y[k]).sum()).collect();
+                    let vals: Vec<f64> = samples.iter().map(|y| coeffs.iter().map(|&(k, c)| c * y[k]).sum()).collect();
                     let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min);
                     let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     LinearConstraint { coeffs, rhs: lo - (hi - lo + 0.1) * rng.range(-0.1, 0.5) }
@@ -171,7 +170,8 @@ impl Enumerator<'_> {
     fn lp(&self, rows: &[(AffineFn, f64, f64)], objective: Option<&[AffineFn]>) -> Option<(Vec<f64>, f64)> {
         let n = self.input.dim();
         let mut m = Milp::default();
-        let xs: Vec<VarId> = (0..n).map(|i| m.add_var(format!("x{i}"), self.input.lower[i], self.input.upper[i])).collect();
+        let xs: Vec<VarId> =
+            (0..n).map(|i| m.add_var(format!("x{i}"), self.input.lower[i], self.input.upper[i])).collect();
         for ((a, c), lo, hi) in rows {
             let coeffs = xs.iter().zip(a).map(|(v, w)| (*v, *w)).collect();
             m.add_row(coeffs, lo - c, hi - c);
@@ -193,7 +193,14 @@ impl Enumerator<'_> {
         }
     }
 
-    fn walk(&mut self, layer: usize, neuron: usize, values: Vec<AffineFn>, pre: Vec<AffineFn>, rows: Vec<(AffineFn, f64, f64)>) {
+    fn walk(
+        &mut self,
+        layer: usize,
+        neuron: usize,
+        values: Vec<AffineFn>,
+        pre: Vec<AffineFn>,
+        rows: Vec<(AffineFn, f64, f64)>,
+    ) {
         let net = self.net;
         if layer == net.layers().len() {
             for conj in &self.dnf.disjuncts {

@@ -81,10 +81,9 @@ impl std::fmt::Display for UnknownReason {
         match self {
             UnknownReason::TimeLimit => write!(f, "time limit reached"),
             UnknownReason::Solver(s) => write!(f, "solver gave no answer: {s}"),
-            UnknownReason::UnvalidatedWitness => write!(
-                f,
-                "the solver found a point in the unsafe set that failed the f64 check, and repair failed"
-            ),
+            UnknownReason::UnvalidatedWitness => {
+                write!(f, "the solver found a point in the unsafe set that failed the f64 check, and repair failed")
+            }
         }
     }
 }
@@ -119,6 +118,9 @@ pub struct Stats {
     pub proved_by_bounds: usize,
     /// Input boxes explored by input splitting.
     pub boxes: usize,
+    /// The search that ran: `falsify` (a counterexample was found before any
+    /// proof search), `input-split` or `milp`.
+    pub strategy: &'static str,
 }
 
 /// A verdict with its statistics.

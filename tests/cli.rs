@@ -46,10 +46,7 @@ fn abs_nonnegative_holds() {
 
 #[test]
 fn abs_above_point_nine_is_violated_with_validated_witness() {
-    let spec = scratch(
-        "abs_09.json",
-        br#"{"inputs": [{"lower": -1, "upper": 1}], "unsafe": "y0 >= 0.9"}"#,
-    );
+    let spec = scratch("abs_09.json", br#"{"inputs": [{"lower": -1, "upper": 1}], "unsafe": "y0 >= 0.9"}"#);
     let witness = spec.with_file_name("abs_09_witness.json");
     let o = run(&["check", "models/abs.onnx", spec.to_str().unwrap(), "--witness", witness.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -60,7 +57,14 @@ fn abs_above_point_nine_is_violated_with_validated_witness() {
 
 #[test]
 fn acasxu_prop1_holds_on_net_1_1() {
-    let o = run(&["check", "models/ACASXU_run2a_1_1_batch_2000.onnx", "specs/acasxu_prop1.json", "--json", "--threads", "2"]);
+    let o = run(&[
+        "check",
+        "models/ACASXU_run2a_1_1_batch_2000.onnx",
+        "specs/acasxu_prop1.json",
+        "--json",
+        "--threads",
+        "2",
+    ]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
     assert_eq!(json(&o)["verdict"], "holds");
 }
@@ -168,7 +172,8 @@ fn unsupported_operator_names_op_and_node() {
 
 fn value_info(name: &str, n: i64) -> reluverify::model::onnx::pb::ValueInfoProto {
     use reluverify::model::onnx::pb;
-    let dim = |v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) };
+    let dim =
+        |v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) };
     pb::ValueInfoProto {
         name: name.into(),
         r#type: Some(pb::TypeProto {

@@ -74,7 +74,9 @@ impl NetworkBounds {
         net.layers()
             .iter()
             .zip(&self.layers)
-            .map(|(layer, b)| (0..b.len()).filter(|&i| is_unstable(&layer.activation, i, b.lower[i], b.upper[i])).count())
+            .map(|(layer, b)| {
+                (0..b.len()).filter(|&i| is_unstable(&layer.activation, i, b.lower[i], b.upper[i])).count()
+            })
             .sum()
     }
 }
@@ -220,9 +222,8 @@ pub(crate) mod tests {
     /// `count` points of the box: its corners first (up to 16), then uniform samples.
     pub fn sample(rng: &mut Rng, input: &InputBox, count: usize) -> Vec<Vec<f64>> {
         let n = input.dim();
-        let corners = (0..(1usize << n.min(4))).map(|m| {
-            (0..n).map(|i| if i < 4 && m >> i & 1 == 1 { input.upper[i] } else { input.lower[i] }).collect()
-        });
+        let corners = (0..(1usize << n.min(4)))
+            .map(|m| (0..n).map(|i| if i < 4 && m >> i & 1 == 1 { input.upper[i] } else { input.lower[i] }).collect());
         let uniform: Vec<Vec<f64>> =
             (0..count).map(|_| (0..n).map(|i| rng.range(input.lower[i], input.upper[i])).collect()).collect();
         corners.chain(uniform).collect()
@@ -249,9 +250,11 @@ pub(crate) mod tests {
                     Activation::Clip { lo: f64::NEG_INFINITY, hi: rng.range(0.0, 0.5) }
                 }
             }
-            _ => [Activation::Relu, Activation::Leaky { slopes: vec![-0.3; n] }, Activation::Clip { lo: -0.4, hi: 0.3 }]
-                [rng.below(3)]
-            .clone(),
+            _ => {
+                [Activation::Relu, Activation::Leaky { slopes: vec![-0.3; n] }, Activation::Clip { lo: -0.4, hi: 0.3 }]
+                    [rng.below(3)]
+                .clone()
+            }
         };
         let mut dim = 2 + rng.below(4);
         let hidden = 3 + rng.below(4);

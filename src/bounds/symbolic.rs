@@ -131,9 +131,11 @@ impl Kink {
 /// `a < 1` it picks `y >= z` or `y >= a z`, for `a > 1` (concave) `y <= z` or
 /// `y <= a z`; a negative `a` is just another convex case.
 ///
-/// If `l` or `u` is infinite, no finite chord exists: the chord side becomes
-/// the vacuous line at `-inf`/`+inf`, which the back-substitution turns into
-/// an infinite (vacuous, sound) bound.
+/// If `l` or `u` is infinite (only after f64 overflow), no finite chord
+/// exists: the chord side becomes the vacuous line at `-inf`/`+inf`. The
+/// back-substitution turns it into an infinite or NaN constant; NaN level
+/// bounds are skipped and a bound left NaN becomes infinite, so the result
+/// stays sound.
 fn one_kink(k: Kink, l: f64, u: f64) -> Relaxation {
     let left = Line::through(k.at, k.value, k.left);
     let right = Line::through(k.at, k.value, k.right);
@@ -471,8 +473,8 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
         }
         below.step(j, &mut rows, scratch);
         let (lx, ux) = below.box_at(j);
-        // f64::max/min ignore a NaN operand: a NaN level bound (impossible
-        // for finite data) would leave the previous one.
+        // f64::max/min ignore a NaN operand: a NaN level bound (only after
+        // overflow) leaves the previous one.
         for (p, &i) in live.iter().enumerate() {
             best.lower[i] = best.lower[i].max(rows.minimum(2 * p, lx, ux));
             best.upper[i] = best.upper[i].min(-rows.minimum(2 * p + 1, lx, ux));
@@ -483,6 +485,16 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
                 rows.keep_pairs(&keep);
                 live = live.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
             }
+        }
+    }
+    for l in &mut best.lower {
+        if l.is_nan() {
+            *l = f64::NEG_INFINITY;
+        }
+    }
+    for u in &mut best.upper {
+        if u.is_nan() {
+            *u = f64::INFINITY;
         }
     }
     uncross(&mut best);
@@ -577,8 +589,12 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
 fn to_output_bounds(rows: &Rows) -> OutputLinearBounds {
     let (m, n0) = (rows.len() / 2, rows.width);
     let side = |parity: usize, sign: f64| Affine {
-        weights: Matrix::new(m, n0, (0..m).flat_map(|o| rows.row(2 * o + parity).iter().map(move |v| sign * v)).collect())
-            .expect("m rows of n0 coefficients"),
+        weights: Matrix::new(
+            m,
+            n0,
+            (0..m).flat_map(|o| rows.row(2 * o + parity).iter().map(move |v| sign * v)).collect(),
+        )
+        .expect("m rows of n0 coefficients"),
         bias: (0..m).map(|o| sign * rows.constants[2 * o + parity]).collect(),
     };
     OutputLinearBounds { lower: side(0, 1.0), upper: side(1, -1.0) }
@@ -672,8 +688,16 @@ mod tests {
                 for z in zs {
                     let y = act.eval(0, z);
                     let tol = 1e-9 * (1.0 + y.abs() + z.abs());
-                    assert!(rel.lower.at(z) <= y + tol, "{act:?} on [{l}, {u}] at {z}: lower {} > {y}", rel.lower.at(z));
-                    assert!(rel.upper.at(z) >= y - tol, "{act:?} on [{l}, {u}] at {z}: upper {} < {y}", rel.upper.at(z));
+                    assert!(
+                        rel.lower.at(z) <= y + tol,
+                        "{act:?} on [{l}, {u}] at {z}: lower {} > {y}",
+                        rel.lower.at(z)
+                    );
+                    assert!(
+                        rel.upper.at(z) >= y - tol,
+                        "{act:?} on [{l}, {u}] at {z}: upper {} < {y}",
+                        rel.upper.at(z)
+                    );
                 }
             }
         }
@@ -787,7 +811,13 @@ mod tests {
                 let (lo, hi) = (sb.output.lower.apply(&x), sb.output.upper.apply(&x));
                 for k in 0..y.len() {
                     let tol = 1e-9 * (1.0 + y[k].abs());
-                    assert!(lo[k] <= y[k] + tol && y[k] <= hi[k] + tol, "output {k}: {} <= {} <= {}", lo[k], y[k], hi[k]);
+                    assert!(
+                        lo[k] <= y[k] + tol && y[k] <= hi[k] + tol,
+                        "output {k}: {} <= {} <= {}",
+                        lo[k],
+                        y[k],
+                        hi[k]
+                    );
                 }
             }
         }

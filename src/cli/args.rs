@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
-use crate::settings::Settings;
+use crate::settings::{Settings, Strategy};
 
 /// Prove properties of piecewise-linear neural networks, or find the input that breaks them.
 #[derive(Debug, Parser)]
@@ -45,6 +46,28 @@ pub struct BoundsArgs {
     /// Threads for the LP solver.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+}
+
+/// `--strategy` values of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    /// Input splitting for few inputs, MILP otherwise.
+    Auto,
+    /// Branch and bound over the input box.
+    InputSplit,
+    /// One MILP per unsafe disjunct over tight bounds.
+    Milp,
+}
+
+/// `--bounds` values of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BoundsArg {
+    /// Interval arithmetic.
+    Interval,
+    /// Symbolic back-substitution.
+    Symbolic,
+    /// Symbolic bounds tightened by LP within the LP budget.
+    Lp,
 }
 
 /// `--method` values of `bounds`.
@@ -105,6 +128,12 @@ pub struct CheckArgs {
     /// then the counterexample for `sat`.
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
+    /// Proof search: input splitting (few inputs), MILP, or chosen from the problem.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    pub strategy: StrategyArg,
+    /// Neuron bounds for the MILP strategy's big-M constants.
+    #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
+    pub bounds: BoundsArg,
     /// Print which parsers and bounds were used.
     #[arg(long, short)]
     pub verbose: bool,
@@ -116,9 +145,24 @@ impl CheckArgs {
         let timeout = match self.timeout {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-            Some(t) => return Err(Error::new(ErrorKind::Usage, format!("--timeout must be a positive number of seconds, got {t}"))),
+            Some(t) => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("--timeout must be a positive number of seconds, got {t}"),
+                ))
+            }
         };
-        let s = Settings { timeout, threads: self.threads, ..Settings::default() };
+        let strategy = match self.strategy {
+            StrategyArg::Auto => Strategy::Auto,
+            StrategyArg::InputSplit => Strategy::InputSplit,
+            StrategyArg::Milp => Strategy::Milp,
+        };
+        let bounds = match self.bounds {
+            BoundsArg::Interval => BoundMethod::Interval,
+            BoundsArg::Symbolic => BoundMethod::Symbolic,
+            BoundsArg::Lp => BoundMethod::Lp,
+        };
+        let s = Settings { timeout, threads: self.threads, strategy, bounds, ..Settings::default() };
         s.validate()?;
         Ok(s)
     }

@@ -116,18 +116,26 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
     let mut rows = Vec::with_capacity(instances.len());
     let (mut n_holds, mut n_violated) = (0, 0);
     for inst in &instances {
-        let net = models.entry(inst.onnx.clone()).or_insert_with(|| model::load(&root.join(&inst.onnx)).map_err(|e| e.to_string()));
-        let prop = props.entry(inst.vnnlib.clone()).or_insert_with(|| {
-            spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p).map_err(|e| e.to_string())
-        });
+        let net = models
+            .entry(inst.onnx.clone())
+            .or_insert_with(|| model::load(&root.join(&inst.onnx)).map_err(|e| e.to_string()));
+        let prop = props
+            .entry(inst.vnnlib.clone())
+            .or_insert_with(|| spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p).map_err(|e| e.to_string()));
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
-        let settings = Settings { timeout: Some(Duration::from_secs_f64(timeout.max(0.001))), threads: args.threads, ..Settings::default() };
+        let settings = Settings {
+            timeout: Some(Duration::from_secs_f64(timeout.max(0.001))),
+            threads: args.threads,
+            ..Settings::default()
+        };
         let start = Instant::now();
         let (verdict, validated) = match (&*net, &*prop) {
             (Ok(net), Ok(prop)) => match verify(net, prop, &settings) {
                 Ok(o) => {
                     let validated = match &o.verdict {
-                        Verdict::Violated { witness } => check_witness(net, prop, witness.region, &witness.input).is_some(),
+                        Verdict::Violated { witness } => {
+                            check_witness(net, prop, witness.region, &witness.input).is_some()
+                        }
                         _ => false,
                     };
                     (o.verdict.name().to_string(), validated)
@@ -161,7 +169,10 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         }
         n_holds += usize::from(row.verdict == "holds");
         n_violated += usize::from(row.verdict == "violated");
-        bar.set_message(format!("{} {}: {} | holds {n_holds} violated {n_violated}", row.onnx, row.vnnlib, row.verdict));
+        bar.set_message(format!(
+            "{} {}: {} | holds {n_holds} violated {n_violated}",
+            row.onnx, row.vnnlib, row.verdict
+        ));
         bar.inc(1);
         rows.push(row);
     }

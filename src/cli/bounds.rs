@@ -60,8 +60,16 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
     for (k, region) in regions.iter().enumerate() {
         println!("region {k}:");
         for m in region["methods"].as_array().into_iter().flatten() {
-            println!("  {} bounds ({:.3} ms): {} unstable", m["method"].as_str().unwrap_or("?"), m["seconds"].as_f64().unwrap_or(0.0) * 1e3, m["unstable"]);
-            println!("    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}", "layer", "act", "neurons", "active", "inactive", "unstable");
+            println!(
+                "  {} bounds ({:.3} ms): {} unstable",
+                m["method"].as_str().unwrap_or("?"),
+                m["seconds"].as_f64().unwrap_or(0.0) * 1e3,
+                m["unstable"]
+            );
+            println!(
+                "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
+                "layer", "act", "neurons", "active", "inactive", "unstable"
+            );
             for (i, l) in m["layers"].as_array().into_iter().flatten().enumerate() {
                 println!(
                     "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",

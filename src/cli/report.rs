@@ -86,6 +86,7 @@ pub fn outcome_json(o: &Outcome) -> Value {
         "stats": {
             "neurons": s.neurons, "stable": s.stable, "unstable": s.unstable,
             "binaries": s.binaries, "milps": s.milps, "proved_by_bounds": s.proved_by_bounds,
+            "boxes": s.boxes, "strategy": s.strategy,
         },
     });
     match &o.verdict {
@@ -104,13 +105,45 @@ fn print_text(o: &Outcome) {
         Verdict::Unknown { reason } => println!("unknown: {reason}"),
     }
     println!("time: {:.3} s", s.elapsed.as_secs_f64());
-    println!(
-        "neurons: {} total, {} stable, {} unstable; binaries: {}; MILPs solved: {}",
-        s.neurons, s.stable, s.unstable, s.binaries, s.milps
-    );
+    match s.strategy {
+        "input-split" => println!(
+            "search: input splitting, {} boxes, {} proved by bounds, {} MILPs solved ({} neurons)",
+            s.boxes, s.proved_by_bounds, s.milps, s.neurons
+        ),
+        _ => println!(
+            "neurons: {} total, {} stable, {} unstable; binaries: {}; MILPs solved: {}",
+            s.neurons, s.stable, s.unstable, s.binaries, s.milps
+        ),
+    }
     if let Verdict::Violated { witness } = &o.verdict {
         println!("counterexample (validated by an f64 forward pass):");
         println!("  input:  {:?}", witness.input);
         println!("  output: {:?}", witness.output);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{ProofMethod, Stats};
+
+    fn outcome(verdict: Verdict) -> Outcome {
+        Outcome { verdict, stats: Stats::default() }
+    }
+
+    #[test]
+    fn vnncomp_result_file_format() {
+        assert_eq!(vnncomp_result(&outcome(Verdict::Holds { proved_by: ProofMethod::Bounds })), "unsat\n");
+        assert_eq!(vnncomp_result(&outcome(Verdict::Unknown { reason: UnknownReason::TimeLimit })), "timeout\n");
+        assert_eq!(
+            vnncomp_result(&outcome(Verdict::Unknown { reason: UnknownReason::UnvalidatedWitness })),
+            "unknown\n"
+        );
+        let w = Witness { input: vec![0.1, -2.5e-8], output: vec![1.0 / 3.0], region: 0, disjunct: 0 };
+        let text = vnncomp_result(&outcome(Verdict::Violated { witness: w }));
+        assert_eq!(text, "sat\n((X_0 0.1)\n(X_1 -0.000000025)\n(Y_0 0.3333333333333333))\n");
+        // Every value round-trips exactly.
+        let y: f64 = text.lines().nth(3).unwrap().trim_start_matches("(Y_0 ").trim_end_matches("))").parse().unwrap();
+        assert_eq!(y, 1.0 / 3.0);
     }
 }

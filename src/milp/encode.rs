@@ -128,7 +128,9 @@ pub fn encode(net: &Network, input: &InputBox, bounds: &NetworkBounds) -> Encodi
             let z = milp.add_var(format!("z_{k}_{i}"), l, u);
             // z - W_i · prev = b_i
             let mut row = vec![(z, 1.0)];
-            row.extend(layer.affine.weights.row(i).iter().zip(&prev).filter(|(w, _)| **w != 0.0).map(|(w, v)| (*v, -w)));
+            row.extend(
+                layer.affine.weights.row(i).iter().zip(&prev).filter(|(w, _)| **w != 0.0).map(|(w, v)| (*v, -w)),
+            );
             milp.add_eq(row, layer.affine.bias[i]);
             if layer.activation == Activation::Identity {
                 next.push(z);
@@ -152,7 +154,15 @@ pub fn encode(net: &Network, input: &InputBox, bounds: &NetworkBounds) -> Encodi
 
 /// Encode `y = act_i(z)` for `z` in `[l, u]`; returns `y` and the number of
 /// binaries added. The decompositions are derived in the module doc.
-fn encode_activation(milp: &mut Milp, act: &Activation, i: usize, name: &str, z: VarId, l: f64, u: f64) -> (VarId, usize) {
+fn encode_activation(
+    milp: &mut Milp,
+    act: &Activation,
+    i: usize,
+    name: &str,
+    z: VarId,
+    l: f64,
+    u: f64,
+) -> (VarId, usize) {
     let (ylo, yhi) = act.interval_image(i, l, u);
     let y = milp.add_var(format!("y_{name}"), ylo, yhi);
     // Terms of y = c + a z + sum_k s_k r_k, collected and written as one row.

@@ -10,7 +10,7 @@ pub mod encode;
 pub mod highs;
 pub mod solver;
 
-pub use solver::{Limits, LimitKind, MilpSolver, SolveStatus};
+pub use solver::{LimitKind, Limits, MilpSolver, SolveStatus};
 
 /// Index of a variable in a [`Milp`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

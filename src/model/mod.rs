@@ -365,11 +365,7 @@ impl Network {
 
     /// Number of neurons that carry a non-identity activation.
     pub fn activation_neurons(&self) -> usize {
-        self.layers
-            .iter()
-            .filter(|l| l.activation != Activation::Identity)
-            .map(Layer::output_dim)
-            .sum()
+        self.layers.iter().filter(|l| l.activation != Activation::Identity).map(Layer::output_dim).sum()
     }
 
     /// The f64 forward pass. Panics if `x.len() != self.input_dim()`.
@@ -483,11 +479,17 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let net = Network::new(vec![
             Layer {
-                affine: Affine { weights: Matrix::new(3, 2, vec![1.0, -2.0, 0.5, 1.5, -1.0, 0.3]).unwrap(), bias: vec![0.1, -0.2, 0.3] },
+                affine: Affine {
+                    weights: Matrix::new(3, 2, vec![1.0, -2.0, 0.5, 1.5, -1.0, 0.3]).unwrap(),
+                    bias: vec![0.1, -0.2, 0.3],
+                },
                 activation: Activation::Leaky { slopes: vec![0.1, -0.3, 0.5] },
             },
             Layer {
-                affine: Affine { weights: Matrix::new(2, 3, vec![1.0, 2.0, -1.0, 0.5, -0.5, 1.0]).unwrap(), bias: vec![0.0, 0.1] },
+                affine: Affine {
+                    weights: Matrix::new(2, 3, vec![1.0, 2.0, -1.0, 0.5, -0.5, 1.0]).unwrap(),
+                    bias: vec![0.0, 0.1],
+                },
                 activation: Activation::Clip { lo: -0.5, hi: 0.7 },
             },
             Layer {

@@ -150,8 +150,7 @@ pub fn parse(text: &str) -> Result<(Network, Normalisation)> {
         return Err(sizes_line.error(0, msg));
     }
     if sizes[num_layers] != n_out {
-        let msg =
-            format!("the output layer has size {} but the header declares outputSize {n_out}", sizes[num_layers]);
+        let msg = format!("the output layer has size {} but the header declares outputSize {n_out}", sizes[num_layers]);
         return Err(sizes_line.error(num_layers, msg));
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
@@ -181,7 +180,8 @@ pub fn parse(text: &str) -> Result<(Network, Normalisation)> {
     let maxs_line = lines.next("the input maximums")?;
     let maxs = maxs_line.numbers(n_in, "input maximums (one per input)")?;
     if let Some(i) = (0..n_in).find(|&i| mins[i] > maxs[i]) {
-        let msg = format!("input {i} has maximum {} below its minimum {} (line {})", maxs[i], mins[i], mins_line.number);
+        let msg =
+            format!("input {i} has maximum {} below its minimum {} (line {})", maxs[i], mins[i], mins_line.number);
         return Err(maxs_line.error(i, msg));
     }
     let means_line = lines.next("the means")?;
@@ -260,7 +260,9 @@ pub fn to_string(net: &Network, norm: Option<&Normalisation>) -> Result<String> 
     let max_size = sizes.iter().copied().max().unwrap_or(0);
     let mut out = String::new();
     out.push_str("// Written by reluverify: hidden layers ReLU, last layer linear.\n");
-    out.push_str("// Lines: sizes; layer sizes; legacy flag; input mins; maxs; means and ranges (inputs, then outputs).\n");
+    out.push_str(
+        "// Lines: sizes; layer sizes; legacy flag; input mins; maxs; means and ranges (inputs, then outputs).\n",
+    );
     let _ = writeln!(out, "{},{},{},{max_size},", net.layers().len(), net.input_dim(), net.output_dim());
     write_ints(&mut out, &sizes);
     out.push_str("0,\n");
@@ -421,10 +423,7 @@ impl Normalisation {
         self.validate(net.input_dim())?;
         let n = self.input_dim();
         let scale = Matrix::new(n, n, diagonal(&self.ranges.iter().map(|r| 1.0 / r).collect::<Vec<_>>()))?;
-        let input_map = Affine {
-            weights: scale,
-            bias: (0..n).map(|i| -self.means[i] / self.ranges[i]).collect(),
-        };
+        let input_map = Affine { weights: scale, bias: (0..n).map(|i| -self.means[i] / self.ranges[i]).collect() };
         let m = net.output_dim();
         let output_map = Affine {
             weights: Matrix::new(m, m, diagonal(&vec![self.output_range; m]))?,
@@ -738,10 +737,7 @@ mod tests {
         }
         // Extreme magnitudes survive the `{:e}` form.
         let net = Network::new(vec![Layer {
-            affine: Affine {
-                weights: Matrix::new(1, 3, vec![1e-300, -2.5e200, 0.1 + 0.2]).unwrap(),
-                bias: vec![-0.0],
-            },
+            affine: Affine { weights: Matrix::new(1, 3, vec![1e-300, -2.5e200, 0.1 + 0.2]).unwrap(), bias: vec![-0.0] },
             activation: Activation::Identity,
         }])
         .unwrap();

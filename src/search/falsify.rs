@@ -6,7 +6,7 @@
 
 use crate::model::Network;
 use crate::rng::Rng;
-use crate::spec::Property;
+use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Witness};
 
 /// Inputs of at most this many dimensions get all `2^dim` corners tried;
@@ -49,42 +49,60 @@ pub fn sample(net: &Network, prop: &Property, samples: usize, seed: u64) -> Opti
 /// Projected gradient descent steps per restart.
 const PGD_STEPS: usize = 60;
 
-/// Search for a counterexample by projected sign-gradient descent on the
-/// violation margin `max_j (c_j·y - rhs_j)` of each unsafe disjunct, from the
-/// box centre and `restarts - 1` random starts per region. The network is
-/// piecewise linear, so the gradient is exact inside each linear region.
+/// Projected sign-gradient descent on the violation margin
+/// `max_j (c_j·y - rhs_j)` of `conj` inside `bx`, from `x`, for `steps`
+/// steps whose size shrinks from half the box to a small fraction of it.
+/// Returns the first point that [`check_witness`] accepts for `region`.
+#[allow(clippy::too_many_arguments)]
+pub fn descend(
+    net: &Network,
+    prop: &Property,
+    region: usize,
+    conj: &Conjunction,
+    bx: &InputBox,
+    mut x: Vec<f64>,
+    steps: usize,
+) -> Option<Witness> {
+    let width: Vec<f64> = bx.lower.iter().zip(&bx.upper).map(|(l, u)| u - l).collect();
+    for step in 0..steps {
+        let y = net.forward(&x);
+        let (row, margin) =
+            conj.constraints.iter().map(|c| (c, c.slack_violation(&y))).max_by(|a, b| a.1.total_cmp(&b.1))?;
+        if margin <= 0.0 {
+            if let Some(w) = check_witness(net, prop, region, &x) {
+                return Some(w);
+            }
+        }
+        let g = net.gradient(&x, &row.coeffs);
+        let eta = 0.5 * (1.0 - step as f64 / steps as f64).powi(2) + 0.01;
+        for i in 0..x.len() {
+            x[i] -= eta * width[i] * g[i].signum();
+        }
+        x = bx.clamp(&x);
+    }
+    let y = net.forward(&x);
+    (conj.max_violation(&y) <= 0.0).then(|| check_witness(net, prop, region, &x)).flatten()
+}
+
+/// Search for a counterexample by [`descend`] on each unsafe disjunct, from
+/// the box centre and `restarts - 1` random starts per region. The network
+/// is piecewise linear, so the gradient is exact inside each linear region.
 pub fn gradient_descent(net: &Network, prop: &Property, restarts: usize, seed: u64) -> Option<Witness> {
     let mut rng = Rng::new(seed ^ 0x5EED);
     for (r, region) in prop.regions.iter().enumerate() {
         let b = &region.input;
-        let width: Vec<f64> = b.lower.iter().zip(&b.upper).map(|(l, u)| u - l).collect();
         for conj in &region.unsafe_set.disjuncts {
             if conj.constraints.is_empty() {
                 return check_witness(net, prop, r, &b.center());
             }
             for restart in 0..restarts {
-                let mut x =
-                    if restart == 0 { b.center() } else { (0..b.dim()).map(|i| rng.range(b.lower[i], b.upper[i])).collect() };
-                for step in 0..PGD_STEPS {
-                    let y = net.forward(&x);
-                    let (row, margin) = conj
-                        .constraints
-                        .iter()
-                        .map(|c| (c, c.slack_violation(&y)))
-                        .max_by(|a, b| a.1.total_cmp(&b.1))
-                        .expect("non-empty conjunction");
-                    if margin <= 0.0 {
-                        if let Some(w) = check_witness(net, prop, r, &x) {
-                            return Some(w);
-                        }
-                    }
-                    let g = net.gradient(&x, &row.coeffs);
-                    // Step sizes shrink from half the box to a small fraction.
-                    let eta = 0.5 * (1.0 - step as f64 / PGD_STEPS as f64).powi(2) + 0.01;
-                    for i in 0..x.len() {
-                        x[i] -= eta * width[i] * g[i].signum();
-                    }
-                    x = b.clamp(&x);
+                let x = if restart == 0 {
+                    b.center()
+                } else {
+                    (0..b.dim()).map(|i| rng.range(b.lower[i], b.upper[i])).collect()
+                };
+                if let Some(w) = descend(net, prop, r, conj, b, x, PGD_STEPS) {
+                    return Some(w);
                 }
             }
         }

@@ -57,7 +57,10 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     let found = falsify::sample(net, prop, settings.falsify_samples, settings.seed)
         .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
     let verdict = match found {
-        Some(witness) => Verdict::Violated { witness },
+        Some(witness) => {
+            stats.strategy = "falsify";
+            Verdict::Violated { witness }
+        }
         None => {
             let strategy = match settings.strategy {
                 Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
@@ -65,8 +68,14 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
                 s => s,
             };
             match strategy {
-                Strategy::InputSplit => input_split(net, prop, settings, deadline, &mut stats)?,
-                _ => milp_per_region(net, prop, settings, start, deadline, &mut stats),
+                Strategy::InputSplit => {
+                    stats.strategy = "input-split";
+                    input_split(net, prop, settings, deadline, &mut stats)?
+                }
+                _ => {
+                    stats.strategy = "milp";
+                    milp_per_region(net, prop, settings, start, deadline, &mut stats)
+                }
             }
         }
     };
@@ -317,7 +326,10 @@ mod tests {
                     assert!(check_witness(&net, &prop, witness.region, &witness.input).is_some());
                     n_violated += 1;
                 }
-                (v, _) => panic!("case {case}: verdict {v:?} but reference margin {} at {:?}\n{net:?}\n{prop:?}", reference.margin, reference.input),
+                (v, _) => panic!(
+                    "case {case}: verdict {v:?} but reference margin {} at {:?}\n{net:?}\n{prop:?}",
+                    reference.margin, reference.input
+                ),
             }
         }
         eprintln!("differential: holds {n_holds}, violated {n_violated}, skipped {skipped}");

@@ -23,12 +23,17 @@ use crate::model::Network;
 use crate::spec::{InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
-use super::{solve_disjunct, DisjunctResult};
+use super::{falsify, solve_disjunct, DisjunctResult};
 
 /// A box with at most this many unstable neurons goes to the MILP instead of
 /// being split further: small MILPs solve in milliseconds, while splitting
 /// a box with a handful of unstable neurons can take many more boxes.
 pub const MILP_MAX_UNSTABLE: usize = 12;
+
+/// Gradient steps tried from the most promising corner of every box that
+/// the bounds cannot settle: cheap next to the bounds, and it finds
+/// counterexamples in small regions that global sampling misses.
+pub const BOX_DESCENT_STEPS: usize = 8;
 
 /// Boxes are never split deeper than this; deeper boxes go to the MILP.
 pub const MAX_DEPTH: usize = 60;
@@ -79,7 +84,14 @@ pub struct SplitSearch<'a> {
 impl<'a> SplitSearch<'a> {
     /// A search over `prop`'s regions on `net`, stopping at `deadline`.
     pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>) -> SplitSearch<'a> {
-        SplitSearch { net, prop, deadline, stop: AtomicBool::new(false), found: Mutex::new(None), stats: SplitStats::default() }
+        SplitSearch {
+            net,
+            prop,
+            deadline,
+            stop: AtomicBool::new(false),
+            found: Mutex::new(None),
+            stats: SplitStats::default(),
+        }
     }
 
     /// Search region `region` (all its disjuncts).
@@ -111,6 +123,7 @@ impl<'a> SplitSearch<'a> {
         for &d in &open {
             let conj = &dnf.disjuncts[d];
             let mut best: Option<(f64, Vec<f64>)> = None;
+            let mut row_coeffs: &[(usize, f64)] = &[];
             let mut excluded = false;
             for row in &conj.constraints {
                 let (lb, lin) = symbolic::bound_linear(net, &bx, &bounds, &row.coeffs);
@@ -120,6 +133,7 @@ impl<'a> SplitSearch<'a> {
                 }
                 if best.as_ref().is_none_or(|(g, _)| lb - row.rhs > *g) {
                     best = Some((lb - row.rhs, lin));
+                    row_coeffs = &row.coeffs;
                 }
             }
             if excluded {
@@ -133,13 +147,16 @@ impl<'a> SplitSearch<'a> {
                 if let Some(res) = self.try_witness(region, &corner) {
                     return res;
                 }
-                // Score = |d bound / dx_i| x width_i, with the true gradient at
-                // the centre added: relaxations with zero lower slopes can hide
-                // a dimension from the bound's gradient entirely.
-                let rows: Vec<(usize, f64)> = conj.constraints.iter().flat_map(|c| c.coeffs.iter().copied()).collect();
-                let grad = net.gradient(&bx.center(), &rows);
-                for i in 0..bx.dim() {
-                    score[i] += (lin[i].abs() + grad[i].abs()) * (bx.upper[i] - bx.lower[i]);
+                // A few gradient steps from that corner, inside this box.
+                if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS) {
+                    return self.record(w);
+                }
+                // ReluVal's "smear": |gradient interval| x width, with the
+                // gradient taken over every linear piece the bounds allow.
+                for ((sc, g), (l, u)) in
+                    score.iter_mut().zip(smear(net, &bounds, row_coeffs)).zip(bx.lower.iter().zip(&bx.upper))
+                {
+                    *sc += g * (u - l);
                 }
             }
         }
@@ -165,9 +182,14 @@ impl<'a> SplitSearch<'a> {
     /// Check a candidate point; on success record it and stop all workers.
     fn try_witness(&self, region: usize, x: &[f64]) -> Option<SplitResult> {
         let w = check_witness(self.net, self.prop, region, x)?;
+        Some(self.record(w))
+    }
+
+    /// Record a validated witness and stop all workers.
+    fn record(&self, w: Witness) -> SplitResult {
         self.stop.store(true, Ordering::Relaxed);
         self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
-        Some(SplitResult::Violated(w))
+        SplitResult::Violated(w)
     }
 
     /// Settle the open disjuncts on `bx` with one MILP each.
@@ -184,16 +206,60 @@ impl<'a> SplitSearch<'a> {
             self.stats.milps.fetch_add(solved, Ordering::Relaxed);
             match outcome {
                 DisjunctResult::Proved => {}
-                DisjunctResult::Violated(w) => {
-                    self.stop.store(true, Ordering::Relaxed);
-                    self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
-                    return SplitResult::Violated(w);
-                }
+                DisjunctResult::Violated(w) => return self.record(w),
                 DisjunctResult::Unknown(r) => result = SplitResult::Unknown(r),
             }
         }
         result
     }
+}
+
+/// For each input, the largest `|d (c·y) / d x_i|` over every combination of
+/// linear pieces the neuron bounds allow: the gradient is propagated backwards
+/// as an interval, each unstable neuron contributing the interval of its
+/// slopes. Unlike the gradient of one linear bound, this credits inputs that
+/// move unstable neurons even when the current relaxation hides them.
+fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> {
+    let mut lo = vec![0.0; net.output_dim()];
+    for &(k, v) in c {
+        lo[k] += v;
+    }
+    let mut hi = lo.clone();
+    for (layer, b) in net.layers().iter().zip(&bounds.layers).rev() {
+        for i in 0..lo.len() {
+            let (l, u) = (b.lower[i], b.upper[i]);
+            // Slopes available on [l, u]: at the ends and just past each kink inside.
+            let mut smin = layer.activation.slope(i, l).min(layer.activation.slope(i, u));
+            let mut smax = layer.activation.slope(i, l).max(layer.activation.slope(i, u));
+            for k in layer.activation.kinks(i) {
+                if l < k && k < u {
+                    let (a, b) = (layer.activation.slope(i, k), layer.activation.slope(i, k - 1e-12 * (1.0 + k.abs())));
+                    smin = smin.min(a).min(b);
+                    smax = smax.max(a).max(b);
+                }
+            }
+            let cands = [lo[i] * smin, lo[i] * smax, hi[i] * smin, hi[i] * smax];
+            lo[i] = cands.iter().copied().fold(f64::INFINITY, f64::min);
+            hi[i] = cands.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        }
+        let w = &layer.affine.weights;
+        let mut plo = vec![0.0; w.cols()];
+        let mut phi = vec![0.0; w.cols()];
+        for i in 0..w.rows() {
+            for (j, &wij) in w.row(i).iter().enumerate() {
+                if wij >= 0.0 {
+                    plo[j] += wij * lo[i];
+                    phi[j] += wij * hi[i];
+                } else {
+                    plo[j] += wij * hi[i];
+                    phi[j] += wij * lo[i];
+                }
+            }
+        }
+        lo = plo;
+        hi = phi;
+    }
+    lo.iter().zip(&hi).map(|(a, b)| a.abs().max(b.abs())).collect()
 }
 
 /// Split `bx` in two halves along `dim`.

@@ -41,7 +41,10 @@ impl InputBox {
                 return Err(Error::new(ErrorKind::Spec, format!("input {i}: bounds must be finite, got [{l}, {u}]")));
             }
             if l > u {
-                return Err(Error::new(ErrorKind::Spec, format!("input {i}: lower bound {l} is above upper bound {u}")));
+                return Err(Error::new(
+                    ErrorKind::Spec,
+                    format!("input {i}: lower bound {l} is above upper bound {u}"),
+                ));
             }
         }
         Ok(InputBox { lower, upper })
