@@ -33,8 +33,8 @@ use rayon::prelude::*;
 
 use super::{intersect_uncrossed, is_unstable, symbolic, Bounds, NetworkBounds};
 use crate::milp::encode::encode;
-use crate::milp::highs::Highs;
-use crate::milp::{Limits, Milp, MilpSolver, SolveStatus, VarId};
+use crate::milp::highs::HighsSession;
+use crate::milp::{SolveStatus, VarId};
 use crate::model::{Activation, Network};
 use crate::spec::InputBox;
 
@@ -118,8 +118,14 @@ fn tighten(
         v.integer = false;
     }
     let tasks: Vec<(usize, Side)> = unstable.iter().flat_map(|&i| [(i, Side::Lower), (i, Side::Upper)]).collect();
-    let results: Vec<Option<f64>> =
-        tasks.par_iter().map(|&(i, side)| optimise(&enc.milp, enc.outputs[i], side, deadline, threads)).collect();
+    // One warm-started HiGHS session per worker, re-solved per neuron and side.
+    let results: Vec<Option<f64>> = tasks
+        .par_iter()
+        .map_init(
+            || HighsSession::new(&enc.milp, threads).ok(),
+            |session, &(i, side)| optimise(session.as_mut()?, enc.outputs[i], side, deadline),
+        )
+        .collect();
     for (&(i, side), r) in tasks.iter().zip(results) {
         let Some(v) = r else { continue };
         // A result outside the current interval would contradict a sound
@@ -134,7 +140,7 @@ fn tighten(
 
 /// Minimise (`Lower`) or maximise (`Upper`) variable `z` over `milp`'s LP;
 /// the widened optimum, or `None` for any status but optimal.
-fn optimise(milp: &Milp, z: VarId, side: Side, deadline: Option<Instant>, threads: usize) -> Option<f64> {
+fn optimise(session: &mut HighsSession, z: VarId, side: Side, deadline: Option<Instant>) -> Option<f64> {
     let time_limit = match deadline {
         Some(d) => {
             let left = d.saturating_duration_since(Instant::now());
@@ -149,9 +155,7 @@ fn optimise(milp: &Milp, z: VarId, side: Side, deadline: Option<Instant>, thread
         Side::Lower => 1.0,
         Side::Upper => -1.0,
     };
-    let mut lp = milp.clone();
-    lp.objective = vec![(z, sign)];
-    match Highs.solve(&lp, &Limits { time_limit, threads }) {
+    match session.minimise(&[(z, sign)], time_limit) {
         SolveStatus::Optimal { objective, .. } if objective.is_finite() => {
             let v = sign * objective;
             let tol = LP_BOUND_TOL_ABS + LP_BOUND_TOL_REL * v.abs();

@@ -1,5 +1,5 @@
 //! Raw command-line arguments (clap derive); validated into [`Settings`] in
-//! [`CheckArgs::settings`].
+//! [`SearchArgs::settings`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -100,9 +100,13 @@ pub struct BenchArgs {
     /// Compare with `onnx,vnnlib,expected,...` rows; wrong answers exit 1.
     #[arg(long, value_name = "FILE")]
     pub expected: Option<PathBuf>,
-    /// Threads per instance.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub threads: usize,
+    /// Instead of checking, compute each instance's neuron bounds with every
+    /// method and tabulate unstable neurons and bound times.
+    #[arg(long)]
+    pub bounds_table: bool,
+    /// Search options, as for `check`.
+    #[command(flatten)]
+    pub search: SearchArgs,
 }
 
 /// Arguments of `check`.
@@ -115,9 +119,6 @@ pub struct CheckArgs {
     /// Time limit in seconds for the whole check; past it the answer is unknown.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
-    /// Threads for the solver.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub threads: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -128,21 +129,33 @@ pub struct CheckArgs {
     /// then the counterexample for `sat`.
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
+    /// Print which parsers and bounds were used.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Search options.
+    #[command(flatten)]
+    pub search: SearchArgs,
+}
+
+/// Options shared by `check` and `bench`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Threads for the search and the solver.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
     /// Proof search: input splitting (few inputs), MILP, or chosen from the problem.
     #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
     pub strategy: StrategyArg,
     /// Neuron bounds for the MILP strategy's big-M constants.
     #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
     pub bounds: BoundsArg,
-    /// Print which parsers and bounds were used.
-    #[arg(long, short)]
-    pub verbose: bool,
 }
 
-impl CheckArgs {
-    /// The validated settings these arguments ask for.
-    pub fn settings(&self) -> Result<Settings> {
-        let timeout = match self.timeout {
+impl SearchArgs {
+    /// The validated settings these options ask for, with a time limit in
+    /// seconds (`None`: no limit).
+    pub fn settings(&self, timeout: Option<f64>) -> Result<Settings> {
+        let timeout = match timeout {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
             Some(t) => {
@@ -157,13 +170,20 @@ impl CheckArgs {
             StrategyArg::InputSplit => Strategy::InputSplit,
             StrategyArg::Milp => Strategy::Milp,
         };
-        let bounds = match self.bounds {
+        let s =
+            Settings { timeout, threads: self.threads, strategy, bounds: self.bounds.method(), ..Settings::default() };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+impl BoundsArg {
+    /// The bounding method.
+    pub fn method(self) -> BoundMethod {
+        match self {
             BoundsArg::Interval => BoundMethod::Interval,
             BoundsArg::Symbolic => BoundMethod::Symbolic,
             BoundsArg::Lp => BoundMethod::Lp,
-        };
-        let s = Settings { timeout, threads: self.threads, strategy, bounds, ..Settings::default() };
-        s.validate()?;
-        Ok(s)
+        }
     }
 }

@@ -16,11 +16,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::BenchArgs;
 use super::exit::Exit;
+use crate::bounds::{self, BoundMethod};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{self, Network};
 use crate::spec::{self, Property};
 use crate::verdict::{check_witness, Verdict};
-use crate::{verify, Settings};
+use crate::verify;
 
 /// One instance of the list.
 struct Instance {
@@ -101,6 +102,9 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn bench(args: &BenchArgs) -> Result<Exit> {
     let instances = read_instances(&args.instances)?;
     let root = args.root.clone().unwrap_or_else(|| args.instances.parent().map(Path::to_path_buf).unwrap_or_default());
+    if args.bounds_table {
+        return bounds_table(args, &instances, &root);
+    }
     let expected = match &args.expected {
         Some(p) => read_expected(p)?,
         None => HashMap::new(),
@@ -123,11 +127,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
             .entry(inst.vnnlib.clone())
             .or_insert_with(|| spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p).map_err(|e| e.to_string()));
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
-        let settings = Settings {
-            timeout: Some(Duration::from_secs_f64(timeout.max(0.001))),
-            threads: args.threads,
-            ..Settings::default()
-        };
+        let settings = args.search.settings(Some(timeout.max(0.001)))?;
         let start = Instant::now();
         let (verdict, validated) = match (&*net, &*prop) {
             (Ok(net), Ok(prop)) => match verify(net, prop, &settings) {
@@ -250,4 +250,74 @@ fn summary(rows: &[Row]) -> String {
     let all: Vec<&Row> = rows.iter().collect();
     line("TOTAL", &all);
     out
+}
+
+/// `bench --bounds-table`: per instance and bounding method, the unstable
+/// neurons (summed over regions) and the time to compute the bounds; LP
+/// tightening gets the instance's (capped) timeout as its budget.
+fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result<Exit> {
+    const METHODS: [BoundMethod; 3] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp];
+    let mut models: HashMap<&str, Network> = HashMap::new();
+    let mut props: HashMap<&str, Property> = HashMap::new();
+    let bar = ProgressBar::new(instances.len() as u64);
+    let mut csv =
+        String::from("onnx,vnnlib,unstable_interval,unstable_symbolic,unstable_lp,ms_interval,ms_symbolic,ms_lp\n");
+    let mut groups: BTreeMap<&str, Vec<([usize; 3], [f64; 3])>> = BTreeMap::new();
+    for inst in instances {
+        if !models.contains_key(inst.onnx.as_str()) {
+            models.insert(&inst.onnx, model::load(&root.join(&inst.onnx))?);
+        }
+        if !props.contains_key(inst.vnnlib.as_str()) {
+            props.insert(&inst.vnnlib, spec::load(&root.join(&inst.vnnlib))?.0);
+        }
+        let (net, prop) = (&models[inst.onnx.as_str()], &props[inst.vnnlib.as_str()]);
+        let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
+        let (mut unstable, mut ms) = ([0; 3], [0.0; 3]);
+        for (m, method) in METHODS.into_iter().enumerate() {
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs_f64(timeout.max(0.001));
+            for region in &prop.regions {
+                let nb = bounds::compute_until(net, &region.input, method, Some(deadline), args.search.threads);
+                unstable[m] += nb.unstable_count(net);
+            }
+            ms[m] = start.elapsed().as_secs_f64() * 1e3;
+        }
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{:.3},{:.3},{:.3}",
+            inst.onnx, inst.vnnlib, unstable[0], unstable[1], unstable[2], ms[0], ms[1], ms[2]
+        );
+        groups.entry(&inst.vnnlib).or_default().push((unstable, ms));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if let Some(out) = &args.out {
+        std::fs::write(out, &csv).map_err(|e| Error::io(out, e))?;
+    }
+    println!(
+        "{:<24} {:>4} | mean unstable: {:>9} {:>9} {:>9} | median ms: {:>9} {:>9} {:>9}",
+        "property", "n", "interval", "symbolic", "lp", "interval", "symbolic", "lp"
+    );
+    let line = |name: &str, rows: &[([usize; 3], [f64; 3])]| {
+        let mean = |m: usize| rows.iter().map(|r| r.0[m] as f64).sum::<f64>() / rows.len().max(1) as f64;
+        let med = |m: usize| median(&mut rows.iter().map(|r| r.1[m]).collect::<Vec<_>>());
+        println!(
+            "{:<24} {:>4} | {:>23.1} {:>9.1} {:>9.1} | {:>20.3} {:>9.3} {:>9.1}",
+            name,
+            rows.len(),
+            mean(0),
+            mean(1),
+            mean(2),
+            med(0),
+            med(1),
+            med(2)
+        );
+    };
+    let mut all = Vec::new();
+    for (name, rows) in &groups {
+        line(name, rows);
+        all.extend_from_slice(rows);
+    }
+    line("TOTAL", &all);
+    Ok(Exit::Holds)
 }

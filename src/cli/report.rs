@@ -45,7 +45,7 @@ pub fn vnncomp_result(o: &Outcome) -> String {
 }
 
 fn run_check(args: &CheckArgs) -> Result<Outcome> {
-    let settings = args.settings()?;
+    let settings = args.search.settings(args.timeout)?;
     let net = model::load(&args.model)?;
     let (prop, format) = spec::load(&args.spec)?;
     prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(&args.spec))?;

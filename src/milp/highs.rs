@@ -4,9 +4,9 @@
 //! solver's exact model status: `good_lp` reports "unbounded or infeasible"
 //! as infeasible and folds several limits into "time limit".
 
-use highs::{HighsModelStatus, RowProblem, Sense};
+use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 
-use super::{LimitKind, Limits, Milp, MilpSolver, SolveStatus};
+use super::{LimitKind, Limits, Milp, MilpSolver, SolveStatus, VarId};
 
 /// HiGHS's MIP feasibility tolerance, set explicitly so it cannot drift with
 /// the library version. Solutions are never trusted at this tolerance: every
@@ -20,68 +20,122 @@ pub const PRIMAL_FEASIBILITY_TOL: f64 = 1e-7;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Highs;
 
+/// Load `milp` into a HiGHS model with our explicit tolerances; returns the
+/// model and its columns (in [`Milp::vars`] order).
+fn build(milp: &Milp, threads: usize) -> Result<(Model, Vec<Col>), SolveStatus> {
+    let mut pb = RowProblem::default();
+    let mut costs = vec![0.0; milp.vars.len()];
+    for &(id, c) in &milp.objective {
+        costs[id.0] += c;
+    }
+    let cols: Vec<Col> = milp
+        .vars
+        .iter()
+        .zip(costs)
+        .map(|(v, cost)| {
+            if v.integer {
+                pb.add_integer_column(cost, v.lower..=v.upper)
+            } else {
+                pb.add_column(cost, v.lower..=v.upper)
+            }
+        })
+        .collect();
+    for row in &milp.rows {
+        let coeffs = row.coeffs.iter().map(|&(id, c)| (cols[id.0], c));
+        pb.add_row(row.lower..=row.upper, coeffs);
+    }
+    let mut model = pb
+        .try_optimise(Sense::Minimise)
+        .map_err(|status| SolveStatus::Failed(format!("HiGHS rejected the model: {status:?}")))?;
+    model.make_quiet();
+    model.set_option("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL);
+    model.set_option("primal_feasibility_tolerance", PRIMAL_FEASIBILITY_TOL);
+    // HiGHS sizes its global thread pool on first use; later requests for a
+    // different size are ignored with a warning, so callers keep it fixed.
+    model.set_option("threads", threads.max(1) as i32);
+    Ok((model, cols))
+}
+
+/// Solve a loaded model and translate its status; gives the model back for
+/// a warm-started re-solve.
+fn run(mut model: Model, n: usize, time_limit: Option<f64>) -> (SolveStatus, Option<Model>) {
+    model.set_option("time_limit", time_limit.map_or(f64::INFINITY, |t| t.max(0.0)));
+    let solved = match model.try_solve() {
+        Ok(s) => s,
+        Err(status) => return (SolveStatus::Failed(format!("HiGHS failed to run: {status:?}")), None),
+    };
+    let incumbent = || {
+        let x = solved.get_solution().columns().to_vec();
+        (x.len() == n && solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible).then_some(x)
+    };
+    let limit = |kind| SolveStatus::Limit { kind, incumbent: incumbent() };
+    let status = match solved.status() {
+        HighsModelStatus::Optimal => match incumbent() {
+            Some(x) => SolveStatus::Optimal { x, objective: solved.objective_value() },
+            None => SolveStatus::Failed("HiGHS reported optimal but gave no feasible solution".into()),
+        },
+        HighsModelStatus::Infeasible => SolveStatus::Infeasible,
+        HighsModelStatus::UnboundedOrInfeasible => SolveStatus::InfeasibleOrUnbounded,
+        HighsModelStatus::Unbounded => SolveStatus::Unbounded,
+        HighsModelStatus::ReachedTimeLimit => limit(LimitKind::Time),
+        HighsModelStatus::ReachedIterationLimit => limit(LimitKind::Iterations),
+        HighsModelStatus::ReachedSolutionLimit => limit(LimitKind::Solutions),
+        HighsModelStatus::ReachedInterrupt => limit(LimitKind::Interrupt),
+        HighsModelStatus::ReachedMemoryLimit => limit(LimitKind::Memory),
+        HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => limit(LimitKind::Objective),
+        other => SolveStatus::Failed(format!("HiGHS ended with status {other:?}")),
+    };
+    (status, Some(Model::from(solved)))
+}
+
 impl MilpSolver for Highs {
     fn solve(&self, milp: &Milp, limits: &Limits) -> SolveStatus {
-        let mut pb = RowProblem::default();
-        let mut costs = vec![0.0; milp.vars.len()];
-        for &(id, c) in &milp.objective {
-            costs[id.0] += c;
+        match build(milp, limits.threads) {
+            Ok((model, _)) => run(model, milp.vars.len(), limits.time_limit).0,
+            Err(failed) => failed,
         }
-        let cols: Vec<_> = milp
-            .vars
-            .iter()
-            .zip(costs)
-            .map(|(v, cost)| {
-                if v.integer {
-                    pb.add_integer_column(cost, v.lower..=v.upper)
-                } else {
-                    pb.add_column(cost, v.lower..=v.upper)
-                }
-            })
-            .collect();
-        for row in &milp.rows {
-            let coeffs = row.coeffs.iter().map(|&(id, c)| (cols[id.0], c));
-            pb.add_row(row.lower..=row.upper, coeffs);
-        }
-        let mut model = match pb.try_optimise(Sense::Minimise) {
-            Ok(m) => m,
-            Err(status) => return SolveStatus::Failed(format!("HiGHS rejected the model: {status:?}")),
+    }
+}
+
+/// One LP (or MILP) kept loaded in HiGHS and re-solved with a changing
+/// objective. Each re-solve starts from the previous basis, which makes a
+/// sequence of bound-tightening LPs over the same rows several times faster
+/// than solving each from scratch.
+pub struct HighsSession {
+    model: Option<Model>,
+    cols: Vec<Col>,
+    objective: Vec<(VarId, f64)>,
+}
+
+impl HighsSession {
+    /// Load `milp` (its objective is replaced at each [`HighsSession::minimise`]).
+    pub fn new(milp: &Milp, threads: usize) -> Result<HighsSession, SolveStatus> {
+        let (model, cols) = build(milp, threads)?;
+        Ok(HighsSession { model: Some(model), cols, objective: milp.objective.clone() })
+    }
+
+    /// Minimise `objective` over the loaded rows within `time_limit` seconds.
+    pub fn minimise(&mut self, objective: &[(VarId, f64)], time_limit: Option<f64>) -> SolveStatus {
+        let Some(mut model) = self.model.take() else {
+            return SolveStatus::Failed("an earlier HiGHS run failed; the session is closed".into());
         };
-        model.make_quiet();
-        model.set_option("mip_feasibility_tolerance", MIP_FEASIBILITY_TOL);
-        model.set_option("primal_feasibility_tolerance", PRIMAL_FEASIBILITY_TOL);
-        // HiGHS sizes its global thread pool on first use; later requests for a
-        // different size are ignored with a warning, so callers keep it fixed.
-        model.set_option("threads", limits.threads.max(1) as i32);
-        if let Some(t) = limits.time_limit {
-            model.set_option("time_limit", t.max(0.0));
+        for &(id, _) in &self.objective {
+            model.change_column_cost(self.cols[id.0], 0.0);
         }
-        let solved = match model.try_solve() {
-            Ok(s) => s,
-            Err(status) => return SolveStatus::Failed(format!("HiGHS failed to run: {status:?}")),
-        };
-        let incumbent = || {
-            let x = solved.get_solution().columns().to_vec();
-            (x.len() == milp.vars.len() && solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible)
-                .then_some(x)
-        };
-        let limit = |kind| SolveStatus::Limit { kind, incumbent: incumbent() };
-        match solved.status() {
-            HighsModelStatus::Optimal => match incumbent() {
-                Some(x) => SolveStatus::Optimal { x, objective: solved.objective_value() },
-                None => SolveStatus::Failed("HiGHS reported optimal but gave no feasible solution".into()),
-            },
-            HighsModelStatus::Infeasible => SolveStatus::Infeasible,
-            HighsModelStatus::UnboundedOrInfeasible => SolveStatus::InfeasibleOrUnbounded,
-            HighsModelStatus::Unbounded => SolveStatus::Unbounded,
-            HighsModelStatus::ReachedTimeLimit => limit(LimitKind::Time),
-            HighsModelStatus::ReachedIterationLimit => limit(LimitKind::Iterations),
-            HighsModelStatus::ReachedSolutionLimit => limit(LimitKind::Solutions),
-            HighsModelStatus::ReachedInterrupt => limit(LimitKind::Interrupt),
-            HighsModelStatus::ReachedMemoryLimit => limit(LimitKind::Memory),
-            HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => limit(LimitKind::Objective),
-            other => SolveStatus::Failed(format!("HiGHS ended with status {other:?}")),
+        let mut costs: Vec<(VarId, f64)> = Vec::with_capacity(objective.len());
+        for &(id, c) in objective {
+            match costs.iter_mut().find(|(v, _)| *v == id) {
+                Some((_, acc)) => *acc += c,
+                None => costs.push((id, c)),
+            }
         }
+        for &(id, c) in &costs {
+            model.change_column_cost(self.cols[id.0], c);
+        }
+        self.objective = costs;
+        let (status, model) = run(model, self.cols.len(), time_limit);
+        self.model = model;
+        status
     }
 }
 
@@ -125,6 +179,24 @@ mod tests {
         m.objective = vec![(x, -1.0)];
         let s = Highs.solve(&m, &limits());
         assert!(matches!(s, SolveStatus::Unbounded | SolveStatus::InfeasibleOrUnbounded), "{s:?}");
+    }
+
+    #[test]
+    fn session_resolves_with_new_objectives() {
+        // x + y <= 1, x, y in [0, 1]: min x = 0, min -x = -1, min -x - 2y = -2.
+        let mut m = Milp::default();
+        let x = m.add_var("x", 0.0, 1.0);
+        let y = m.add_var("y", 0.0, 1.0);
+        m.add_le(vec![(x, 1.0), (y, 1.0)], 1.0);
+        let mut s = HighsSession::new(&m, 1).unwrap();
+        for (obj, want) in
+            [(vec![(x, 1.0)], 0.0), (vec![(x, -1.0)], -1.0), (vec![(x, -1.0), (y, -2.0)], -2.0), (vec![(x, 1.0)], 0.0)]
+        {
+            match s.minimise(&obj, None) {
+                SolveStatus::Optimal { objective, .. } => assert!((objective - want).abs() < 1e-9, "{obj:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
