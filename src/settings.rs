@@ -24,6 +24,10 @@ pub struct Settings {
     pub lp_budget: f64,
     /// How to search for a proof. Default: chosen from the problem.
     pub strategy: Strategy,
+    /// Input splitting hands a box to the MILP once at most this many of its
+    /// neurons are unstable: small MILPs solve in milliseconds, while splitting
+    /// such a box further can take many more boxes. Default: 12.
+    pub split_milp_unstable: usize,
     /// Random samples tried per region before any solver is called. Default: 256.
     pub falsify_samples: usize,
     /// Gradient-descent restarts per unsafe disjunct when looking for a
@@ -41,6 +45,7 @@ impl Default for Settings {
             bounds: BoundMethod::Lp,
             lp_budget: 0.4,
             strategy: Strategy::Auto,
+            split_milp_unstable: 12,
             falsify_samples: 256,
             falsify_restarts: 4,
             seed: 0,

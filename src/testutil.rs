@@ -33,9 +33,12 @@ pub fn layer(rows: usize, cols: usize, w: &[f64], b: &[f64], activation: Activat
     Layer { affine: Affine { weights: Matrix::new(rows, cols, w.to_vec()).unwrap(), bias: b.to_vec() }, activation }
 }
 
+/// A row `c·y <= rhs` as `(sparse c, rhs)`.
+pub type Row<'a> = (&'a [(usize, f64)], f64);
+
 /// A one-region property: unsafe if any of `disjuncts` (lists of
 /// `(coeffs, rhs)` rows `c·y <= rhs`) holds for some `x` in the box.
-pub fn property(lower: &[f64], upper: &[f64], disjuncts: &[&[(&[(usize, f64)], f64)]]) -> Property {
+pub fn property(lower: &[f64], upper: &[f64], disjuncts: &[&[Row<'_>]]) -> Property {
     Property {
         regions: vec![Region {
             input: InputBox::new(lower.to_vec(), upper.to_vec()).unwrap(),

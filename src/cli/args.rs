@@ -149,6 +149,9 @@ pub struct SearchArgs {
     /// Neuron bounds for the MILP strategy's big-M constants.
     #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
     pub bounds: BoundsArg,
+    /// Input splitting sends a box to the MILP once at most this many neurons are unstable.
+    #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable)]
+    pub split_milp_unstable: usize,
 }
 
 impl SearchArgs {

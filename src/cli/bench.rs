@@ -252,6 +252,9 @@ fn summary(rows: &[Row]) -> String {
     out
 }
 
+/// Unstable neurons and milliseconds per bounding method, for one instance.
+type BoundsRow = ([usize; 3], [f64; 3]);
+
 /// `bench --bounds-table`: per instance and bounding method, the unstable
 /// neurons (summed over regions) and the time to compute the bounds; LP
 /// tightening gets the instance's (capped) timeout as its budget.
@@ -262,7 +265,7 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
     let bar = ProgressBar::new(instances.len() as u64);
     let mut csv =
         String::from("onnx,vnnlib,unstable_interval,unstable_symbolic,unstable_lp,ms_interval,ms_symbolic,ms_lp\n");
-    let mut groups: BTreeMap<&str, Vec<([usize; 3], [f64; 3])>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<BoundsRow>> = BTreeMap::new();
     for inst in instances {
         if !models.contains_key(inst.onnx.as_str()) {
             models.insert(&inst.onnx, model::load(&root.join(&inst.onnx))?);
@@ -298,7 +301,7 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
         "{:<24} {:>4} | mean unstable: {:>9} {:>9} {:>9} | median ms: {:>9} {:>9} {:>9}",
         "property", "n", "interval", "symbolic", "lp", "interval", "symbolic", "lp"
     );
-    let line = |name: &str, rows: &[([usize; 3], [f64; 3])]| {
+    let line = |name: &str, rows: &[BoundsRow]| {
         let mean = |m: usize| rows.iter().map(|r| r.0[m] as f64).sum::<f64>() / rows.len().max(1) as f64;
         let med = |m: usize| median(&mut rows.iter().map(|r| r.1[m]).collect::<Vec<_>>());
         println!(

@@ -610,6 +610,9 @@ mod tests {
     /// The published ACAS Xu normalisation (as in the `sisl/NNet` converter
     /// scripts and the Reluplex `.nnet` files): inputs rho, theta, psi,
     /// v_own, v_int; one mean and range shared by the five advisory scores.
+    /// The files round pi to 3.141593 and 2 pi to 6.28318530718; those exact
+    /// published values are kept here.
+    #[allow(clippy::approx_constant)]
     fn acasxu_normalisation() -> Normalisation {
         Normalisation {
             mins: vec![0.0, -3.141593, -3.141593, 100.0, 0.0],
@@ -692,8 +695,8 @@ mod tests {
     fn acasxu_normalisation_matches_vnncomp_property_1() {
         let norm = acasxu_normalisation();
         let (lo, hi) = norm.normalise_box(
-            &[55947.691, -3.141592653589793, -3.141592653589793, 1145.0, 0.0],
-            &[60760.0, 3.141592653589793, 3.141592653589793, 1200.0, 60.0],
+            &[55947.691, -std::f64::consts::PI, -std::f64::consts::PI, 1145.0, 0.0],
+            &[60760.0, std::f64::consts::PI, std::f64::consts::PI, 1200.0, 60.0],
         );
         assert_close(&lo, &[0.6, -0.5, -0.5, 0.45, -0.5], 1e-6);
         assert_close(&hi, &[0.679857769, 0.5, 0.5, 0.5, -0.45], 1e-6);

@@ -95,7 +95,7 @@ fn input_split(
         .num_threads(settings.threads)
         .build()
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {} worker threads: {e}", settings.threads)))?;
-    let search = split::SplitSearch::new(net, prop, deadline);
+    let search = split::SplitSearch::new(net, prop, deadline, settings.split_milp_unstable);
     let mut unknown = None;
     for r in 0..prop.regions.len() {
         match pool.install(|| search.run(r)) {

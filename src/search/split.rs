@@ -25,11 +25,6 @@ use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
 use super::{falsify, solve_disjunct, DisjunctResult};
 
-/// A box with at most this many unstable neurons goes to the MILP instead of
-/// being split further: small MILPs solve in milliseconds, while splitting
-/// a box with a handful of unstable neurons can take many more boxes.
-pub const MILP_MAX_UNSTABLE: usize = 12;
-
 /// Gradient steps tried from the most promising corner of every box that
 /// the bounds cannot settle: cheap next to the bounds, and it finds
 /// counterexamples in small regions that global sampling misses.
@@ -75,6 +70,7 @@ pub struct SplitSearch<'a> {
     net: &'a Network,
     prop: &'a Property,
     deadline: Option<Instant>,
+    milp_max_unstable: usize,
     stop: AtomicBool,
     found: Mutex<Option<Witness>>,
     /// Counters, readable after the search.
@@ -82,12 +78,19 @@ pub struct SplitSearch<'a> {
 }
 
 impl<'a> SplitSearch<'a> {
-    /// A search over `prop`'s regions on `net`, stopping at `deadline`.
-    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>) -> SplitSearch<'a> {
+    /// A search over `prop`'s regions on `net`, stopping at `deadline`; boxes
+    /// with at most `milp_max_unstable` unstable neurons go to the MILP.
+    pub fn new(
+        net: &'a Network,
+        prop: &'a Property,
+        deadline: Option<Instant>,
+        milp_max_unstable: usize,
+    ) -> SplitSearch<'a> {
         SplitSearch {
             net,
             prop,
             deadline,
+            milp_max_unstable,
             stop: AtomicBool::new(false),
             found: Mutex::new(None),
             stats: SplitStats::default(),
@@ -167,7 +170,7 @@ impl<'a> SplitSearch<'a> {
         if let Some(res) = self.try_witness(region, &bx.center()) {
             return res;
         }
-        if bounds.unstable_count(net) <= MILP_MAX_UNSTABLE || depth >= MAX_DEPTH {
+        if bounds.unstable_count(net) <= self.milp_max_unstable || depth >= MAX_DEPTH {
             return self.milp(region, &bx, &bounds, &still_open);
         }
         let dim = (0..bx.dim()).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
