@@ -45,7 +45,7 @@
 //! vectorise; on an ACAS Xu network (6 x 50 ReLU) this takes about 0.6 ms on
 //! the whole property-1 box and 0.3 ms on a small box.
 
-use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
+use super::{interior_point, intersect_uncrossed, is_unstable, uncross, Bounds, NetworkBounds};
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
@@ -525,6 +525,24 @@ pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
     compute_with_output(net, input).bounds
 }
 
+/// Symbolic bounds over `input`, a sub-box of a box whose sound bounds are
+/// `outer`: each layer's bounds are intersected with `outer`'s before the
+/// next layer is relaxed (bounds valid on a box are valid on every sub-box),
+/// so a split never loosens a neuron and stable neurons stay stable.
+pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
+    let n_layers = net.layers().len();
+    let mut below = Below::new(net, input);
+    let mut scratch = Scratch::default();
+    let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
+    for k in 0..n_layers {
+        let (b, _) = layer_bounds_below(&below, k + 1 == n_layers, &mut scratch);
+        let b = intersect_uncrossed(&b, &outer.layers[k]);
+        below.push(&b);
+        layers.push(b);
+    }
+    NetworkBounds { layers }
+}
+
 /// Symbolic bounds and the output's linear bounds, as returned by
 /// [`compute_with_output`].
 #[derive(Debug, Clone, PartialEq)]
@@ -645,6 +663,32 @@ mod tests {
     use crate::bounds::tests::{assert_sound, deep_network, random_box, sample};
     use crate::rng::Rng;
     use crate::testutil;
+
+    #[test]
+    fn within_outer_bounds_is_sound_and_no_looser() {
+        let mut rng = Rng::new(77);
+        for t in 0..40 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let outer_box = random_box(&mut rng, net.input_dim());
+            let outer = compute(&net, &outer_box);
+            // A random sub-box of the outer box.
+            let (mut lo, mut hi) = (Vec::new(), Vec::new());
+            for i in 0..net.input_dim() {
+                let a = rng.range(outer_box.lower[i], outer_box.upper[i]);
+                let b = rng.range(outer_box.lower[i], outer_box.upper[i]);
+                lo.push(a.min(b));
+                hi.push(a.max(b));
+            }
+            let inner_box = InputBox::new(lo, hi).unwrap();
+            let inner = compute_within(&net, &inner_box, &outer);
+            assert_sound(&net, &inner_box, &inner, &mut rng, 300);
+            for (bi, bo) in inner.layers.iter().zip(&outer.layers) {
+                for i in 0..bi.len() {
+                    assert!(bi.lower[i] >= bo.lower[i] && bi.upper[i] <= bo.upper[i], "looser than the outer box");
+                }
+            }
+        }
+    }
 
     /// Every kind of activation we relax, with parameters that exercise the
     /// convex, concave, negative-slope and one- or two-kink cases.

@@ -681,6 +681,13 @@ mod tests {
         let (net, norm) = load_with_normalisation(&model_path("acasxu_1_1.nnet")).unwrap();
         assert_eq!(norm, acasxu_normalisation());
         assert_eq!((net.input_dim(), net.output_dim(), net.layers().len()), (5, 5, 7));
+        // The first weight row as printed (6 digits) in the public ACAS Xu 1_1
+        // file (`nnet/TestNetwork.nnet` in sisl/NNet, Reluplex's ACASXU_run2a_1_1).
+        assert_close(
+            net.layers()[0].affine.weights.row(0),
+            &[5.40062e-2, -2.61092, -1.80027e-1, 2.42194e-1, 1.41407e-1],
+            1e-5,
+        );
         let mut rng = Rng::new(11);
         let (lo, hi) = norm.normalise_box(&norm.mins, &norm.maxs);
         for _ in 0..20 {

@@ -219,6 +219,7 @@ pub(crate) fn solve_disjunct(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bounds::BoundMethod;
     use crate::model::Activation;
     use crate::rng::Rng;
     use crate::testutil::{self, layer};
@@ -313,10 +314,22 @@ mod tests {
                 continue;
             }
             let falsify = case % 2 == 1;
+            // Every strategy and bounding method, and input splitting both
+            // with MILP leaves and with splitting down to stable boxes.
+            let (strategy, bounds, split_milp_unstable) = match case % 5 {
+                0 => (Strategy::InputSplit, BoundMethod::Symbolic, 12),
+                1 => (Strategy::InputSplit, BoundMethod::Symbolic, 0),
+                2 => (Strategy::Milp, BoundMethod::Interval, 12),
+                3 => (Strategy::Milp, BoundMethod::Symbolic, 12),
+                _ => (Strategy::Milp, BoundMethod::Lp, 12),
+            };
             let settings = Settings {
                 falsify_samples: if falsify { 64 } else { 0 },
                 falsify_restarts: if falsify { 2 } else { 0 },
                 seed: case,
+                strategy,
+                bounds,
+                split_milp_unstable,
                 ..Settings::default()
             };
             let outcome = verify(&net, &prop, &settings).unwrap();

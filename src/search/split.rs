@@ -101,14 +101,21 @@ impl<'a> SplitSearch<'a> {
     pub fn run(&self, region: usize) -> SplitResult {
         let r = &self.prop.regions[region];
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
-        let result = self.explore(region, r.input.clone(), open, 0);
+        let result = self.explore(region, r.input.clone(), open, 0, None);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
         result
     }
 
-    fn explore(&self, region: usize, bx: InputBox, open: Vec<usize>, depth: usize) -> SplitResult {
+    fn explore(
+        &self,
+        region: usize,
+        bx: InputBox,
+        open: Vec<usize>,
+        depth: usize,
+        outer: Option<&NetworkBounds>,
+    ) -> SplitResult {
         if self.stop.load(Ordering::Relaxed) {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
@@ -118,7 +125,10 @@ impl<'a> SplitSearch<'a> {
         let net = self.net;
         let dnf = &self.prop.regions[region].unsafe_set;
         self.stats.boxes.fetch_add(1, Ordering::Relaxed);
-        let bounds = symbolic::compute(net, &bx);
+        let bounds = match outer {
+            Some(outer) => symbolic::compute_within(net, &bx, outer),
+            None => symbolic::compute(net, &bx),
+        };
 
         // Which disjuncts remain possible on this box, and the split score.
         let mut still_open = Vec::new();
@@ -176,8 +186,8 @@ impl<'a> SplitSearch<'a> {
         let dim = (0..bx.dim()).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
         let (left, right) = split_box(&bx, dim);
         let (a, b) = rayon::join(
-            || self.explore(region, left, still_open.clone(), depth + 1),
-            || self.explore(region, right, still_open.clone(), depth + 1),
+            || self.explore(region, left, still_open.clone(), depth + 1, Some(&bounds)),
+            || self.explore(region, right, still_open.clone(), depth + 1, Some(&bounds)),
         );
         combine(a, b)
     }
