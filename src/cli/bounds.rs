@@ -60,31 +60,43 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
     for (k, region) in regions.iter().enumerate() {
         println!("region {k}:");
         for m in region["methods"].as_array().into_iter().flatten() {
-            println!(
-                "  {} bounds ({:.3} ms): {} unstable",
-                m["method"].as_str().unwrap_or("?"),
-                m["seconds"].as_f64().unwrap_or(0.0) * 1e3,
-                m["unstable"]
-            );
-            println!(
-                "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
-                "layer", "act", "neurons", "active", "inactive", "unstable"
-            );
-            for (i, l) in m["layers"].as_array().into_iter().flatten().enumerate() {
-                println!(
-                    "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
-                    i,
-                    l["activation"].as_str().unwrap_or("?"),
-                    l["neurons"].as_u64().unwrap_or(0),
-                    l["active"].as_u64().unwrap_or(0),
-                    l["inactive"].as_u64().unwrap_or(0),
-                    l["unstable"].as_u64().unwrap_or(0)
-                );
-            }
-            for (i, r) in m["output_ranges"].as_array().into_iter().flatten().enumerate() {
-                println!("    output {i}: [{}, {}]", r[0], r[1]);
-            }
+            print!("{}", format_method(m));
         }
     }
     Ok(Exit::Holds)
+}
+
+/// One method's report as indented text: a heading, one line per layer, the
+/// output ranges.
+pub fn format_method(m: &Value) -> String {
+    use std::fmt::Write as _;
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = format!(
+        "  {} bounds ({:.3} ms): {} unstable\n    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}\n",
+        m["method"].as_str().unwrap_or("?"),
+        m["seconds"].as_f64().unwrap_or(0.0) * 1e3,
+        m["unstable"],
+        "layer",
+        "act",
+        "neurons",
+        "active",
+        "inactive",
+        "unstable"
+    );
+    for (i, l) in m["layers"].as_array().into_iter().flatten().enumerate() {
+        let _ = writeln!(
+            out,
+            "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
+            i,
+            l["activation"].as_str().unwrap_or("?"),
+            count(&l["neurons"]),
+            count(&l["active"]),
+            count(&l["inactive"]),
+            count(&l["unstable"])
+        );
+    }
+    for (i, r) in m["output_ranges"].as_array().into_iter().flatten().enumerate() {
+        let _ = writeln!(out, "    output {i}: [{}, {}]", r[0], r[1]);
+    }
+    out
 }

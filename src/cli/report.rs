@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 
 use super::args::CheckArgs;
+use super::bounds::{format_method, method_report};
 use super::exit::Exit;
+use crate::bounds::BoundMethod;
 use crate::error::{Error, Result};
 use crate::verdict::{Outcome, UnknownReason, Verdict, Witness};
 use crate::{model, spec, verify};
@@ -61,6 +63,16 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
         );
     }
     let outcome = verify(&net, &prop, &settings)?;
+    if args.verbose {
+        // The bounds the search started from, recomputed for the report:
+        // input splitting refines symbolic bounds box by box, the MILP
+        // strategy encodes with the configured method.
+        let method = if outcome.stats.strategy == "milp" { settings.bounds } else { BoundMethod::Symbolic };
+        for (k, region) in prop.regions.iter().enumerate() {
+            eprintln!("region {k} ({} strategy):", outcome.stats.strategy);
+            eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
+        }
+    }
     if let (Some(path), Verdict::Violated { witness }) = (&args.witness, &outcome.verdict) {
         let text = serde_json::to_string_pretty(&witness_json(witness)).expect("JSON of plain numbers");
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
