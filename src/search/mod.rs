@@ -147,8 +147,7 @@ fn milp_per_region(
             }
             let base = encoding.get_or_insert_with(|| encode(net, &region.input, &nb));
             stats.binaries = stats.binaries.max(base.stats.binaries);
-            let limits = Limits { time_limit: remaining, threads: settings.threads };
-            match solve_disjunct(net, prop, r, base, conj, &limits, &mut stats.milps) {
+            match solve_disjunct(net, prop, r, base, conj, deadline, settings.threads, &mut stats.milps) {
                 DisjunctResult::Proved => proved_by = ProofMethod::Milp,
                 DisjunctResult::Violated(witness) => return Verdict::Violated { witness },
                 DisjunctResult::Unknown(reason) => {
@@ -170,22 +169,26 @@ pub(crate) enum DisjunctResult {
     Unknown(UnknownReason),
 }
 
-/// Solve one disjunct's MILP (counting solves in `milps`); validate any solver point in f64 and repair it
+/// Solve one disjunct's MILP before `deadline` (counting solves in `milps`); validate any solver point in f64 and repair it
 /// with [`REPAIR_MARGINS`] when it fails.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn solve_disjunct(
     net: &Network,
     prop: &Property,
     region: usize,
     base: &Encoding,
     conj: &Conjunction,
-    limits: &Limits,
+    deadline: Option<Instant>,
+    threads: usize,
     milps: &mut usize,
 ) -> DisjunctResult {
+    // Each solve (the first and every repair) gets the time left until the deadline.
     let solve = |margin: f64, milps: &mut usize| {
         let mut enc = base.clone();
         enc.add_unsafe(conj, margin);
         *milps += 1;
-        let status = Highs.solve(&enc.milp, limits);
+        let time_limit = deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
+        let status = Highs.solve(&enc.milp, &Limits { time_limit, threads });
         (enc, status)
     };
     let (enc, status) = solve(-UNSAFE_RELAX, milps);

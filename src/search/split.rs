@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use crate::bounds::{symbolic, NetworkBounds};
 use crate::milp::encode::encode;
-use crate::milp::Limits;
 use crate::model::Network;
 use crate::spec::{InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
@@ -208,14 +207,12 @@ impl<'a> SplitSearch<'a> {
     /// Settle the open disjuncts on `bx` with one MILP each.
     fn milp(&self, region: usize, bx: &InputBox, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
         let base = encode(self.net, bx, bounds);
-        let remaining = self.deadline.map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64());
-        // Workers already use every core; each MILP gets one thread.
-        let limits = Limits { time_limit: remaining, threads: 1 };
         let mut result = SplitResult::Safe;
         for &d in open {
             let conj = &self.prop.regions[region].unsafe_set.disjuncts[d];
             let mut solved = 0;
-            let outcome = solve_disjunct(self.net, self.prop, region, &base, conj, &limits, &mut solved);
+            // Workers already use every core; each MILP gets one thread.
+            let outcome = solve_disjunct(self.net, self.prop, region, &base, conj, self.deadline, 1, &mut solved);
             self.stats.milps.fetch_add(solved, Ordering::Relaxed);
             match outcome {
                 DisjunctResult::Proved => {}
