@@ -118,6 +118,7 @@ fn print_text(o: &Outcome) {
     }
     println!("time: {:.3} s", s.elapsed.as_secs_f64());
     match s.strategy {
+        "falsify" => println!("search: found by sampling and gradient descent before any proof search"),
         "input-split" => println!(
             "search: input splitting, {} boxes, {} proved by bounds, {} MILPs solved ({} neurons)",
             s.boxes, s.proved_by_bounds, s.milps, s.neurons
