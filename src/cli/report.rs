@@ -119,10 +119,16 @@ fn print_text(o: &Outcome) {
     println!("time: {:.3} s", s.elapsed.as_secs_f64());
     match s.strategy {
         "falsify" => println!("search: found by sampling and gradient descent before any proof search"),
-        "input-split" => println!(
-            "search: input splitting, {} boxes, {} proved by bounds, {} MILPs solved ({} neurons)",
-            s.boxes, s.proved_by_bounds, s.milps, s.neurons
-        ),
+        "input-split" => {
+            println!(
+                "neurons: {} total, {} stable, {} unstable on the whole region (symbolic bounds)",
+                s.neurons, s.stable, s.unstable
+            );
+            println!(
+                "search: input splitting, {} boxes, {} proved by bounds, {} MILPs solved (largest: {} binaries)",
+                s.boxes, s.proved_by_bounds, s.milps, s.binaries
+            )
+        }
         _ => println!(
             "neurons: {} total, {} stable, {} unstable; binaries: {}; MILPs solved: {}",
             s.neurons, s.stable, s.unstable, s.binaries, s.milps

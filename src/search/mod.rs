@@ -97,7 +97,11 @@ fn input_split(
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {} worker threads: {e}", settings.threads)))?;
     let search = split::SplitSearch::new(net, prop, deadline, settings.split_milp_unstable);
     let mut unknown = None;
-    for r in 0..prop.regions.len() {
+    for (r, region) in prop.regions.iter().enumerate() {
+        // Report stability on the whole region, before any split.
+        let unstable = symbolic::compute(net, &region.input).unstable_count(net);
+        stats.unstable += unstable;
+        stats.stable += stats.neurons - unstable;
         match pool.install(|| search.run(r)) {
             split::SplitResult::Safe => {}
             split::SplitResult::Violated(witness) => {

@@ -42,6 +42,8 @@ pub struct SplitStats {
     /// MILPs solved (one per open disjunct of a box handed to the MILP,
     /// plus repairs).
     pub milps: AtomicUsize,
+    /// Binaries of the largest MILP built.
+    pub max_binaries: AtomicUsize,
 }
 
 impl SplitStats {
@@ -50,6 +52,7 @@ impl SplitStats {
         stats.boxes += self.boxes.load(Ordering::Relaxed);
         stats.proved_by_bounds += self.proved_by_bounds.load(Ordering::Relaxed);
         stats.milps += self.milps.load(Ordering::Relaxed);
+        stats.binaries = stats.binaries.max(self.max_binaries.load(Ordering::Relaxed));
     }
 }
 
@@ -207,6 +210,7 @@ impl<'a> SplitSearch<'a> {
     /// Settle the open disjuncts on `bx` with one MILP each.
     fn milp(&self, region: usize, bx: &InputBox, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
         let base = encode(self.net, bx, bounds);
+        self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
         let mut result = SplitResult::Safe;
         for &d in open {
             let conj = &self.prop.regions[region].unsafe_set.disjuncts[d];
