@@ -28,7 +28,9 @@ pub struct Settings {
     /// neurons are unstable: small MILPs solve in milliseconds, while splitting
     /// such a box further can take many more boxes. Default: 12.
     pub split_milp_unstable: usize,
-    /// Random samples tried per region before any solver is called. Default: 256.
+    /// Random samples tried per region before any solver is called (at most
+    /// [`crate::search::HIGH_DIM_SAMPLES`] for high-dimensional inputs).
+    /// Default: 4096.
     pub falsify_samples: usize,
     /// Gradient-descent restarts per unsafe disjunct when looking for a
     /// counterexample (0 turns it off). Default: 4.
@@ -46,7 +48,7 @@ impl Default for Settings {
             lp_budget: 0.4,
             strategy: Strategy::Auto,
             split_milp_unstable: 12,
-            falsify_samples: 256,
+            falsify_samples: 4096,
             falsify_restarts: 4,
             seed: 0,
         }

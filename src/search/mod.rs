@@ -43,6 +43,12 @@ pub fn bounds_exclude(net: &Network, input: &InputBox, nb: &NetworkBounds, conj:
 /// tightens bounds quickly, while for image-sized inputs it does not.
 pub const INPUT_SPLIT_MAX_DIM: usize = 16;
 
+/// Random samples per region for inputs of more than
+/// [`INPUT_SPLIT_MAX_DIM`] dimensions: uniform points almost never hit a
+/// small unsafe region of a high-dimensional box (gradient descent does), and
+/// each costs a forward pass of what is then usually a large network.
+pub const HIGH_DIM_SAMPLES: usize = 256;
+
 /// Verify `prop` on `net`.
 ///
 /// Errors only for unusable input (dimensions that do not match, invalid
@@ -54,30 +60,32 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     let deadline = settings.timeout.map(|t| start + t);
     let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
 
-    let found = falsify::sample(net, prop, settings.falsify_samples, settings.seed)
+    let strategy = match settings.strategy {
+        Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
+        Strategy::Auto => Strategy::Milp,
+        s => s,
+    };
+    let samples = match net.input_dim() {
+        n if n <= INPUT_SPLIT_MAX_DIM => settings.falsify_samples,
+        _ => settings.falsify_samples.min(HIGH_DIM_SAMPLES),
+    };
+    let found = falsify::sample(net, prop, samples, settings.seed)
         .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
     let verdict = match found {
         Some(witness) => {
             stats.strategy = "falsify";
             Verdict::Violated { witness }
         }
-        None => {
-            let strategy = match settings.strategy {
-                Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
-                Strategy::Auto => Strategy::Milp,
-                s => s,
-            };
-            match strategy {
-                Strategy::InputSplit => {
-                    stats.strategy = "input-split";
-                    input_split(net, prop, settings, deadline, &mut stats)?
-                }
-                _ => {
-                    stats.strategy = "milp";
-                    milp_per_region(net, prop, settings, start, deadline, &mut stats)
-                }
+        None => match strategy {
+            Strategy::InputSplit => {
+                stats.strategy = "input-split";
+                input_split(net, prop, settings, deadline, &mut stats)?
             }
-        }
+            _ => {
+                stats.strategy = "milp";
+                milp_per_region(net, prop, settings, start, deadline, &mut stats)
+            }
+        },
     };
     stats.elapsed = start.elapsed();
     Ok(Outcome { verdict, stats })
