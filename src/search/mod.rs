@@ -21,10 +21,11 @@ use crate::settings::{Settings, Strategy};
 use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, UnknownReason, Verdict, Witness};
 
-/// The unsafe rows are relaxed by this much when the MILP is asked for a
-/// proof: `c·y <= rhs + UNSAFE_RELAX`. Infeasibility of the relaxed problem
-/// implies infeasibility of the true one, and the slack keeps a solver's
-/// tolerance-level error from turning a barely feasible problem "infeasible".
+/// The unsafe rows are relaxed by this much whenever a proof is sought, by
+/// the MILP or by bounds: `c·y <= rhs + UNSAFE_RELAX` must be shown empty.
+/// Emptiness of the relaxed set implies emptiness of the true one, and the
+/// slack keeps rounding or a solver's tolerance-level error from turning a
+/// barely feasible problem "infeasible".
 pub const UNSAFE_RELAX: f64 = 1e-6;
 
 /// When a solver point fails the f64 check, the MILP is solved again with
@@ -33,9 +34,10 @@ pub const UNSAFE_RELAX: f64 = 1e-6;
 pub const REPAIR_MARGINS: [f64; 2] = [1e-5, 1e-3];
 
 /// `true` when bounds alone show that no output satisfies `conj`: some row's
-/// symbolic lower bound of `c·y` over the box exceeds its right-hand side.
+/// symbolic lower bound of `c·y` over the box exceeds its right-hand side
+/// plus [`UNSAFE_RELAX`].
 pub fn bounds_exclude(net: &Network, input: &InputBox, nb: &NetworkBounds, conj: &Conjunction) -> bool {
-    conj.constraints.iter().any(|c| symbolic::bound_linear(net, input, nb, &c.coeffs).0 > c.rhs)
+    conj.constraints.iter().any(|c| symbolic::bound_linear(net, input, nb, &c.coeffs).0 > c.rhs + UNSAFE_RELAX)
 }
 
 /// Inputs of at most this many dimensions are searched by input splitting

@@ -22,7 +22,7 @@ use crate::model::Network;
 use crate::spec::{InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
-use super::{falsify, solve_disjunct, DisjunctResult};
+use super::{falsify, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
 
 /// Gradient steps tried from the most promising corner of every box that
 /// the bounds cannot settle: cheap next to the bounds, and it finds
@@ -142,7 +142,7 @@ impl<'a> SplitSearch<'a> {
             let mut excluded = false;
             for row in &conj.constraints {
                 let (lb, lin) = symbolic::bound_linear(net, &bx, &bounds, &row.coeffs);
-                if lb > row.rhs {
+                if lb > row.rhs + UNSAFE_RELAX {
                     excluded = true;
                     break;
                 }
