@@ -30,7 +30,7 @@ pub struct Settings {
     pub split_milp_unstable: usize,
     /// Random samples tried per region before any solver is called (at most
     /// [`crate::search::HIGH_DIM_SAMPLES`] for high-dimensional inputs).
-    /// Default: 4096.
+    /// Default: 1024.
     pub falsify_samples: usize,
     /// Gradient-descent restarts per unsafe disjunct when looking for a
     /// counterexample (0 turns it off). Default: 4.
@@ -48,7 +48,7 @@ impl Default for Settings {
             lp_budget: 0.4,
             strategy: Strategy::Auto,
             split_milp_unstable: 12,
-            falsify_samples: 4096,
+            falsify_samples: 1024,
             falsify_restarts: 4,
             seed: 0,
         }

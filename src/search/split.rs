@@ -186,16 +186,7 @@ impl<'a> SplitSearch<'a> {
             return self.milp(region, &bx, &bounds, &still_open);
         }
         let dim = (0..bx.dim()).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
-        let (mut left, mut right) = split_box(&bx, dim);
-        // Depth first into the half whose centre is closer to unsafe: the
-        // first closure runs on this thread, the second waits to be stolen.
-        let margin = |b: &InputBox| {
-            let y = net.forward(&b.center());
-            still_open.iter().map(|&d| dnf.disjuncts[d].max_violation(&y)).fold(f64::INFINITY, f64::min)
-        };
-        if margin(&right) < margin(&left) {
-            std::mem::swap(&mut left, &mut right);
-        }
+        let (left, right) = split_box(&bx, dim);
         let (a, b) = rayon::join(
             || self.explore(region, left, still_open.clone(), depth + 1, Some(&bounds)),
             || self.explore(region, right, still_open.clone(), depth + 1, Some(&bounds)),
