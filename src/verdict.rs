@@ -118,9 +118,30 @@ pub struct Stats {
     pub proved_by_bounds: usize,
     /// Input boxes explored by input splitting.
     pub boxes: usize,
-    /// The search that ran: `falsify` (a counterexample was found before any
-    /// proof search), `input-split` or `milp`.
-    pub strategy: &'static str,
+    /// The search that settled the run (`None` before any ran).
+    pub search: Option<SearchPath>,
+}
+
+/// Which search settled a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchPath {
+    /// Sampling or gradient descent found a counterexample before any proof search.
+    Falsify,
+    /// Branch and bound over the input box.
+    InputSplit,
+    /// Bounds and one MILP per unsafe disjunct over the whole region.
+    Milp,
+}
+
+impl SearchPath {
+    /// `falsify`, `input-split` or `milp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SearchPath::Falsify => "falsify",
+            SearchPath::InputSplit => "input-split",
+            SearchPath::Milp => "milp",
+        }
+    }
 }
 
 /// A verdict with its statistics.

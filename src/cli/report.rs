@@ -7,7 +7,7 @@ use super::bounds::{format_method, method_report};
 use super::exit::Exit;
 use crate::bounds::BoundMethod;
 use crate::error::{Error, Result};
-use crate::verdict::{Outcome, UnknownReason, Verdict, Witness};
+use crate::verdict::{Outcome, SearchPath, Stats, UnknownReason, Verdict, Witness};
 use crate::{model, spec, verify};
 
 /// Run `check` and print the outcome; with `--results`, also write the
@@ -67,9 +67,10 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
         // The bounds the search started from, recomputed for the report:
         // input splitting refines symbolic bounds box by box, the MILP
         // strategy encodes with the configured method.
-        let method = if outcome.stats.strategy == "milp" { settings.bounds } else { BoundMethod::Symbolic };
+        let method =
+            if outcome.stats.search == Some(SearchPath::Milp) { settings.bounds } else { BoundMethod::Symbolic };
         for (k, region) in prop.regions.iter().enumerate() {
-            eprintln!("region {k} ({} strategy):", outcome.stats.strategy);
+            eprintln!("region {k} ({} search):", search_name(&outcome.stats));
             eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
         }
     }
@@ -89,6 +90,11 @@ fn witness_json(w: &Witness) -> Value {
     json!({ "input": w.input, "output": w.output, "region": w.region, "disjunct": w.disjunct })
 }
 
+/// The name of the search that ran, or `none`.
+fn search_name(s: &Stats) -> &'static str {
+    s.search.map_or("none", |p| p.name())
+}
+
 /// The machine-readable form of an outcome.
 pub fn outcome_json(o: &Outcome) -> Value {
     let s = &o.stats;
@@ -98,7 +104,7 @@ pub fn outcome_json(o: &Outcome) -> Value {
         "stats": {
             "neurons": s.neurons, "stable": s.stable, "unstable": s.unstable,
             "binaries": s.binaries, "milps": s.milps, "proved_by_bounds": s.proved_by_bounds,
-            "boxes": s.boxes, "strategy": s.strategy,
+            "boxes": s.boxes, "strategy": search_name(s),
         },
     });
     match &o.verdict {
@@ -117,9 +123,9 @@ fn print_text(o: &Outcome) {
         Verdict::Unknown { reason } => println!("unknown: {reason}"),
     }
     println!("time: {:.3} s", s.elapsed.as_secs_f64());
-    match s.strategy {
-        "falsify" => println!("search: found by sampling and gradient descent before any proof search"),
-        "input-split" => {
+    match s.search {
+        Some(SearchPath::Falsify) => println!("search: found by sampling and gradient descent before any proof search"),
+        Some(SearchPath::InputSplit) => {
             println!(
                 "neurons: {} total, {} stable, {} unstable on the whole region (symbolic bounds)",
                 s.neurons, s.stable, s.unstable
@@ -144,7 +150,7 @@ fn print_text(o: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{ProofMethod, Stats};
+    use crate::verdict::ProofMethod;
 
     fn outcome(verdict: Verdict) -> Outcome {
         Outcome { verdict, stats: Stats::default() }

@@ -19,7 +19,7 @@ use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
 use crate::settings::{Settings, Strategy};
 use crate::spec::{Conjunction, InputBox, Property};
-use crate::verdict::{check_witness, Outcome, ProofMethod, Stats, UnknownReason, Verdict, Witness};
+use crate::verdict::{check_witness, Outcome, ProofMethod, SearchPath, Stats, UnknownReason, Verdict, Witness};
 
 /// The unsafe rows are relaxed by this much whenever a proof is sought, by
 /// the MILP or by bounds: `c·y <= rhs + UNSAFE_RELAX` must be shown empty.
@@ -75,16 +75,16 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
         .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
     let verdict = match found {
         Some(witness) => {
-            stats.strategy = "falsify";
+            stats.search = Some(SearchPath::Falsify);
             Verdict::Violated { witness }
         }
         None => match strategy {
             Strategy::InputSplit => {
-                stats.strategy = "input-split";
+                stats.search = Some(SearchPath::InputSplit);
                 input_split(net, prop, settings, deadline, &mut stats)?
             }
             _ => {
-                stats.strategy = "milp";
+                stats.search = Some(SearchPath::Milp);
                 milp_per_region(net, prop, settings, start, deadline, &mut stats)
             }
         },
