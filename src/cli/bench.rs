@@ -50,6 +50,26 @@ impl Row {
     }
 }
 
+/// The models and properties of an instance list, each file loaded once
+/// however many instances share it; a file that fails to load keeps its error.
+#[derive(Default)]
+struct Files {
+    models: HashMap<String, Result<Network>>,
+    props: HashMap<String, Result<Property>>,
+}
+
+impl Files {
+    /// The model and property of `inst`, loading each file on first use.
+    fn get(&mut self, root: &Path, inst: &Instance) -> Result<(&Network, &Property)> {
+        self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load(&root.join(&inst.onnx)));
+        self.props.entry(inst.vnnlib.clone()).or_insert_with(|| spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p));
+        match (&self.models[&inst.onnx], &self.props[&inst.vnnlib]) {
+            (Ok(net), Ok(prop)) => Ok((net, prop)),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        }
+    }
+}
+
 /// Read a CSV file with no quoting into rows of fields; lines starting with
 /// `#` and blank lines are skipped.
 fn read_csv(path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
@@ -109,8 +129,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         Some(p) => read_expected(p)?,
         None => HashMap::new(),
     };
-    let mut models: HashMap<String, std::result::Result<Network, String>> = HashMap::new();
-    let mut props: HashMap<String, std::result::Result<Property, String>> = HashMap::new();
+    let mut files = Files::default();
     let bar = ProgressBar::new(instances.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
@@ -120,17 +139,11 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
     let mut rows = Vec::with_capacity(instances.len());
     let (mut n_holds, mut n_violated) = (0, 0);
     for inst in &instances {
-        let net = models
-            .entry(inst.onnx.clone())
-            .or_insert_with(|| model::load(&root.join(&inst.onnx)).map_err(|e| e.to_string()));
-        let prop = props
-            .entry(inst.vnnlib.clone())
-            .or_insert_with(|| spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p).map_err(|e| e.to_string()));
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
         let settings = args.search.settings(Some(timeout.max(0.001)))?;
         let start = Instant::now();
-        let (verdict, validated) = match (&*net, &*prop) {
-            (Ok(net), Ok(prop)) => match verify(net, prop, &settings) {
+        let (verdict, validated) = match files.get(&root, inst) {
+            Ok((net, prop)) => match verify(net, prop, &settings) {
                 Ok(o) => {
                     let validated = match &o.verdict {
                         Verdict::Violated { witness } => {
@@ -145,7 +158,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
                     ("error".to_string(), false)
                 }
             },
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 bar.println(format!("error: {e}"));
                 ("error".to_string(), false)
             }
@@ -260,20 +273,13 @@ type BoundsRow = ([usize; 3], [f64; 3]);
 /// tightening gets the instance's (capped) timeout as its budget.
 fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result<Exit> {
     const METHODS: [BoundMethod; 3] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp];
-    let mut models: HashMap<&str, Network> = HashMap::new();
-    let mut props: HashMap<&str, Property> = HashMap::new();
+    let mut files = Files::default();
     let bar = ProgressBar::new(instances.len() as u64);
     let mut csv =
         String::from("onnx,vnnlib,unstable_interval,unstable_symbolic,unstable_lp,ms_interval,ms_symbolic,ms_lp\n");
     let mut groups: BTreeMap<&str, Vec<BoundsRow>> = BTreeMap::new();
     for inst in instances {
-        if !models.contains_key(inst.onnx.as_str()) {
-            models.insert(&inst.onnx, model::load(&root.join(&inst.onnx))?);
-        }
-        if !props.contains_key(inst.vnnlib.as_str()) {
-            props.insert(&inst.vnnlib, spec::load(&root.join(&inst.vnnlib))?.0);
-        }
-        let (net, prop) = (&models[inst.onnx.as_str()], &props[inst.vnnlib.as_str()]);
+        let (net, prop) = files.get(root, inst)?;
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
         let (mut unstable, mut ms) = ([0; 3], [0.0; 3]);
         for (m, method) in METHODS.into_iter().enumerate() {
