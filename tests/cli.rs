@@ -206,3 +206,14 @@ fn bench_runs_a_tiny_instance_list() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("TOTAL"), "{stdout}");
 }
+
+/// A wrong answer against `--expected` is printed per instance even when
+/// stderr is not a terminal (the progress bar is hidden then), and exits 1.
+#[test]
+fn bench_reports_wrong_answers_loudly() {
+    let expected =
+        scratch("wrong_expected.csv", b"onnx,vnnlib,expected\nmodels/abs.onnx,specs/abs_nonneg.json,violated\n");
+    let o = run(&["bench", "tests/data/tiny_instances.csv", "--root", ".", "--expected", expected.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("WRONG ANSWER: models/abs.onnx specs/abs_nonneg.json"), "{}", stderr(&o));
+}

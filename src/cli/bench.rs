@@ -50,6 +50,17 @@ impl Row {
     }
 }
 
+/// Print a line above the progress bar, or straight to stderr when the bar is
+/// hidden (stderr is not a terminal, as in CI logs), where `println` on the
+/// bar would drop it.
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// The models and properties of an instance list, each file loaded once
 /// however many instances share it; a file that fails to load keeps its error.
 #[derive(Default)]
@@ -154,12 +165,12 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
                     (o.verdict.name().to_string(), validated)
                 }
                 Err(e) => {
-                    bar.println(format!("error: {}/{}: {e}", inst.onnx, inst.vnnlib));
+                    say(&bar, format!("error: {}/{}: {e}", inst.onnx, inst.vnnlib));
                     ("error".to_string(), false)
                 }
             },
             Err(e) => {
-                bar.println(format!("error: {e}"));
+                say(&bar, format!("error: {e}"));
                 ("error".to_string(), false)
             }
         };
@@ -172,13 +183,16 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
             expected: expected.get(&(inst.onnx.clone(), inst.vnnlib.clone())).cloned(),
         };
         if row.wrong() {
-            bar.println(format!(
-                "WRONG ANSWER: {} {}: got {}, expected {}",
-                row.onnx,
-                row.vnnlib,
-                row.verdict,
-                row.expected.as_deref().unwrap_or("?")
-            ));
+            say(
+                &bar,
+                format!(
+                    "WRONG ANSWER: {} {}: got {}, expected {}",
+                    row.onnx,
+                    row.vnnlib,
+                    row.verdict,
+                    row.expected.as_deref().unwrap_or("?")
+                ),
+            );
         }
         n_holds += usize::from(row.verdict == "holds");
         n_violated += usize::from(row.verdict == "violated");
