@@ -23,6 +23,17 @@ demo: build
 test: deps
 	cargo test
 
+# Long ground-truth run: SOAK_CASES random networks and properties of every
+# shape compared with exhaustive enumeration (release build; about 30 cases
+# a second on one core). `cargo test` runs the same test with 300 cases.
+# A failure prints its seed; rerun it alone with SOAK_SEED=<seed> SOAK_CASES=1.
+SOAK_CASES ?= 20000
+SOAK_SEED ?= 1000000
+.PHONY: soak
+soak: deps
+	RELUVERIFY_SOAK_CASES=$(SOAK_CASES) RELUVERIFY_SOAK_SEED=$(SOAK_SEED) \
+	  cargo test --release --lib differential_against_enumeration -- --nocapture
+
 TIMEOUT_CAP ?= 60
 THREADS ?= $(shell nproc 2>/dev/null || echo 1)
 

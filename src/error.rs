@@ -30,6 +30,14 @@ pub enum ErrorKind {
     Usage,
     /// The MILP/LP solver failed in a way that is not a verdict.
     Solver,
+    /// Two independent methods contradict each other (`check --cross-check`
+    /// found a counterexample to `holds`): a bug in reluverify, to report
+    /// with the model and property files.
+    Disagreement,
+    /// A file exceeds a resource limit of [`LoadLimits`](crate::LoadLimits)
+    /// (file size, tensor elements, layer weights, nesting, disjuncts); the
+    /// message names the option that raises it. Checked before allocating.
+    Limit,
 }
 
 /// An error with enough context to point the user at the problem.

@@ -51,6 +51,7 @@
 pub mod bounds;
 pub mod cli;
 pub mod error;
+pub mod limits;
 pub mod milp;
 pub mod model;
 pub(crate) mod rng;
@@ -62,6 +63,8 @@ pub(crate) mod testutil;
 pub mod verdict;
 
 pub use error::{Error, ErrorKind, Result};
+pub use limits::LoadLimits;
+pub use rng::Rng;
 pub use search::verify;
 pub use settings::Settings;
 pub use verdict::{Outcome, Verdict};

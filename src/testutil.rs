@@ -1,6 +1,7 @@
-//! Test support: tiny networks built in code, a random network and property
-//! generator, and an exact reference verifier that shares nothing with the
-//! MILP encoding.
+//! Test support: tiny networks built in code, random network and property
+//! generators, an exact reference verifier that shares nothing with the
+//! MILP encoding, and the soak ([`soak`]) that compares the whole search
+//! with the reference on thousands of random cases (`make soak`).
 //!
 //! The reference enumerates activation patterns: it walks the neurons in
 //! order, and for every linear piece an activation can be on (ReLU: 2, Leaky:
@@ -9,12 +10,18 @@
 //! the output is an affine function of the input, and one LP gives the least
 //! violation margin of each unsafe disjunct.
 
-use crate::bounds::interval;
+use std::time::{Duration, Instant};
+
+use crate::bounds::{interval, BoundMethod};
 use crate::milp::highs::Highs;
 use crate::milp::{Limits, Milp, MilpSolver, SolveStatus, VarId};
 use crate::model::{Activation, Affine, Layer, Matrix, Network};
 use crate::rng::Rng;
+use crate::search::cross_check::{cross_check, CrossCheck};
+use crate::search::{verify, UNSAFE_RELAX};
+use crate::settings::{Settings, Strategy};
 use crate::spec::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
+use crate::verdict::{check_witness, ProofMethod, Verdict};
 
 /// `y = act(x)` for one input and one neuron, then the identity.
 pub fn single_neuron(act: Activation) -> Network {
@@ -72,28 +79,40 @@ fn random_activation(rng: &mut Rng, n: usize) -> Activation {
     }
 }
 
-/// A random network: 2-4 inputs, 1-3 hidden layers of 2-`max_width`
-/// neurons with random activation kinds, 1-3 outputs.
-pub fn random_network(rng: &mut Rng, max_width: usize) -> Network {
-    let mut dim = 2 + rng.below(3);
-    let hidden = 1 + rng.below(3);
+/// Random dense layers from `inputs` inputs: `hidden` layers of `width(rng)`
+/// neurons with activation `act(rng, n)`, then an identity layer of 1-3
+/// outputs; weights uniform in `[-scale, scale]`, biases in `[-0.5, 0.5]`.
+fn random_layers(
+    rng: &mut Rng,
+    inputs: usize,
+    hidden: usize,
+    scale: f64,
+    mut width: impl FnMut(&mut Rng) -> usize,
+    mut act: impl FnMut(&mut Rng, usize) -> Activation,
+) -> Network {
+    let mut dim = inputs;
     let mut layers = Vec::new();
     for k in 0..=hidden {
-        let out = if k == hidden { 1 + rng.below(3) } else { 2 + rng.below(max_width - 1) };
-        let w: Vec<f64> = (0..out * dim).map(|_| rng.range(-1.0, 1.0)).collect();
+        let out = if k == hidden { 1 + rng.below(3) } else { width(rng) };
+        let w: Vec<f64> = (0..out * dim).map(|_| rng.range(-scale, scale)).collect();
         let b: Vec<f64> = (0..out).map(|_| rng.range(-0.5, 0.5)).collect();
-        let act = if k == hidden { Activation::Identity } else { random_activation(rng, out) };
-        layers.push(layer(out, dim, &w, &b, act));
+        let a = if k == hidden { Activation::Identity } else { act(rng, out) };
+        layers.push(layer(out, dim, &w, &b, a));
         dim = out;
     }
     Network::new(layers).unwrap()
 }
 
-/// A random property for `net`: a box inside `[-1, 1]^n` and 1-2 disjuncts
-/// of 1-2 random rows, with right-hand sides placed around sampled output
-/// values so that both verdicts occur.
-pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
-    let n = net.input_dim();
+/// A random network: 2-4 inputs, 1-3 hidden layers of 2-`max_width`
+/// neurons with random activation kinds, 1-3 outputs.
+pub fn random_network(rng: &mut Rng, max_width: usize) -> Network {
+    let inputs = 2 + rng.below(3);
+    let hidden = 1 + rng.below(3);
+    random_layers(rng, inputs, hidden, 1.0, |rng| 2 + rng.below(max_width - 1), random_activation)
+}
+
+/// A random box inside `[-1, 1]^n`.
+fn random_box(rng: &mut Rng, n: usize) -> InputBox {
     let (mut lower, mut upper) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let a = rng.range(-1.0, 1.0);
@@ -101,28 +120,150 @@ pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
         lower.push(a.min(b));
         upper.push(a.max(b));
     }
-    let input = InputBox::new(lower, upper).unwrap();
-    let samples: Vec<Vec<f64>> = (0..50)
+    InputBox::new(lower, upper).unwrap()
+}
+
+/// The outputs of `net` at 50 uniform points of `input`.
+fn sample_outputs(rng: &mut Rng, net: &Network, input: &InputBox) -> Vec<Vec<f64>> {
+    (0..50)
         .map(|_| {
-            let x: Vec<f64> = (0..n).map(|i| rng.range(input.lower[i], input.upper[i])).collect();
+            let x: Vec<f64> = (0..input.dim()).map(|i| rng.range(input.lower[i], input.upper[i])).collect();
             net.forward(&x)
         })
-        .collect();
-    let m = net.output_dim();
-    let disjuncts = (0..1 + rng.below(2))
-        .map(|_| Conjunction {
-            constraints: (0..1 + rng.below(2))
-                .map(|_| {
-                    let coeffs: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).collect();
-                    let vals: Vec<f64> = samples.iter().map(|y| coeffs.iter().map(|&(k, c)| c * y[k]).sum()).collect();
-                    let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min);
-                    let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    LinearConstraint { coeffs, rhs: lo - (hi - lo + 0.1) * rng.range(-0.1, 0.5) }
-                })
-                .collect(),
+        .collect()
+}
+
+/// A random row `c·y <= rhs` over `m` outputs, with `rhs` placed around
+/// the values `c·y` takes on `samples` so that both verdicts occur: below
+/// their minimum `lo` by `(spread of the values + 0.1) x t`, `t` uniform in
+/// `place` (negative `t`: above the minimum).
+fn random_row(rng: &mut Rng, m: usize, samples: &[Vec<f64>], place: (f64, f64)) -> LinearConstraint {
+    let coeffs: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+    let vals: Vec<f64> = samples.iter().map(|y| coeffs.iter().map(|&(k, c)| c * y[k]).sum()).collect();
+    let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    LinearConstraint { coeffs, rhs: lo - (hi - lo + 0.1) * rng.range(place.0, place.1) }
+}
+
+/// A DNF of `disjuncts` conjunctions of `rows(rng)` random rows each,
+/// placed by `place` (see [`random_row`]).
+fn random_dnf(
+    rng: &mut Rng,
+    (m, samples, place): (usize, &[Vec<f64>], (f64, f64)),
+    disjuncts: usize,
+    mut rows: impl FnMut(&mut Rng) -> usize,
+) -> Dnf {
+    Dnf {
+        disjuncts: (0..disjuncts)
+            .map(|_| Conjunction { constraints: (0..rows(rng)).map(|_| random_row(rng, m, samples, place)).collect() })
+            .collect(),
+    }
+}
+
+/// A random property for `net`: a box inside `[-1, 1]^n` and 1-2 disjuncts
+/// of 1-2 random rows, with right-hand sides placed around sampled output
+/// values so that both verdicts occur.
+pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
+    let input = random_box(rng, net.input_dim());
+    let samples = sample_outputs(rng, net, &input);
+    let disjuncts = 1 + rng.below(2);
+    let unsafe_set = random_dnf(rng, (net.output_dim(), &samples, (-0.1, 0.5)), disjuncts, |rng| 1 + rng.below(2));
+    Property { regions: vec![Region { input, unsafe_set }] }
+}
+
+/// A random network of any shape the soak covers: every activation kind
+/// (ReLU, Leaky, PReLU with negative slopes, slopes 0 and 1, Clip / ReLU6 /
+/// hard-tanh / one-sided clips, identity hidden layers), 1-4 inputs;
+/// shallow-wide or deep-narrow; sometimes with degenerate neurons (zero
+/// rows, constant neurons, duplicated neurons).
+pub fn soak_network(rng: &mut Rng) -> Network {
+    let act = |rng: &mut Rng, n: usize| match rng.below(8) {
+        0 => Activation::Identity,
+        1 => Activation::Leaky { slopes: vec![[0.0, 1.0, -1.0][rng.below(3)]; n] },
+        2 => Activation::Clip { lo: 0.0, hi: 6.0 * rng.range(0.05, 0.3) },
+        3 => Activation::Clip { lo: f64::NEG_INFINITY, hi: rng.range(-0.5, 0.5) },
+        _ => random_activation(rng, n),
+    };
+    let net = if rng.below(5) == 0 {
+        // Deep and narrow: 4-12 hidden layers of 2-3 neurons on 1-2 inputs,
+        // weights up to 1.5 so that values neither vanish nor explode.
+        let (inputs, hidden) = (1 + rng.below(2), 4 + rng.below(9));
+        random_layers(rng, inputs, hidden, 1.5, |rng| 2 + rng.below(2), act)
+    } else {
+        let (inputs, hidden) = (1 + rng.below(4), 1 + rng.below(3));
+        let max_width = [3, 5, 7][rng.below(3)];
+        random_layers(rng, inputs, hidden, 1.0, |rng| 2 + rng.below(max_width - 1), act)
+    };
+    if rng.below(4) == 0 {
+        degenerate(rng, &net)
+    } else {
+        net
+    }
+}
+
+/// `net` with some hidden neurons made degenerate: a zero row (with zero
+/// or nonzero bias: a neuron fixed at `act(b)`, bounds `l = u`), or a copy of
+/// the neuron above it (two identical neurons, as pruned or merged models
+/// have).
+fn degenerate(rng: &mut Rng, net: &Network) -> Network {
+    let mut layers = net.layers().to_vec();
+    let last = layers.len() - 1;
+    for l in &mut layers[..last] {
+        let (rows, cols) = (l.affine.weights.rows(), l.affine.weights.cols());
+        let mut w = l.affine.weights.data().to_vec();
+        for i in 0..rows {
+            match rng.below(4) {
+                0 => {
+                    w[i * cols..(i + 1) * cols].iter_mut().for_each(|v| *v = 0.0);
+                    l.affine.bias[i] = [0.0, rng.range(-0.5, 0.5)][rng.below(2)];
+                }
+                1 if i > 0 => {
+                    w.copy_within((i - 1) * cols..i * cols, i * cols);
+                    l.affine.bias[i] = l.affine.bias[i - 1];
+                    if let Activation::Leaky { slopes } = &mut l.activation {
+                        slopes[i] = slopes[i - 1];
+                    }
+                }
+                _ => {}
+            }
+        }
+        l.affine.weights = Matrix::new(rows, cols, w).unwrap();
+    }
+    Network::new(layers).unwrap()
+}
+
+/// A random property of any shape the soak covers: 1-3 regions, each a box
+/// inside `[-1, 1]^n` (sometimes with `lower == upper` on some or all
+/// inputs) with an unsafe set that is one row, a conjunction of 2-3 rows, or
+/// a DNF of 2-3 conjunctions of 1-2 rows.
+pub fn soak_property(rng: &mut Rng, net: &Network) -> Property {
+    let regions = [1, 1, 2, 3][rng.below(4)];
+    let regions = (0..regions)
+        .map(|_| {
+            let mut input = random_box(rng, net.input_dim());
+            if rng.below(4) == 0 {
+                for i in 0..input.dim() {
+                    if rng.below(2) == 0 {
+                        input.upper[i] = input.lower[i];
+                    }
+                }
+            }
+            let samples = sample_outputs(rng, net, &input);
+            // Right-hand sides nearer the sampled values than in
+            // `random_property`, since rows in conjunction rarely meet.
+            let rows = (net.output_dim(), &samples[..], (-0.2, 0.4));
+            let unsafe_set = match rng.below(3) {
+                0 => random_dnf(rng, rows, 1, |_| 1),
+                1 => random_dnf(rng, rows, 1, |rng| 2 + rng.below(2)),
+                _ => {
+                    let disjuncts = 2 + rng.below(2);
+                    random_dnf(rng, rows, disjuncts, |rng| 1 + rng.below(2))
+                }
+            };
+            Region { input, unsafe_set }
         })
         .collect();
-    Property { regions: vec![Region { input, unsafe_set: Dnf { disjuncts } }] }
+    Property { regions }
 }
 
 /// What the reference found: the least violation margin over all regions and
@@ -134,6 +275,8 @@ pub struct Reference {
     pub margin: f64,
     /// An input attaining it.
     pub input: Vec<f64>,
+    /// The region whose box holds `input`.
+    pub region: usize,
 }
 
 /// One linear piece of an activation: `z` in `[lo, hi]` and `y = s z + c`.
@@ -164,6 +307,7 @@ struct Enumerator<'a> {
     net: &'a Network,
     input: &'a InputBox,
     dnf: &'a Dnf,
+    region: usize,
     interval: crate::bounds::NetworkBounds,
     best: Reference,
 }
@@ -196,6 +340,8 @@ impl Enumerator<'_> {
         }
     }
 
+    /// Enumerate the patterns below the current node. `point` satisfies
+    /// `rows`: a piece that contains it needs no feasibility LP.
     fn walk(
         &mut self,
         layer: usize,
@@ -203,6 +349,7 @@ impl Enumerator<'_> {
         values: Vec<AffineFn>,
         pre: Vec<AffineFn>,
         rows: Vec<(AffineFn, f64, f64)>,
+        point: Vec<f64>,
     ) {
         let net = self.net;
         if layer == net.layers().len() {
@@ -225,13 +372,13 @@ impl Enumerator<'_> {
                 if fs.is_empty() {
                     // An empty conjunction is always satisfied.
                     if let Some((x, _)) = self.lp(&rows, None) {
-                        self.best = Reference { margin: f64::NEG_INFINITY, input: x };
+                        self.best = Reference { margin: f64::NEG_INFINITY, input: x, region: self.region };
                     }
                     continue;
                 }
                 if let Some((x, t)) = self.lp(&rows, Some(&fs)) {
                     if t < self.best.margin {
-                        self.best = Reference { margin: t, input: x };
+                        self.best = Reference { margin: t, input: x, region: self.region };
                     }
                 }
             }
@@ -242,10 +389,10 @@ impl Enumerator<'_> {
             // `values` holds this layer's outputs: the leaf reads them as the
             // network output, any other layer turns them into pre-activations.
             if layer + 1 == net.layers().len() {
-                self.walk(layer + 1, 0, values, vec![], rows);
+                self.walk(layer + 1, 0, values, vec![], rows, point);
             } else {
                 let pre_next = affine_of(&net.layers()[layer + 1].affine, &values);
-                self.walk(layer + 1, 0, Vec::new(), pre_next, rows);
+                self.walk(layer + 1, 0, Vec::new(), pre_next, rows, point);
             }
             return;
         }
@@ -256,16 +403,21 @@ impl Enumerator<'_> {
                 continue; // the piece is out of the neuron's interval range
             }
             let mut rows = rows.clone();
+            let mut point = point.clone();
             let implied = lo <= bl && bu <= hi;
             if !implied {
                 rows.push((z.clone(), lo, hi));
-                if self.lp(&rows, None).is_none() {
-                    continue;
+                let at_point = crate::model::dot(&z.0, &point) + z.1;
+                if !(lo <= at_point && at_point <= hi) {
+                    match self.lp(&rows, None) {
+                        Some((x, _)) => point = x,
+                        None => continue,
+                    }
                 }
             }
             let mut values = values.clone();
             values.push((z.0.iter().map(|v| s * v).collect(), s * z.1 + c));
-            self.walk(layer, neuron + 1, values, pre.clone(), rows);
+            self.walk(layer, neuron + 1, values, pre.clone(), rows, point);
         }
     }
 }
@@ -290,8 +442,8 @@ fn affine_of(affine: &Affine, values: &[AffineFn]) -> Vec<AffineFn> {
 
 /// The exact reference answer by activation-pattern enumeration.
 pub fn reference(net: &Network, prop: &Property) -> Reference {
-    let mut best = Reference { margin: f64::INFINITY, input: vec![] };
-    for region in &prop.regions {
+    let mut best = Reference { margin: f64::INFINITY, input: vec![], region: 0 };
+    for (r, region) in prop.regions.iter().enumerate() {
         let n = region.input.dim();
         let identity: Vec<AffineFn> =
             (0..n).map(|i| ((0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect(), 0.0)).collect();
@@ -300,11 +452,183 @@ pub fn reference(net: &Network, prop: &Property) -> Reference {
             net,
             input: &region.input,
             dnf: &region.unsafe_set,
+            region: r,
             interval: interval::compute(net, &region.input),
             best: best.clone(),
         };
-        e.walk(0, 0, Vec::new(), pre, Vec::new());
+        e.walk(0, 0, Vec::new(), pre, Vec::new(), region.input.center());
         best = e.best;
     }
     best
+}
+
+/// Environment variable with the number of soak cases (`make soak` sets it;
+/// unset, the calling test's fast count is used).
+pub const SOAK_CASES_ENV: &str = "RELUVERIFY_SOAK_CASES";
+/// Environment variable with the first soak seed (default 0): case `k` uses
+/// seed `first + k`, so any failing case reruns alone with its seed and
+/// `RELUVERIFY_SOAK_CASES=1`.
+pub const SOAK_SEED_ENV: &str = "RELUVERIFY_SOAK_SEED";
+
+/// Below this distance from the boundary (`|reference margin|`), `unknown`
+/// is an acceptable answer: the proof needs the unsafe set relaxed by
+/// [`UNSAFE_RELAX`] to be empty, and a solver point this close to the
+/// boundary may fail the f64 check and resist repair.
+pub const SOAK_NEAR_BOUNDARY: f64 = 1e-5;
+
+/// The reference margin is an LP optimum, exact up to HiGHS's tolerances
+/// on these small, well-scaled problems; a margin beyond this on the wrong
+/// side of zero is a disagreement no tolerance explains.
+pub const SOAK_REFERENCE_TOL: f64 = 1e-7;
+
+/// Time each cross-check of a soak case gets.
+const SOAK_CROSS_CHECK_SECS: u64 = 2;
+
+/// The search configurations a soak cycles through (by seed): every
+/// strategy, every bounding method of the MILP strategy, input splitting
+/// with MILP leaves, with few unstable neurons per leaf, and down to stable
+/// boxes, on one and two threads.
+const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 7] = [
+    (Strategy::Auto, BoundMethod::Lp, 12, 1),
+    (Strategy::InputSplit, BoundMethod::Symbolic, 12, 1),
+    (Strategy::InputSplit, BoundMethod::Symbolic, 0, 2),
+    (Strategy::InputSplit, BoundMethod::Symbolic, 3, 1),
+    (Strategy::Milp, BoundMethod::Interval, 12, 1),
+    (Strategy::Milp, BoundMethod::Symbolic, 12, 1),
+    (Strategy::Milp, BoundMethod::Lp, 12, 1),
+];
+
+/// What a soak run saw.
+#[derive(Debug, Default)]
+pub struct SoakReport {
+    /// Verdicts `holds`, `violated`, `unknown` (these all near the boundary).
+    pub holds: u64,
+    /// See `holds`.
+    pub violated: u64,
+    /// See `holds`.
+    pub unknown: u64,
+    /// `holds` verdicts the cross-check confirmed (the rest were inconclusive;
+    /// a disagreement fails the soak).
+    pub cross_confirmed: u64,
+    /// Violated cases handed to the cross-check as if they held.
+    pub forged: u64,
+    /// Of those, caught (a validated counterexample found).
+    pub forged_caught: u64,
+    /// Seconds in the reference, in `verify`, and in cross-checks.
+    pub seconds: [f64; 3],
+    /// The seed whose `verify` took longest, and its seconds.
+    pub slowest: (u64, f64),
+}
+
+/// Run `cases` soak cases with seeds `first_seed..`: a random network and
+/// property of every shape ([`soak_network`], [`soak_property`]), the
+/// search under one of [`SOAK_CONFIGS`] with and without sampling, and the
+/// exact [`reference`]. Panics with the seed and the case on any wrong
+/// answer:
+///
+/// * `holds` where the reference's input is a validated counterexample, or
+///   where its margin is below [`UNSAFE_RELAX`] (less `SOAK_REFERENCE_TOL`):
+///   `holds` certifies a margin above it, so even a property true by less
+///   must not be proved;
+/// * `violated` whose witness fails the f64 check, or where the reference
+///   says safe by more than `SOAK_REFERENCE_TOL`;
+/// * `unknown` farther than [`SOAK_NEAR_BOUNDARY`] from the boundary (no time
+///   limit is set, so it means a lost proof or counterexample);
+/// * a cross-check (of every `holds`) that finds a counterexample.
+///
+/// Every violated case is also handed to the cross-check as a forged
+/// `holds`; the report counts how many it caught.
+pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
+    let mut report = SoakReport::default();
+    for seed in first_seed..first_seed + cases {
+        let mut rng = Rng::new(seed);
+        let net = soak_network(&mut rng);
+        let prop = soak_property(&mut rng, &net);
+        let t = Instant::now();
+        let reference = reference(&net, &prop);
+        report.seconds[0] += t.elapsed().as_secs_f64();
+        let (strategy, bounds, split_milp_unstable, threads) = SOAK_CONFIGS[seed as usize % SOAK_CONFIGS.len()];
+        let falsify = (seed / SOAK_CONFIGS.len() as u64) % 2 == 1;
+        let settings = Settings {
+            falsify_samples: if falsify { 64 } else { 0 },
+            falsify_restarts: if falsify { 2 } else { 0 },
+            seed,
+            strategy,
+            bounds,
+            split_milp_unstable,
+            threads,
+            ..Settings::default()
+        };
+        let t = Instant::now();
+        let verdict = verify(&net, &prop, &settings).unwrap().verdict;
+        let secs = t.elapsed().as_secs_f64();
+        report.seconds[1] += secs;
+        if secs > report.slowest.1 {
+            report.slowest = (seed, secs);
+        }
+        let m = reference.margin;
+        let fail = |what: &str| -> ! {
+            panic!(
+                "soak seed {seed} ({strategy:?}, {bounds:?}, split_milp_unstable {split_milp_unstable}, falsify \
+                 {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
+                reference.input, reference.region
+            )
+        };
+        let cross = |verdict: &Verdict| {
+            let deadline = Instant::now() + Duration::from_secs(SOAK_CROSS_CHECK_SECS);
+            cross_check(&net, &prop, verdict, Some(deadline), 1).unwrap().result
+        };
+        let t = Instant::now();
+        match &verdict {
+            Verdict::Holds { .. } => {
+                report.holds += 1;
+                let thin = m < UNSAFE_RELAX - SOAK_REFERENCE_TOL;
+                if thin || check_witness(&net, &prop, reference.region, &reference.input).is_some() {
+                    fail("wrong holds");
+                }
+                match cross(&verdict) {
+                    CrossCheck::Confirmed => report.cross_confirmed += 1,
+                    CrossCheck::Disagrees { witness } => fail(&format!("the cross-check refutes holds: {witness:?}")),
+                    CrossCheck::Inconclusive { .. } => {}
+                }
+            }
+            Verdict::Violated { witness } => {
+                report.violated += 1;
+                if check_witness(&net, &prop, witness.region, &witness.input).is_none() || m > SOAK_REFERENCE_TOL {
+                    fail("wrong violated");
+                }
+                report.forged += 1;
+                let forged = Verdict::Holds { proved_by: ProofMethod::Milp };
+                if let CrossCheck::Disagrees { witness } = cross(&forged) {
+                    assert!(check_witness(&net, &prop, witness.region, &witness.input).is_some());
+                    report.forged_caught += 1;
+                }
+            }
+            Verdict::Unknown { .. } => {
+                report.unknown += 1;
+                if m.abs() >= SOAK_NEAR_BOUNDARY {
+                    fail("unknown without a time limit, away from the boundary");
+                }
+            }
+        }
+        report.seconds[2] += t.elapsed().as_secs_f64();
+        if (seed + 1 - first_seed).is_multiple_of(SOAK_PROGRESS) {
+            eprintln!("soak: {} cases, {report:?}", seed + 1 - first_seed);
+        }
+    }
+    report
+}
+
+/// A long soak prints its counts every this many cases.
+const SOAK_PROGRESS: u64 = 1000;
+
+/// The number of soak cases and the first seed: from [`SOAK_CASES_ENV`] and
+/// [`SOAK_SEED_ENV`] when set, else `fast_cases` and 0.
+pub fn soak_params(fast_cases: u64) -> (u64, u64) {
+    let read = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{name} must be a number, got {v}")))
+    };
+    (read(SOAK_SEED_ENV).unwrap_or(0), read(SOAK_CASES_ENV).unwrap_or(fast_cases))
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::milp::scaling::Scaling;
 use crate::model::Network;
 use crate::spec::Property;
 
@@ -120,6 +121,23 @@ pub struct Stats {
     pub boxes: usize,
     /// The search that settled the run (`None` before any ran).
     pub search: Option<SearchPath>,
+    /// How well scaled the encodings of the regions a proof search ran on
+    /// are (`None` when no proof search ran).
+    pub scaling: Option<Scaling>,
+    /// Things the user should know about the answer, such as a badly
+    /// scaled problem ([`Scaling::warnings`]); they never change the verdict.
+    pub warnings: Vec<String>,
+}
+
+impl Stats {
+    /// Merge the scaling measurements of one more region and set
+    /// [`Stats::warnings`] to the merged result's warnings (scaling is
+    /// their only source).
+    pub fn record_scaling(&mut self, scaling: Scaling) {
+        let merged = self.scaling.map_or(scaling, |s| s.merge(scaling));
+        self.scaling = Some(merged);
+        self.warnings = merged.warnings();
+    }
 }
 
 /// Which search settled a run.

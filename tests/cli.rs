@@ -1,37 +1,15 @@
 //! End-to-end tests of the `reluverify` binary on the models and properties
-//! shipped in `models/` and `specs/`: verdicts, exit codes, output formats and
-//! the errors users get for bad input.
+//! shipped in `models/` and `specs/`: verdicts, exit codes and output
+//! formats. The errors users get for bad input are in `bad_inputs.rs`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{code, root, run, scratch, stderr};
 use reluverify::model::onnx;
 use reluverify::spec;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reluverify")).args(args).current_dir(root()).output().expect("binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch file unique to this test process.
-fn scratch(name: &str, contents: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reluverify-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, contents).unwrap();
-    p
-}
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("--json prints one JSON object")
@@ -97,94 +75,6 @@ fn acasxu_prop2_violated_on_net_2_1() {
     assert_eq!(text.matches("(Y_").count(), 5);
 }
 
-/// Each kind of bad input exits with code 2 and a message naming the problem.
-#[test]
-fn bad_inputs_exit_2_with_clear_messages() {
-    let acas = std::fs::read(root().join("models/ACASXU_run2a_1_1_batch_2000.onnx")).unwrap();
-    let truncated = scratch("truncated.onnx", &acas[..acas.len() / 2]);
-    let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["check".into(), truncated.display().to_string(), "specs/acasxu_prop1.json".into()], "truncated.onnx"),
-        (vec!["check".into(), "models/missing.onnx".into(), "specs/acasxu_prop1.json".into()], "missing.onnx"),
-        (
-            vec![
-                "check".into(),
-                "models/ACASXU_run2a_1_1_batch_2000.onnx".into(),
-                scratch("out7.json", br#"{"inputs": [{"lower": 0, "upper": 1},{"lower": 0, "upper": 1},{"lower": 0, "upper": 1},{"lower": 0, "upper": 1},{"lower": 0, "upper": 1}], "unsafe": "y7 >= 1"}"#)
-                    .display()
-                    .to_string(),
-            ],
-            "output 7",
-        ),
-        (
-            vec![
-                "check".into(),
-                "models/abs.onnx".into(),
-                scratch("malformed.json", b"{\"inputs\": [\n  {\"lower\": 0,, \"upper\": 1}]}").display().to_string(),
-            ],
-            "malformed.json:2:",
-        ),
-        (
-            vec![
-                "check".into(),
-                "models/ACASXU_run2a_1_1_batch_2000.onnx".into(),
-                "specs/abs_nonneg.json".into(),
-            ],
-            "inputs",
-        ),
-        (vec!["check".into(), "models/abs.onnx".into(), "specs/abs_nonneg.json".into(), "--timeout".into(), "0".into()], "timeout"),
-    ];
-    for (args, needle) in cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = run(&args);
-        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{args:?}: stderr lacks {needle:?}: {}", stderr(&o));
-    }
-}
-
-#[test]
-fn unsupported_operator_names_op_and_node() {
-    use reluverify::model::onnx::pb;
-    // A one-node graph: Sigmoid.
-    let model = pb::ModelProto {
-        ir_version: 7,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(pb::GraphProto {
-            name: "g".into(),
-            node: vec![pb::NodeProto {
-                input: vec!["x".into()],
-                output: vec!["y".into()],
-                name: "squash".into(),
-                op_type: "Sigmoid".into(),
-                ..Default::default()
-            }],
-            input: vec![value_info("x", 3)],
-            output: vec![value_info("y", 3)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let path = scratch("sigmoid.onnx", &prost::Message::encode_to_vec(&model));
-    let o = run(&["check", path.to_str().unwrap(), "specs/abs_nonneg.json"]);
-    assert_eq!(code(&o), 2);
-    let e = stderr(&o);
-    assert!(e.contains("Sigmoid") && e.contains("squash"), "{e}");
-}
-
-fn value_info(name: &str, n: i64) -> reluverify::model::onnx::pb::ValueInfoProto {
-    use reluverify::model::onnx::pb;
-    let dim =
-        |v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) };
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(pb::TensorShapeProto { dim: vec![dim(1), dim(n)] }),
-            })),
-        }),
-    }
-}
-
 #[test]
 fn bench_runs_a_tiny_instance_list() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench_tiny.csv");
@@ -216,4 +106,24 @@ fn bench_reports_wrong_answers_loudly() {
     let o = run(&["bench", "tests/data/tiny_instances.csv", "--root", ".", "--expected", expected.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("WRONG ANSWER: models/abs.onnx specs/abs_nonneg.json"), "{}", stderr(&o));
+}
+
+/// `--cross-check` confirms a proof by independent input splitting and a
+/// counterexample by re-checking it, and appears in the JSON output; a bad
+/// `--cross-check-timeout` is a usage error.
+#[test]
+fn cross_check_confirms_both_verdicts() {
+    let o = run(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--cross-check", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["cross_check"]["result"], "confirmed");
+    assert!(v["cross_check"]["boxes"].as_u64().unwrap() >= 1);
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(0));
+    let spec = scratch("abs_09_cc.json", br#"{"inputs": [{"lower": -1, "upper": 1}], "unsafe": "y0 >= 0.9"}"#);
+    let o = run(&["check", "models/abs.onnx", spec.to_str().unwrap(), "--cross-check"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("cross-check: the witness passes the f64 check again"));
+    let o = run(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--cross-check", "--cross-check-timeout", "0"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--cross-check-timeout"), "{}", stderr(&o));
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LoadLimits;
 use crate::settings::{Settings, Strategy};
 
 /// Prove properties of piecewise-linear neural networks, or find the input that breaks them.
@@ -28,6 +29,30 @@ pub enum Command {
     Bounds(BoundsArgs),
     /// Run a VNN-COMP instance list (onnx,vnnlib,timeout per line) and summarise.
     Bench(BenchArgs),
+    /// Write the MILP of each property region as a CPLEX LP or MPS file for any MILP solver.
+    Encode(EncodeArgs),
+}
+
+/// Arguments of `encode`.
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The property (.json or .vnnlib).
+    pub spec: PathBuf,
+    /// The file to write, `.lp` (CPLEX LP) or `.mps` (free MPS); with several
+    /// regions, region K goes to `NAME.rK.lp` / `NAME.rK.mps`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Neuron bounds for the variable bounds and big-M constants.
+    #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
+    pub bounds: BoundsArg,
+    /// Threads for the LP solver of `--bounds lp`.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Arguments of `bounds`.
@@ -46,6 +71,9 @@ pub struct BoundsArgs {
     /// Threads for the LP solver.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// `--strategy` values of `check`.
@@ -107,6 +135,9 @@ pub struct BenchArgs {
     /// Search options, as for `check`.
     #[command(flatten)]
     pub search: SearchArgs,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Arguments of `check`.
@@ -132,9 +163,80 @@ pub struct CheckArgs {
     /// Print which parsers and bounds were used.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Re-verify a `holds` answer independently: input splitting with
+    /// symbolic bounds and f64 forward passes only, no MILP (inputs of at
+    /// most 16 dimensions). A counterexample it finds is an error (exit 2);
+    /// a `violated` answer's witness is checked again.
+    #[arg(long)]
+    pub cross_check: bool,
+    /// Time limit in seconds for `--cross-check` (default: the time left of
+    /// `--timeout`, or 60 s without one).
+    #[arg(long, value_name = "SECS", requires = "cross_check")]
+    pub cross_check_timeout: Option<f64>,
     /// Search options.
     #[command(flatten)]
     pub search: SearchArgs,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on what model and property files may declare ([`LoadLimits`];
+/// the defaults are its defaults). Files beyond them are refused before
+/// anything is allocated for them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input limits")]
+pub struct LimitArgs {
+    /// Largest model file read (bytes; suffixes K, M, G for KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1G")]
+    pub max_model_size: u64,
+    /// Largest property file read (bytes; suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64M")]
+    pub max_spec_size: u64,
+    /// Most elements of one tensor, neurons of one layer, and inputs or
+    /// outputs a property declares.
+    #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_elements)]
+    pub max_elements: usize,
+    /// Most weights a model may need in all (every layer and intermediate map of the loader).
+    #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_weights)]
+    pub max_weights: usize,
+    /// Deepest list nesting of a VNN-LIB property (at most 1024).
+    #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_nesting)]
+    pub max_nesting: usize,
+    /// Most disjuncts of an unsafe set (after DNF expansion) and boxes of a property.
+    #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_dnf_terms)]
+    pub max_dnf_terms: usize,
+}
+
+impl LimitArgs {
+    /// The validated limits these options ask for.
+    pub fn limits(&self) -> Result<LoadLimits> {
+        let limits = LoadLimits {
+            max_model_bytes: self.max_model_size,
+            max_spec_bytes: self.max_spec_size,
+            max_elements: self.max_elements,
+            max_weights: self.max_weights,
+            max_nesting: self.max_nesting,
+            max_dnf_terms: self.max_dnf_terms,
+        };
+        limits.validate()?;
+        Ok(limits)
+    }
+}
+
+/// A byte count such as `1048576`, `512K`, `64M` or `1G` (binary units).
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let (digits, shift) = match s.trim().to_ascii_uppercase() {
+        t if t.ends_with('K') => (t[..t.len() - 1].to_string(), 10),
+        t if t.ends_with('M') => (t[..t.len() - 1].to_string(), 20),
+        t if t.ends_with('G') => (t[..t.len() - 1].to_string(), 30),
+        t => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("expected a byte count such as 1048576, 512K, 64M or 1G, got `{s}`"))
 }
 
 /// Options shared by `check` and `bench`.
@@ -173,8 +275,14 @@ impl SearchArgs {
             StrategyArg::InputSplit => Strategy::InputSplit,
             StrategyArg::Milp => Strategy::Milp,
         };
-        let s =
-            Settings { timeout, threads: self.threads, strategy, bounds: self.bounds.method(), ..Settings::default() };
+        let s = Settings {
+            timeout,
+            threads: self.threads,
+            strategy,
+            bounds: self.bounds.method(),
+            split_milp_unstable: self.split_milp_unstable,
+            ..Settings::default()
+        };
         s.validate()?;
         Ok(s)
     }
@@ -187,6 +295,22 @@ impl BoundsArg {
             BoundsArg::Interval => BoundMethod::Interval,
             BoundsArg::Symbolic => BoundMethod::Symbolic,
             BoundsArg::Lp => BoundMethod::Lp,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_with_binary_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        for bad in ["", "G", "-1", "1.5M", "1T", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 }

@@ -18,6 +18,7 @@ use super::args::BenchArgs;
 use super::exit::Exit;
 use crate::bounds::{self, BoundMethod};
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LoadLimits;
 use crate::model::{self, Network};
 use crate::spec::{self, Property};
 use crate::verdict::{check_witness, Verdict};
@@ -65,6 +66,8 @@ fn say(bar: &ProgressBar, line: String) {
 /// however many instances share it; a file that fails to load keeps its error.
 #[derive(Default)]
 struct Files {
+    /// The `--max-*` limits every file is loaded within.
+    limits: LoadLimits,
     models: HashMap<String, Result<Network>>,
     props: HashMap<String, Result<Property>>,
 }
@@ -72,8 +75,11 @@ struct Files {
 impl Files {
     /// The model and property of `inst`, loading each file on first use.
     fn get(&mut self, root: &Path, inst: &Instance) -> Result<(&Network, &Property)> {
-        self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load(&root.join(&inst.onnx)));
-        self.props.entry(inst.vnnlib.clone()).or_insert_with(|| spec::load(&root.join(&inst.vnnlib)).map(|(p, _)| p));
+        let limits = &self.limits;
+        self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load_with(&root.join(&inst.onnx), limits));
+        self.props
+            .entry(inst.vnnlib.clone())
+            .or_insert_with(|| spec::load_with(&root.join(&inst.vnnlib), limits).map(|(p, _)| p));
         match (&self.models[&inst.onnx], &self.props[&inst.vnnlib]) {
             (Ok(net), Ok(prop)) => Ok((net, prop)),
             (Err(e), _) | (_, Err(e)) => Err(e.clone()),
@@ -140,7 +146,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         Some(p) => read_expected(p)?,
         None => HashMap::new(),
     };
-    let mut files = Files::default();
+    let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
     let bar = ProgressBar::new(instances.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
@@ -287,7 +293,7 @@ type BoundsRow = ([usize; 3], [f64; 3]);
 /// tightening gets the instance's (capped) timeout as its budget.
 fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result<Exit> {
     const METHODS: [BoundMethod; 3] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp];
-    let mut files = Files::default();
+    let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
     let bar = ProgressBar::new(instances.len() as u64);
     let mut csv =
         String::from("onnx,vnnlib,unstable_interval,unstable_symbolic,unstable_lp,ms_interval,ms_symbolic,ms_lp\n");

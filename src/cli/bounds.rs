@@ -12,7 +12,6 @@ use crate::bounds::{self, layer_report, BoundMethod};
 use crate::error::Result;
 use crate::model::Network;
 use crate::spec::InputBox;
-use crate::{model, spec};
 
 /// The report of one method on one input box, as JSON.
 pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threads: usize) -> Value {
@@ -39,9 +38,7 @@ pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threa
 
 /// Run `bounds` and print the report.
 pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
-    let net = model::load(&args.model)?;
-    let (prop, _) = spec::load(&args.spec)?;
-    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(&args.spec))?;
+    let (net, prop, _) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     let methods: Vec<BoundMethod> = match args.method {
         MethodArg::Interval => vec![BoundMethod::Interval],
         MethodArg::Symbolic => vec![BoundMethod::Symbolic],

@@ -7,14 +7,18 @@
 mod args;
 mod bench;
 mod bounds;
+mod encode;
 mod exit;
 mod report;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::error::Result;
+use crate::model::{self, Network};
+use crate::spec::{self, Property, SpecFormat};
 pub use exit::Exit;
 
 /// Run the CLI with the process arguments and return the exit code.
@@ -41,5 +45,21 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Check(a) => report::check(&a),
         args::Command::Bench(a) => bench::bench(&a),
         args::Command::Bounds(a) => bounds::bounds(&a),
+        args::Command::Encode(a) => encode::encode(&a),
     }
+}
+
+/// Load the model and property named on the command line within the
+/// `--max-*` limits and check that the property fits the network (errors
+/// name the property file).
+fn load_problem(
+    model_path: &Path,
+    spec_path: &Path,
+    limits: &args::LimitArgs,
+) -> Result<(Network, Property, SpecFormat)> {
+    let limits = limits.limits()?;
+    let net = model::load_with(model_path, &limits)?;
+    let (prop, format) = spec::load_with(spec_path, &limits)?;
+    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(spec_path))?;
+    Ok((net, prop, format))
 }

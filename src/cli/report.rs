@@ -6,9 +6,12 @@ use super::args::CheckArgs;
 use super::bounds::{format_method, method_report};
 use super::exit::Exit;
 use crate::bounds::BoundMethod;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Network;
+use crate::search::cross_check::{cross_check, CrossCheck, CrossCheckReport};
+use crate::spec::Property;
 use crate::verdict::{Outcome, SearchPath, Stats, UnknownReason, Verdict, Witness};
-use crate::{model, spec, verify};
+use crate::verify;
 
 /// Run `check` and print the outcome; with `--results`, also write the
 /// VNN-COMP result file (`error` when the input could not be used).
@@ -48,9 +51,13 @@ pub fn vnncomp_result(o: &Outcome) -> String {
 
 fn run_check(args: &CheckArgs) -> Result<Outcome> {
     let settings = args.search.settings(args.timeout)?;
-    let net = model::load(&args.model)?;
-    let (prop, format) = spec::load(&args.spec)?;
-    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(&args.spec))?;
+    if let Some(t) = args.cross_check_timeout.filter(|t| !(t.is_finite() && *t > 0.0)) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("--cross-check-timeout must be a positive number of seconds, got {t}"),
+        ));
+    }
+    let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     if args.verbose {
         eprintln!(
             "model: {} ({} inputs, {} outputs, {} layers); property: {:?} format, {} region(s)",
@@ -73,17 +80,104 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
             eprintln!("region {k} ({} search):", search_name(&outcome.stats));
             eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
         }
+        if let Some(sc) = &outcome.stats.scaling {
+            eprintln!(
+                "numerics: largest neuron bound {:.3e}; coefficients {:.3e} to {:.3e}; {} too small for the solver \
+                 (loosening a row by up to {:.3e}); f64 rounding of unsafe rows about {:.3e}",
+                sc.max_bound, sc.min_coeff, sc.max_coeff, sc.dropped_count, sc.dropped, sc.rounding
+            );
+        }
     }
     if let (Some(path), Verdict::Violated { witness }) = (&args.witness, &outcome.verdict) {
         let text = serde_json::to_string_pretty(&witness_json(witness)).expect("JSON of plain numbers");
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
     }
+    let cross = if args.cross_check { Some(run_cross_check(args, &net, &prop, &outcome)?) } else { None };
     if args.json {
-        println!("{}", outcome_json(&outcome));
+        let mut v = outcome_json(&outcome);
+        if let Some(c) = &cross {
+            v["cross_check"] = cross_check_json(c);
+        }
+        println!("{v}");
     } else {
         print_text(&outcome);
+        if let Some(c) = &cross {
+            print_cross_check(c, &outcome.verdict);
+        }
     }
-    Ok(outcome)
+    match cross.map(|c| c.result) {
+        Some(CrossCheck::Disagrees { witness }) => Err(disagreement(&outcome.verdict, &witness)),
+        _ => Ok(outcome),
+    }
+}
+
+/// Default `--cross-check` budget without `--timeout`, in seconds.
+const CROSS_CHECK_DEFAULT_SECS: f64 = 60.0;
+
+/// Cross-check the outcome within `--cross-check-timeout` (validated by
+/// `run_check`), or the time `--timeout` leaves, or
+/// [`CROSS_CHECK_DEFAULT_SECS`].
+fn run_cross_check(args: &CheckArgs, net: &Network, prop: &Property, outcome: &Outcome) -> Result<CrossCheckReport> {
+    let secs = match (args.cross_check_timeout, args.timeout) {
+        (Some(t), _) => t,
+        (None, Some(t)) => (t - outcome.stats.elapsed.as_secs_f64()).max(0.0),
+        (None, None) => CROSS_CHECK_DEFAULT_SECS,
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    cross_check(net, prop, &outcome.verdict, Some(deadline), args.search.threads)
+}
+
+/// The error a cross-check disagreement turns into.
+fn disagreement(verdict: &Verdict, w: &Witness) -> Error {
+    let what = match verdict {
+        Verdict::Violated { .. } => "the witness of `violated` fails the f64 check when checked again",
+        _ => {
+            "the search answered `holds`, but the cross-check found a counterexample (validated by an f64 forward pass)"
+        }
+    };
+    Error::new(
+        ErrorKind::Disagreement,
+        format!(
+            "verdicts disagree: {what}: input {:?}, output {:?} (region {}, disjunct {}). This is a bug in \
+             reluverify; please report it with the model and property files",
+            w.input, w.output, w.region, w.disjunct
+        ),
+    )
+}
+
+/// `cross_check` in the JSON output: `result` (`confirmed`, `disagrees`,
+/// `inconclusive`), `seconds`, `boxes`, and `witness` or `reason`.
+fn cross_check_json(c: &CrossCheckReport) -> Value {
+    let mut v = json!({ "seconds": c.elapsed.as_secs_f64(), "boxes": c.boxes });
+    match &c.result {
+        CrossCheck::Confirmed => v["result"] = json!("confirmed"),
+        CrossCheck::Disagrees { witness } => {
+            v["result"] = json!("disagrees");
+            v["witness"] = witness_json(witness);
+        }
+        CrossCheck::Inconclusive { reason } => {
+            v["result"] = json!("inconclusive");
+            v["reason"] = json!(reason);
+        }
+    }
+    v
+}
+
+fn print_cross_check(c: &CrossCheckReport, verdict: &Verdict) {
+    let cost = format!("{} boxes, {:.3} s", c.boxes, c.elapsed.as_secs_f64());
+    match &c.result {
+        CrossCheck::Inconclusive { reason } if matches!(verdict, Verdict::Unknown { .. }) => {
+            println!("cross-check: not run, {reason}")
+        }
+        CrossCheck::Confirmed if matches!(verdict, Verdict::Violated { .. }) => {
+            println!("cross-check: the witness passes the f64 check again")
+        }
+        CrossCheck::Confirmed => println!("cross-check: confirmed by input splitting without MILP ({cost})"),
+        CrossCheck::Disagrees { .. } => println!("cross-check: DISAGREES ({cost})"),
+        CrossCheck::Inconclusive { reason } => {
+            println!("cross-check: inconclusive, {reason} ({cost}); the verdict stands")
+        }
+    }
 }
 
 fn witness_json(w: &Witness) -> Value {
@@ -106,6 +200,7 @@ pub fn outcome_json(o: &Outcome) -> Value {
             "binaries": s.binaries, "milps": s.milps, "proved_by_bounds": s.proved_by_bounds,
             "boxes": s.boxes, "strategy": search_name(s),
         },
+        "warnings": s.warnings,
     });
     match &o.verdict {
         Verdict::Holds { proved_by } => v["proved_by"] = json!(proved_by.name()),
@@ -145,6 +240,9 @@ fn print_text(o: &Outcome) {
         println!("  input:  {:?}", witness.input);
         println!("  output: {:?}", witness.output);
     }
+    for w in &s.warnings {
+        println!("warning: {w}");
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +252,23 @@ mod tests {
 
     fn outcome(verdict: Verdict) -> Outcome {
         Outcome { verdict, stats: Stats::default() }
+    }
+
+    #[test]
+    fn cross_check_disagreement_is_an_error_with_the_witness() {
+        let w = Witness { input: vec![0.5], output: vec![-1.0], region: 0, disjunct: 0 };
+        let holds = Verdict::Holds { proved_by: ProofMethod::Milp };
+        let e = disagreement(&holds, &w);
+        assert_eq!(e.kind(), ErrorKind::Disagreement);
+        assert!(e.message().contains("verdicts disagree") && e.message().contains("[0.5]"), "{e}");
+        let report = CrossCheckReport {
+            result: CrossCheck::Disagrees { witness: w },
+            boxes: 3,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let v = cross_check_json(&report);
+        assert_eq!((v["result"].as_str(), v["boxes"].as_u64()), (Some("disagrees"), Some(3)));
+        assert_eq!(v["witness"]["input"][0], 0.5);
     }
 
     #[test]

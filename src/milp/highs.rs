@@ -6,7 +6,7 @@
 
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 
-use super::{LimitKind, Limits, Milp, MilpSolver, SolveStatus, VarId};
+use super::{LimitKind, Limits, Milp, MilpSolver, Row, SolveStatus, VarId};
 
 /// HiGHS's MIP feasibility tolerance, set explicitly so it cannot drift with
 /// the library version. Solutions are never trusted at this tolerance: every
@@ -15,6 +15,15 @@ pub const MIP_FEASIBILITY_TOL: f64 = 1e-6;
 /// HiGHS's primal feasibility tolerance for LPs and LP relaxations (explicit
 /// for the same reason).
 pub const PRIMAL_FEASIBILITY_TOL: f64 = 1e-7;
+
+/// HiGHS's `small_matrix_value` (default, which we keep): matrix entries
+/// with `|a|` at or below it are silently dropped when a model is passed in.
+/// A dropped entry changes the constraint, which could make a MILP
+/// infeasible that is not (a false proof: a weight of `1e-10` on an input
+/// ranging to `1e6` is worth `1e-4`), so no model is passed with one: each is
+/// moved into its row's bounds as the interval it spans over its variable's
+/// bounds (`fold_small_entries`).
+pub const SMALL_MATRIX_VALUE: f64 = 1e-9;
 
 /// Solves [`Milp`]s with HiGHS.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,8 +50,8 @@ fn build(milp: &Milp, threads: usize) -> Result<(Model, Vec<Col>), SolveStatus> 
         })
         .collect();
     for row in &milp.rows {
-        let coeffs = row.coeffs.iter().map(|&(id, c)| (cols[id.0], c));
-        pb.add_row(row.lower..=row.upper, coeffs);
+        let (lower, upper, coeffs) = fold_small_entries(milp, row);
+        pb.add_row(lower..=upper, coeffs.iter().map(|&(id, c)| (cols[id.0], c)));
     }
     let mut model = pb
         .try_optimise(Sense::Minimise)
@@ -54,6 +63,28 @@ fn build(milp: &Milp, threads: usize) -> Result<(Model, Vec<Col>), SolveStatus> 
     // different size are ignored with a warning, so callers keep it fixed.
     model.set_option("threads", threads.max(1) as i32);
     Ok((model, cols))
+}
+
+/// `row` without the entries HiGHS would drop (`|a| <=`
+/// [`SMALL_MATRIX_VALUE`]), each moved into the row's bounds as the interval
+/// `a x` takes over `x`'s bounds: `lower <= sum + a x <= upper` becomes
+/// `lower - max(a x) <= sum <= upper - min(a x)`. Every point of the original
+/// row satisfies the new one, so the model stays a relaxation and an
+/// "infeasible" remains a proof; it is looser by at most `2 |a| max|x|`.
+fn fold_small_entries(milp: &Milp, row: &Row) -> (f64, f64, Vec<(VarId, f64)>) {
+    let (mut lower, mut upper) = (row.lower, row.upper);
+    let mut kept = Vec::with_capacity(row.coeffs.len());
+    for &(id, a) in &row.coeffs {
+        if a == 0.0 || a.abs() > SMALL_MATRIX_VALUE {
+            kept.push((id, a));
+            continue;
+        }
+        let v = &milp.vars[id.0];
+        let (p, q) = (a * v.lower, a * v.upper);
+        lower -= p.max(q);
+        upper -= p.min(q);
+    }
+    (lower, upper, kept)
 }
 
 /// Solve a loaded model and translate its status; gives the model back for
@@ -197,6 +228,25 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn tiny_entries_are_relaxed_not_dropped() {
+        // x - 1e-10 t = 0 with t in [1e6, 2e6]: x in [1e-4, 2e-4]. Dropping
+        // the entry would force x = 0 and make x >= 5e-5 infeasible.
+        let mut m = Milp::default();
+        let x = m.add_var("x", -1.0, 1.0);
+        let t = m.add_var("t", 1e6, 2e6);
+        m.add_eq(vec![(x, 1.0), (t, -1e-10)], 0.0);
+        m.add_ge(vec![(x, 1.0)], 5e-5);
+        assert!(matches!(Highs.solve(&m, &limits()), SolveStatus::Optimal { .. }));
+        // The folded row keeps x within the interval 1e-10 t spans.
+        let (lower, upper, kept) = fold_small_entries(&m, &m.rows[0]);
+        assert_eq!(kept, vec![(x, 1.0)]);
+        assert!((lower - 1e-4).abs() < 1e-18 && (upper - 2e-4).abs() < 1e-18, "{lower} {upper}");
+        // x >= 3e-4 stays infeasible.
+        m.rows[1].lower = 3e-4;
+        assert_eq!(Highs.solve(&m, &limits()), SolveStatus::Infeasible);
     }
 
     #[test]

@@ -58,10 +58,12 @@
 //! non-negative integer in the header), NaN or infinite values, layer sizes
 //! that disagree with the header, a minimum above its maximum, a zero range,
 //! a file that ends early (the position just past its last line) or goes on
-//! after the last bias. Declared sizes are checked against the number of
-//! lines left in the file before anything is read into memory, so a header
-//! claiming 10^9 neurons is refused at once. Nothing in the file can make
-//! the loader panic.
+//! after the last bias. Declared sizes are checked against the
+//! [`LoadLimits`] (layer width, weights per layer; an [`ErrorKind::Limit`]
+//! error) and against the number of lines left in the file before anything
+//! is read into memory, so a header claiming 10^9 neurons is refused at
+//! once. Nothing in the file can make the loader panic, and the work is
+//! linear in the file size.
 //!
 //! # Writing
 //!
@@ -99,6 +101,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{self, limit_error, LoadLimits};
 use crate::model::{Activation, Affine, Layer, Matrix, Network};
 
 /// Data lines between the layer-sizes line and the first weight row: the
@@ -114,21 +117,26 @@ pub fn load(path: &Path) -> Result<Network> {
 /// Read the `.nnet` file at `path`: the network on normalised values and the
 /// normalisation constants; errors carry the path.
 pub fn load_with_normalisation(path: &Path) -> Result<(Network, Normalisation)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-        Error::new(ErrorKind::Nnet, "not a text file: a .nnet file must be UTF-8 (plain ASCII) text")
-            .at(line, col)
-            .with_path(path)
-    })?;
-    parse(text).map_err(|e| e.with_path(path))
+    load_with(path, &LoadLimits::default())
+}
+
+/// [`load_with_normalisation`] refusing a file or declared layer sizes
+/// beyond `limits`.
+pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<(Network, Normalisation)> {
+    let bytes = limits::read_file(path, limits.max_model_bytes, "max-model-size")?;
+    let text = limits::utf8_text(&bytes, ErrorKind::Nnet, ".nnet").map_err(|e| e.with_path(path))?;
+    parse_with(text, limits).map_err(|e| e.with_path(path))
 }
 
 /// Parse `.nnet` text held in memory: the network on normalised values and
 /// the normalisation constants.
 pub fn parse(text: &str) -> Result<(Network, Normalisation)> {
+    parse_with(text, &LoadLimits::default())
+}
+
+/// [`parse`] refusing declared layer sizes beyond `limits` (layer width and
+/// weights per layer) before reading the layers.
+pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<(Network, Normalisation)> {
     let mut lines = Lines::new(text);
 
     let header = lines.next("the header line `numLayers, inputSize, outputSize, maxLayerSize`")?;
@@ -157,6 +165,29 @@ pub fn parse(text: &str) -> Result<(Network, Normalisation)> {
     if max_size < largest {
         let msg = format!("maxLayerSize is {max_size} but line {} has a layer of size {largest}", sizes_line.number);
         return Err(header.error(3, msg));
+    }
+    // Weights and biases of the layers so far, against `max_weights`.
+    let mut values = 0usize;
+    for (k, pair) in sizes.windows(2).enumerate() {
+        limits
+            .check_elements(pair[1], format_args!("layer {} has {} neurons", k + 1, pair[1]))
+            .map_err(|e| sizes_line.at(k + 1, e))?;
+        let layer = pair[0].checked_mul(pair[1]).and_then(|w| w.checked_add(pair[1]));
+        match layer.and_then(|v| values.checked_add(v)) {
+            Some(total) if total <= limits.max_weights => values = total,
+            _ => {
+                let msg = format!(
+                    "layers 1 to {} ({} neurons in layer {}, over {} inputs) need more than the limit of {} \
+                     weights and biases",
+                    k + 1,
+                    pair[1],
+                    k + 1,
+                    pair[0],
+                    limits.max_weights
+                );
+                return Err(sizes_line.at(k + 1, limit_error(msg, "max-weights")));
+            }
+        }
     }
     // Refuse sizes the file cannot hold before reading any layer into memory.
     let needed = sizes[1..]
@@ -528,12 +559,14 @@ impl<'a> DataLine<'a> {
     /// The values of the line, without the empty value after a trailing comma.
     fn tokens(&self) -> Vec<Token<'a>> {
         let mut tokens = Vec::new();
-        let mut start = 0;
+        // Characters before the current piece, counted piece by piece so a
+        // long line costs linear time.
+        let mut chars_before = 0;
         for piece in self.text.split(',') {
             let lead = piece.len() - piece.trim_start().len();
-            let col = self.text[..start + lead].chars().count() + 1;
+            let col = chars_before + piece[..lead].chars().count() + 1;
             tokens.push(Token { text: piece.trim(), col });
-            start += piece.len() + 1;
+            chars_before += piece.chars().count() + 1;
         }
         if tokens.len() > 1 && tokens.last().is_some_and(|t| t.text.is_empty()) {
             tokens.pop();
@@ -543,8 +576,13 @@ impl<'a> DataLine<'a> {
 
     /// An error at the `index`-th value of this line (or its end).
     fn error(&self, index: usize, message: String) -> Error {
+        self.at(index, Error::new(ErrorKind::Nnet, message))
+    }
+
+    /// `err` placed at the `index`-th value of this line (or its end).
+    fn at(&self, index: usize, err: Error) -> Error {
         let col = self.tokens().get(index).map_or(self.text.chars().count() + 1, |t| t.col);
-        Error::new(ErrorKind::Nnet, message).at(self.number, col)
+        err.at(self.number, col)
     }
 
     /// The tokens, checked to be exactly `expected` non-empty values.
@@ -831,9 +869,41 @@ mod tests {
         error_blank_line_inside: tiny_with(11, "") => (11, 1);
         error_truncated: TINY.lines().take(13).collect::<Vec<_>>().join("\n") => (14, 1);
         error_extra_line: format!("{TINY}1,\n") => (16, 1);
-        error_huge_layer: "2,1,1,1000000000,\n1,1000000000,1,\n0,\n" => (4, 1);
-        error_overflowing_sizes: "2,1,1,18446744073709551615,\n1,18446744073709551615,1,\n0,\n" => (4, 1);
+        error_huge_layer_within_limits: "2,1,1,4000,\n1,4000,1,\n0,\n" => (4, 1);
         error_huge_layer_count: "18446744073709551615,1,1,1,\n1,1,\n" => (2, 5);
+    }
+
+    /// Declared layer sizes beyond the limits are refused at the size,
+    /// before the file is checked for enough lines.
+    #[test]
+    fn declared_sizes_beyond_limits() {
+        let limit_at = |text: &str, limits: &LoadLimits| {
+            let err = parse_with(text, limits).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Limit, "{err}");
+            err.line_col().unwrap()
+        };
+        let default = LoadLimits::default();
+        assert_eq!(limit_at("2,1,1,1000000000,\n1,1000000000,1,\n0,\n", &default), (2, 3));
+        assert_eq!(limit_at("2,1,1,18446744073709551615,\n1,18446744073709551615,1,\n0,\n", &default), (2, 3));
+        // 20,000 x 20,000 weights: each size is fine, the product is not.
+        assert_eq!(limit_at("2,20000,1,20000,\n20000,20000,1,\n0,\n", &default), (2, 7));
+        // The limits are the configured ones: tiny.nnet (2 -> 3 -> 1) loads
+        // with a width limit of 3 and 9 + 4 weights and biases, and not below.
+        let tight = LoadLimits { max_elements: 3, max_weights: 13, ..default.clone() };
+        assert!(parse_with(TINY, &tight).is_ok());
+        assert_eq!(limit_at(TINY, &LoadLimits { max_elements: 2, ..tight.clone() }), (2, 3));
+        assert_eq!(limit_at(TINY, &LoadLimits { max_weights: 12, ..tight }), (2, 5));
+    }
+
+    /// Columns are counted in one pass over a line: a header of 300,000
+    /// values used to cost time quadratic in its length (tens of seconds).
+    #[test]
+    fn long_lines_cost_linear_time() {
+        let line = "1,".repeat(300_000);
+        let err = parse(&line).unwrap_err();
+        assert_eq!((err.kind(), err.line_col()), (ErrorKind::Nnet, Some((1, 9))));
+        let err = parse(&format!("1,1,1,{}x,", " ".repeat(300_000))).unwrap_err();
+        assert_eq!((err.kind(), err.line_col()), (ErrorKind::Nnet, Some((1, 300_007))));
     }
 
     #[test]

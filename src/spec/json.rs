@@ -87,6 +87,7 @@ use serde_json::{Map, Value};
 use super::linear::{LinearExpr, Relation};
 use super::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{limit_error, LoadLimits};
 
 /// Parse a JSON property. See the module documentation for the format.
 ///
@@ -103,6 +104,13 @@ use crate::error::{Error, ErrorKind, Result};
 /// # Ok::<(), reluverify::Error>(())
 /// ```
 pub fn parse(text: &str) -> Result<Property> {
+    parse_with(text, &LoadLimits::default())
+}
+
+/// [`parse`] within `limits`: at most `max_dnf_terms` boxes and unsafe
+/// disjuncts, and at most `max_elements` constraints once the unsafe set is
+/// copied into every box. Nesting is bounded by `serde_json` (128 levels).
+pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     let file: PropertyFile = serde_json::from_str(text).map_err(json_error)?;
     let boxes: Vec<(String, &[InputEntry])> = match (&file.inputs, &file.input_boxes) {
         (Some(inputs), None) => vec![("inputs".to_string(), inputs.as_slice())],
@@ -132,6 +140,21 @@ pub fn parse(text: &str) -> Result<Property> {
         Value::Null => return Err(spec_error("missing field `unsafe`: the unsafe output set")),
         v => outputs.dnf(v)?,
     };
+    let max = limits.max_dnf_terms;
+    for (what, count) in [("input_boxes lists", input_boxes.len()), ("unsafe.any lists", unsafe_set.disjuncts.len())] {
+        if count > max {
+            return Err(limit_error(format!("{what} {count} items, more than the limit of {max}"), "max-dnf-terms"));
+        }
+    }
+    let rows: usize = unsafe_set.disjuncts.iter().map(|d| d.constraints.len()).sum();
+    let copies = rows.saturating_mul(input_boxes.len());
+    limits.check_elements(
+        copies,
+        format_args!(
+            "the unsafe set ({rows} constraints) copied into each of the {} boxes makes {copies} constraints",
+            input_boxes.len()
+        ),
+    )?;
     let regions = input_boxes.into_iter().map(|input| Region { input, unsafe_set: unsafe_set.clone() }).collect();
     Ok(Property { regions })
 }

@@ -20,6 +20,7 @@ pub mod vnnlib;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{self, LoadLimits};
 
 /// An axis-aligned box of inputs, `lower[i] <= x_i <= upper[i]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,13 +185,25 @@ impl SpecFormat {
     }
 }
 
-/// Read a property file, choosing the parser by extension.
+/// Read a property file, choosing the parser by extension, within the
+/// default [`LoadLimits`].
 pub fn load(path: &Path) -> Result<(Property, SpecFormat)> {
+    load_with(path, &LoadLimits::default())
+}
+
+/// Read a property file, choosing the parser by extension, and refuse a file
+/// larger than `limits.max_spec_bytes` or declaring more than the limits
+/// allow (see [`LoadLimits`]).
+pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<(Property, SpecFormat)> {
     let format = SpecFormat::from_path(path)?;
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = limits::read_file(path, limits.max_spec_bytes, "max-spec-size")?;
     let prop = match format {
-        SpecFormat::Json => json::parse(&text),
-        SpecFormat::Vnnlib => vnnlib::parse(&text),
+        SpecFormat::Json => {
+            limits::utf8_text(&bytes, ErrorKind::Spec, "JSON").and_then(|t| json::parse_with(t, limits))
+        }
+        SpecFormat::Vnnlib => {
+            limits::utf8_text(&bytes, ErrorKind::Spec, "VNN-LIB").and_then(|t| vnnlib::parse_with(t, limits))
+        }
     }
     .map_err(|e| e.with_path(path))?;
     Ok((prop, format))

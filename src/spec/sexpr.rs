@@ -10,16 +10,14 @@
 //! `(` and `)` delimit lists; `"..."` (with `""` as an escaped quote) and
 //! `|...|` are single atoms that may contain spaces; any other run of
 //! characters up to whitespace, a parenthesis, `;` or `"` is an atom. The
-//! parser is iterative and refuses nesting deeper than [`MAX_DEPTH`], so a
-//! hostile file cannot overflow the stack of the recursive passes that
-//! follow.
+//! parser is iterative and refuses nesting deeper than the caller's limit
+//! ([`LoadLimits::max_nesting`](crate::LoadLimits::max_nesting), at most
+//! [`NESTING_CEILING`](crate::limits::NESTING_CEILING)), so a hostile file
+//! cannot overflow the stack of the recursive passes that follow (including
+//! dropping the tree).
 
 use crate::error::{Error, ErrorKind, Result};
-
-/// Deepest list nesting accepted. Real properties nest three or four levels
-/// (`assert`, `or`, `and`, comparison); the limit only keeps the recursive
-/// walks over the tree within the stack.
-pub(crate) const MAX_DEPTH: usize = 256;
+use crate::limits::limit_error;
 
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +69,10 @@ pub(crate) fn error_at(text: &str, offset: usize, message: impl Into<String>) ->
     Error::new(ErrorKind::Spec, message).at(line, col)
 }
 
-/// Parse all top-level expressions of `text`.
-pub(crate) fn parse(text: &str) -> Result<Vec<Sexpr<'_>>> {
+/// Parse all top-level expressions of `text`, refusing lists nested more
+/// than `max_depth` levels deep with an [`ErrorKind::Limit`] error at the
+/// first `(` too deep.
+pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Vec<Sexpr<'_>>> {
     let bytes = text.as_bytes();
     // Open lists: (offset of `(`, items so far). The bottom entry collects
     // the top-level expressions.
@@ -87,8 +87,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Sexpr<'_>>> {
                 }
             }
             b'(' => {
-                if stack.len() > MAX_DEPTH {
-                    return Err(error_at(text, i, format!("lists are nested more than {MAX_DEPTH} levels deep")));
+                if stack.len() > max_depth {
+                    let (line, col) = line_col(text, i);
+                    let msg = format!("lists are nested more than {max_depth} levels deep");
+                    return Err(limit_error(msg, "max-nesting").at(line, col));
                 }
                 stack.push((i, Vec::new()));
                 i += 1;
@@ -152,8 +154,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Sexpr<'_>>> {
 mod tests {
     use super::*;
 
+    /// The default nesting limit.
+    const DEPTH: usize = 256;
+
     fn err_pos(text: &str) -> (usize, usize) {
-        let e = parse(text).unwrap_err();
+        let e = parse(text, DEPTH).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Spec);
         e.line_col().expect("position")
     }
@@ -161,7 +166,7 @@ mod tests {
     #[test]
     fn atoms_lists_comments_and_offsets() {
         let t = "; c (\n(a (b \"x y\") |q r|) ; tail\nz";
-        let v = parse(t).unwrap();
+        let v = parse(t, DEPTH).unwrap();
         assert_eq!(v.len(), 2);
         let Sexpr::List { items, offset } = &v[0] else { panic!("list") };
         assert_eq!(*offset, 6);
@@ -183,10 +188,13 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let t = "(".repeat(MAX_DEPTH + 1) + &")".repeat(MAX_DEPTH + 1);
-        assert_eq!(err_pos(&t), (1, MAX_DEPTH + 1));
-        let ok = "(".repeat(MAX_DEPTH) + &")".repeat(MAX_DEPTH);
-        assert!(parse(&ok).is_ok());
+        for depth in [1, 5, DEPTH] {
+            let deep = "(".repeat(depth + 1) + &")".repeat(depth + 1);
+            let e = parse(&deep, depth).unwrap_err();
+            assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((1, depth + 1))));
+            let ok = "(".repeat(depth) + &")".repeat(depth);
+            assert!(parse(&ok, depth).is_ok());
+        }
     }
 
     #[test]

@@ -38,11 +38,15 @@
 //! # From formulas to regions
 //!
 //! The conjunction of all assertions is expanded into disjunctive normal form
-//! (each term a conjunction of comparisons, at most [`MAX_DNF_TERMS`]
-//! terms). Assertions that are already single terms (the usual `(assert (<=
-//! X_3 0.5))` lines) are gathered once and shared by every term, so a file
-//! with thousands of bound assertions and one `or` costs time linear in its
-//! size. Each comparison must be over inputs only or outputs only:
+//! (each term a conjunction of comparisons). Assertions that are already
+//! single terms (the usual `(assert (<= X_3 0.5))` lines) are gathered once
+//! and only then copied into every term, so the cost is linear in the size
+//! of the result. The expansion is bounded by [`LoadLimits`] before it is
+//! built: at most `max_dnf_terms` terms, at most `max_elements` comparisons
+//! in all terms together and at most `max_elements` input bounds in all
+//! boxes together (terms x inputs); beyond them the error is
+//! [`ErrorKind::Limit`]. Each comparison must be over inputs only or outputs
+//! only:
 //!
 //! - an input comparison must bound one variable (`X_i <= c`, `c >= X_i`,
 //!   `(* 2 X_i) <= c`, ...): only box constraints on inputs are supported;
@@ -61,8 +65,8 @@
 //! term is dropped the unsafe set is empty; [`Property`] cannot express that,
 //! so it is reported as an error.
 //!
-//! Every error is [`ErrorKind::Spec`] with the line and column of the
-//! offending token or comparison.
+//! Every error is [`ErrorKind::Spec`] (or [`ErrorKind::Limit`]) with the
+//! line and column of the offending token or comparison.
 
 use std::collections::HashMap;
 
@@ -70,11 +74,7 @@ use super::linear::{LinearExpr, Relation};
 use super::sexpr::{self, error_at, Sexpr};
 use super::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
 use crate::error::{Error, ErrorKind, Result};
-
-/// Most DNF terms the assertions may expand to. Every term is a separate
-/// unsafe disjunct to refute; far below this the verification is hopeless
-/// anyway, and the expansion's memory grows as terms times atoms.
-pub const MAX_DNF_TERMS: usize = 10_000;
+use crate::limits::{limit_error, LoadLimits};
 
 /// Parse a VNN-LIB property. See the module documentation for the accepted
 /// syntax and how the assertions become regions.
@@ -95,8 +95,14 @@ pub const MAX_DNF_TERMS: usize = 10_000;
 /// # Ok::<(), reluverify::Error>(())
 /// ```
 pub fn parse(text: &str) -> Result<Property> {
-    let tree = sexpr::parse(text)?;
-    let mut parser = Parser::new(text);
+    parse_with(text, &LoadLimits::default())
+}
+
+/// [`parse`] within `limits`: nesting depth, DNF terms, declared variables
+/// and the size of the expansion (see the module documentation).
+pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
+    let tree = sexpr::parse(text, limits.max_nesting)?;
+    let mut parser = Parser::new(text, limits);
     let mut assertions: Vec<(Terms, usize)> = Vec::new();
     for command in &tree {
         if let Some(formula) = parser.command(command)? {
@@ -154,15 +160,52 @@ struct Parser<'a> {
     output_decls: Vec<Option<usize>>,
     /// Every comparison read so far; [`Terms`] refer to them by index.
     atoms: Vec<Atom>,
+    /// What the file may declare and expand to.
+    limits: &'a LoadLimits,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
-        Parser { text, vars: HashMap::new(), input_decls: Vec::new(), output_decls: Vec::new(), atoms: Vec::new() }
+    fn new(text: &'a str, limits: &'a LoadLimits) -> Self {
+        Parser {
+            text,
+            vars: HashMap::new(),
+            input_decls: Vec::new(),
+            output_decls: Vec::new(),
+            atoms: Vec::new(),
+            limits,
+        }
     }
 
     fn err(&self, offset: usize, message: impl Into<String>) -> Error {
         error_at(self.text, offset, message)
+    }
+
+    /// A [`limit_error`] for option `--{flag}` at byte `offset`.
+    fn limit_err(&self, offset: usize, message: String, flag: &str) -> Error {
+        let (line, col) = sexpr::line_col(self.text, offset);
+        limit_error(message, flag).at(line, col)
+    }
+
+    /// Refuse a DNF of `terms` terms holding `atoms` comparisons in all,
+    /// reported at byte `offset`, beyond the limits.
+    fn check_size(&self, terms: usize, atoms: usize, offset: usize) -> Result<()> {
+        let max = self.limits.max_dnf_terms;
+        if terms > max {
+            let msg = format!(
+                "the assertions expand to more than {max} disjuncts in disjunctive normal form; \
+                 split the property into several files"
+            );
+            return Err(self.limit_err(offset, msg, "max-dnf-terms"));
+        }
+        let max = self.limits.max_elements;
+        if atoms > max {
+            let msg = format!(
+                "the assertions expand to more than {max} comparisons in disjunctive normal form \
+                 ({terms} disjuncts); split the property into several files"
+            );
+            return Err(self.limit_err(offset, msg, "max-elements"));
+        }
+        Ok(())
     }
 
     /// Handle one top-level command; returns the formula of an `assert`.
@@ -218,6 +261,14 @@ impl<'a> Parser<'a> {
         if self.vars.insert(text, var).is_some() {
             return Err(self.err(offset, format!("`{text}` is declared twice")));
         }
+        let (Var::Input(i) | Var::Output(i)) = var;
+        if i >= self.limits.max_elements {
+            let msg = format!(
+                "`{text}` has index {i}: a property may declare at most {} inputs and outputs",
+                self.limits.max_elements
+            );
+            return Err(self.limit_err(offset, msg, "max-elements"));
+        }
         let (decls, i) = match var {
             Var::Input(i) => (&mut self.input_decls, i),
             Var::Output(i) => (&mut self.output_decls, i),
@@ -270,11 +321,12 @@ impl<'a> Parser<'a> {
             }
             "or" => {
                 let mut terms = Terms::new();
+                let mut atoms = 0usize;
                 for a in args {
-                    terms.extend(self.formula(a)?);
-                    if terms.len() > MAX_DNF_TERMS {
-                        return Err(self.err(offset, too_many_terms()));
-                    }
+                    let part = self.formula(a)?;
+                    atoms = atoms.saturating_add(part.iter().map(Vec::len).sum());
+                    terms.extend(part);
+                    self.check_size(terms.len(), atoms, offset)?;
                 }
                 Ok(terms)
             }
@@ -291,11 +343,11 @@ impl<'a> Parser<'a> {
     }
 
     /// The conjunction of DNF formulas, each with the offset used to report
-    /// an expansion past [`MAX_DNF_TERMS`].
+    /// an expansion beyond the limits.
     ///
     /// Single-term parts are concatenated once into a common prefix; only
     /// parts with several terms are multiplied out, so the cost is linear in
-    /// the size of the result.
+    /// the size of the result, which is checked before it is built.
     fn conjoin(&self, parts: Vec<(Terms, usize)>) -> Result<Terms> {
         let mut common: Vec<AtomId> = Vec::new();
         let mut multi: Vec<(Terms, usize)> = Vec::new();
@@ -308,9 +360,13 @@ impl<'a> Parser<'a> {
         }
         let mut result: Terms = vec![common];
         for (terms, offset) in multi {
-            if result.len().saturating_mul(terms.len()) > MAX_DNF_TERMS {
-                return Err(self.err(offset, too_many_terms()));
-            }
+            // Every prefix is copied once per term and every term once per
+            // prefix.
+            let prefix_atoms: usize = result.iter().map(Vec::len).sum();
+            let term_atoms: usize = terms.iter().map(Vec::len).sum();
+            let atoms =
+                prefix_atoms.saturating_mul(terms.len()).saturating_add(term_atoms.saturating_mul(result.len()));
+            self.check_size(result.len().saturating_mul(terms.len()), atoms, offset)?;
             result = result
                 .iter()
                 .flat_map(|prefix| terms.iter().map(move |t| prefix.iter().chain(t).copied().collect()))
@@ -337,7 +393,11 @@ impl<'a> Parser<'a> {
             for &rel in relations {
                 match self.atom(LinearExpr::difference(&pair[0], rel, &pair[1]), offset)? {
                     Reading::Atom(atom) => {
-                        atoms.push(self.atoms.len() as AtomId);
+                        let id = AtomId::try_from(self.atoms.len()).map_err(|_| {
+                            let msg = format!("more than {} comparisons in one file", AtomId::MAX);
+                            Error::new(ErrorKind::Limit, msg)
+                        })?;
+                        atoms.push(id);
                         self.atoms.push(atom);
                     }
                     Reading::Constant(holds) => satisfiable &= holds,
@@ -494,6 +554,15 @@ impl<'a> Parser<'a> {
     /// identical boxes grouped.
     fn regions(&self, terms: &Terms) -> Result<Property> {
         let n = self.input_decls.len();
+        if terms.len().saturating_mul(n) > self.limits.max_elements {
+            let msg = format!(
+                "the assertions expand to {} disjuncts over {n} inputs, more than the limit of {} input bounds \
+                 in all boxes together; split the property into several files",
+                terms.len(),
+                self.limits.max_elements
+            );
+            return Err(limit_error(msg, "max-elements"));
+        }
         let mut regions: Vec<Region> = Vec::new();
         let mut by_box: HashMap<Vec<u64>, usize> = HashMap::new();
         for (t, term) in terms.iter().enumerate() {
@@ -552,13 +621,6 @@ impl<'a> Parser<'a> {
         }
         Ok(Property { regions })
     }
-}
-
-fn too_many_terms() -> String {
-    format!(
-        "the assertions expand to more than {MAX_DNF_TERMS} disjuncts in disjunctive normal form; \
-         split the property into several files"
-    )
 }
 
 /// `X_i` or `Y_i` with `i` a decimal index without leading zeros.
@@ -890,7 +952,74 @@ mod tests {
         };
         let ok = with_head(&(ors(100, "Y_0") + &ors(100, "Y_1")));
         assert_eq!(parse(&ok).unwrap().regions[0].unsafe_set.disjuncts.len(), 10_000);
-        error_at(&with_head(&(ors(100, "Y_0") + &ors(101, "Y_1"))), 10, 9);
+        let e = parse(&with_head(&(ors(100, "Y_0") + &ors(101, "Y_1")))).unwrap_err();
+        assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((10, 9))));
+        // The limit is the configured one.
+        let few = LoadLimits { max_dnf_terms: 99, ..LoadLimits::default() };
+        assert_eq!(parse_with(&with_head(&ors(100, "Y_0")), &few).unwrap_err().kind(), ErrorKind::Limit);
+        assert!(parse_with(&with_head(&ors(99, "Y_0")), &few).is_ok());
+    }
+
+    /// Thousands of shared comparisons times thousands of disjuncts would
+    /// copy the shared part into every disjunct: the size of the expansion
+    /// is refused before it is built.
+    #[test]
+    fn dnf_expansion_size_is_capped() {
+        let shared: String = (0..4000).map(|i| format!("(<= Y_0 {i}) ")).collect();
+        let or: String = (0..5000).map(|i| format!(" (<= Y_1 {i})")).collect();
+        let text = with_head(&format!("(assert (and {shared}(or{or})))\n"));
+        let e = parse(&text).unwrap_err();
+        let or_col = text.lines().nth(8).unwrap().find("(or").unwrap() + 1;
+        assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((9, or_col))), "{e}");
+        assert!(e.message().contains("--max-elements"), "{e}");
+        // The limit is the configured one: 40 shared comparisons and an `or`
+        // of 50, with the 4 input bounds, expand to 50 x 45 comparisons.
+        let small = with_head(&format!(
+            "(assert (and {}(or{})))\n",
+            &shared[..shared.find("(<= Y_0 40)").unwrap()],
+            &or[..or.find(" (<= Y_1 50)").unwrap()]
+        ));
+        let exact = LoadLimits { max_elements: 50 * 45, ..LoadLimits::default() };
+        assert_eq!(parse_with(&small, &exact).unwrap().regions[0].unsafe_set.disjuncts[7].constraints.len(), 41);
+        let below = LoadLimits { max_elements: 50 * 45 - 1, ..LoadLimits::default() };
+        assert_eq!(parse_with(&small, &below).unwrap_err().kind(), ErrorKind::Limit);
+    }
+
+    /// The deepest nesting any setting allows fits the 2 MiB stack of a
+    /// test thread, in terms, in `and`/`or` formulas and when dropping the
+    /// tree ([`NESTING_CEILING`](crate::limits::NESTING_CEILING)).
+    #[test]
+    fn deepest_allowed_nesting_fits_the_stack() {
+        let max = crate::limits::NESTING_CEILING;
+        let limits = LoadLimits { max_nesting: max, ..LoadLimits::default() };
+        // `assert` and `<=` take two levels.
+        let depth = max - 2;
+        let term = "(+ ".repeat(depth - 1) + "Y_0" + &")".repeat(depth - 1);
+        let p = parse_with(&with_head(&format!("(assert (<= {term} 0))\n")), &limits).unwrap();
+        assert_eq!(only_rows(&p), &[row(&[(0, 1.0)], 0.0)]);
+        let formula = "(and ".repeat(depth - 1) + "(<= Y_0 0)" + &")".repeat(depth - 1);
+        let p = parse_with(&with_head(&format!("(assert {formula})\n")), &limits).unwrap();
+        assert_eq!(only_rows(&p), &[row(&[(0, 1.0)], 0.0)]);
+        let too_deep = "(or ".repeat(depth + 1) + "(<= Y_0 0)" + &")".repeat(depth + 1);
+        let e = parse_with(&with_head(&format!("(assert {too_deep})\n")), &limits).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
+    }
+
+    /// Found by the `vnnlib` fuzz target: declaring `Y_3333333333` made the
+    /// parser allocate a declaration slot per index, 53 GB, and abort.
+    #[test]
+    fn fuzz_crash_huge_declared_index() {
+        let input: &[u8] = b"(declare-const Y_3333333333 Real)\n";
+        let e = parse(std::str::from_utf8(input).unwrap()).unwrap_err();
+        assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((1, 16))));
+    }
+
+    #[test]
+    fn huge_variable_index_is_refused_before_allocating() {
+        let e = parse("(declare-const X_0 Real)\n(declare-const X_4000000000 Real)").unwrap_err();
+        assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((2, 16))));
+        let e = parse("(declare-const Y_99999999999999999999999 Real)").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Spec);
     }
 
     #[test]

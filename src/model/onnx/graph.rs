@@ -18,13 +18,14 @@ use super::ops::{self, NodeInput};
 use super::pb;
 use super::pb::tensor_shape_proto::dimension::Value as Dim;
 use super::pb::type_proto::Value as Type;
-use super::tensor::{checked_numel, Tensor};
-use super::value::{Value, Var};
+use super::tensor::{check_rank, check_shape, Tensor};
+use super::value::{Budget, Value, Var};
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LoadLimits;
 use crate::model::{Activation, Layer, Network};
 
-/// Translate a decoded model into a [`Network`].
-pub(crate) fn translate(model: &pb::ModelProto) -> Result<Network> {
+/// Translate a decoded model into a [`Network`] within `limits`.
+pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
     let graph = model
         .graph
         .as_ref()
@@ -78,8 +79,10 @@ pub(crate) fn translate(model: &pb::ModelProto) -> Result<Network> {
         return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' is not computed by any node")));
     }
 
-    let mut state = State { opset, inits, values: HashMap::new(), layers: Vec::new() };
-    state.values.insert(input.name.clone(), Rc::new(Value::Var(Var::identity(input_shape(input)?, 0)?)));
+    let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), layers: Vec::new() };
+    let x = Value::Var(Var::identity(input_shape(input, limits)?, 0, &state.budget)?);
+    state.budget.spend(x.stored(), format_args!("network input '{}'", input.name))?;
+    state.values.insert(input.name.clone(), Rc::new(x));
     // Graphs should list nodes topologically, but not every writer does:
     // run every node whose inputs are ready, and repeat until all have run.
     let mut pending = needed;
@@ -129,6 +132,8 @@ pub(crate) fn translate(model: &pb::ModelProto) -> Result<Network> {
 /// Interpreter state: the values computed so far and the closed layers.
 struct State<'g> {
     opset: i64,
+    /// Values built so far, against `max_weights`.
+    budget: Budget<'g>,
     inits: HashMap<&'g str, &'g pb::TensorProto>,
     values: HashMap<String, Rc<Value>>,
     layers: Vec<Layer>,
@@ -148,7 +153,7 @@ impl State<'_> {
             .inits
             .get(name)
             .ok_or_else(|| Error::new(ErrorKind::Onnx, format!("value '{name}' is not defined")))?;
-        let v = Rc::new(Value::Const(Tensor::from_proto(t, &format!("initializer '{name}'"))?));
+        let v = Rc::new(Value::Const(Tensor::from_proto(t, &format!("initializer '{name}'"), self.budget.limits)?));
         self.values.insert(name.to_string(), Rc::clone(&v));
         Ok(v)
     }
@@ -177,7 +182,11 @@ impl State<'_> {
             .iter()
             .map(|name| if name.is_empty() { Ok(None) } else { self.resolve(name).map(Some) })
             .collect::<Result<Vec<_>>>()?;
-        let outputs = build(&NodeInput { node, opset: self.opset, values }, &mut self.layers)?;
+        let closed = self.layers.len();
+        let outputs = build(&NodeInput { node, opset: self.opset, budget: &self.budget, values }, &mut self.layers)?;
+        let layers: usize = self.layers[closed..].iter().map(|l| l.output_dim() * (l.input_dim() + 1)).sum();
+        let values: usize = outputs.iter().map(Value::stored).sum();
+        self.budget.spend(layers + values, format_args!("{op} (with what the graph built before it)"))?;
         for (name, value) in node.output.iter().zip(outputs) {
             if !name.is_empty() {
                 self.values.insert(name.clone(), Rc::new(value));
@@ -222,7 +231,7 @@ fn network_input<'g>(
 /// input) may be symbolic and is then taken as 1; every other dimension must
 /// be a number. Fixed sizes are taken literally: the network reads every
 /// element of the input, flattened row-major (so a `[3, 1]` column works).
-fn input_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+fn input_shape(info: &pb::ValueInfoProto, limits: &LoadLimits) -> Result<Vec<usize>> {
     let name = &info.name;
     let tensor = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         Some(Type::TensorType(t)) => t,
@@ -242,6 +251,7 @@ fn input_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
             Error::new(ErrorKind::Onnx, format!("network input '{name}' has no shape; the loader needs its size"))
         })?
         .dim;
+    check_rank(dims.len(), &format!("network input '{name}'"))?;
     let batched = dims.len() >= 2;
     let mut shape = Vec::with_capacity(dims.len());
     for (i, d) in dims.iter().enumerate() {
@@ -263,9 +273,7 @@ fn input_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         };
         shape.push(size);
     }
-    if checked_numel(&shape).is_none() {
-        return Err(Error::new(ErrorKind::Onnx, format!("network input '{name}' shape {shape:?} is too large")));
-    }
+    check_shape(&shape, limits, &format!("network input '{name}' has shape"))?;
     Ok(shape)
 }
 
@@ -348,7 +356,7 @@ mod tests {
     #[test]
     fn graph_level_errors() {
         let no_graph = pb::ModelProto { graph: None, ..Default::default() };
-        assert_eq!(translate(&no_graph).unwrap_err().kind(), ErrorKind::Onnx);
+        assert_eq!(translate(&no_graph, &LoadLimits::default()).unwrap_err().kind(), ErrorKind::Onnx);
         let two_outputs = TestGraph::new(13, &[1, 2]).node("Relu", &["x"], "y", vec![]).output("y").output("x");
         assert_eq!(two_outputs.load().unwrap_err().kind(), ErrorKind::Unsupported);
         let constant_output = TestGraph::new(13, &[1, 2]).init("c", &[1], &[1.0]).output("c");
@@ -380,6 +388,44 @@ mod tests {
         // relu([x0 - x1, 0.5 x0 + 0.5 x1 + 1]), then the identity output layer.
         assert_eq!(net.layers().len(), 2);
         assert_close(&net.forward(&[1.0, 3.0]), &[0.0, 3.0], 1e-12);
+    }
+
+    /// An empty initializer may not hide huge dimensions behind its zero:
+    /// transposed to `[2^40, 2^40, 0]`, its element count overflowed (a
+    /// panic with overflow checks, as in fuzzing builds) before the shape
+    /// check counted zero dimensions as 1.
+    #[test]
+    fn empty_tensor_with_huge_dimensions() {
+        let model = TestGraph::new(13, &[1, 1])
+            .init("e", &[0, 1 << 40, 1 << 40], &[])
+            .node("Transpose", &["e"], "t", vec![])
+            .node("Add", &["x", "t"], "y", vec![])
+            .output("y")
+            .model();
+        let err = crate::model::onnx::load_bytes(&prost::Message::encode_to_vec(&model)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Limit, "{err}");
+    }
+
+    /// Every value the graph builds is charged to `max_weights`: a chain of
+    /// `Identity` nodes (each a copy of its input's map) cannot add up to
+    /// more than the limit, however small each copy is.
+    #[test]
+    fn values_built_add_up_against_the_limit() {
+        let mut g = TestGraph::new(13, &[1, 8]);
+        for i in 0..5 {
+            let input = if i == 0 { "x".to_string() } else { format!("i{}", i - 1) };
+            g = g.node("Identity", &[&input], &format!("i{i}"), vec![]);
+        }
+        let model = g.output("i4").model();
+        let bytes = prost::Message::encode_to_vec(&model);
+        // The input map is 8 x (8 + 1) values, and each copy as many again.
+        let load = |max_weights| {
+            crate::model::onnx::load_bytes_with(&bytes, &LoadLimits { max_weights, ..LoadLimits::default() })
+        };
+        assert!(load(6 * 72).is_ok());
+        let err = load(6 * 72 - 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Limit);
+        assert!(err.to_string().contains("'i4' (Identity)") && err.to_string().contains("--max-weights"), "{err}");
     }
 
     /// The identity network: output = input.

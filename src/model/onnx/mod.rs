@@ -27,7 +27,11 @@
 //! initializer, shape mismatch, non-finite weights) and
 //! [`ErrorKind::Unsupported`] for a valid model this tool cannot represent
 //! (an unknown operator, the product of two input-dependent values). Errors
-//! name the offending node.
+//! name the offending node. A file is untrusted: declared shapes (rank,
+//! element count with overflow checks) and every map the interpreter builds
+//! are checked against the [`LoadLimits`] before anything is allocated for
+//! them ([`ErrorKind::Limit`]), and no byte string makes the loader panic
+//! (the `onnx` fuzz target in `fuzz/` checks it).
 //!
 //! # Saving
 //!
@@ -73,19 +77,33 @@ use std::path::Path;
 use prost::Message;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{self, LoadLimits};
 use crate::model::Network;
 
-/// Read and translate the ONNX model at `path`; errors carry the path.
+/// Read and translate the ONNX model at `path` within the default
+/// [`LoadLimits`]; errors carry the path.
 pub fn load(path: &Path) -> Result<Network> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    load_bytes(&bytes).map_err(|e| e.with_path(path))
+    load_with(path, &LoadLimits::default())
 }
 
-/// Translate an ONNX model held in memory.
+/// Read and translate the ONNX model at `path`, refusing a file or a
+/// declared tensor or layer beyond `limits`; errors carry the path.
+pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
+    let bytes = limits::read_file(path, limits.max_model_bytes, "max-model-size")?;
+    load_bytes_with(&bytes, limits).map_err(|e| e.with_path(path))
+}
+
+/// Translate an ONNX model held in memory within the default [`LoadLimits`].
 pub fn load_bytes(bytes: &[u8]) -> Result<Network> {
+    load_bytes_with(bytes, &LoadLimits::default())
+}
+
+/// Translate an ONNX model held in memory within `limits` (all but the file
+/// size apply). Any byte string gives a network or an error, never a panic.
+pub fn load_bytes_with(bytes: &[u8], limits: &LoadLimits) -> Result<Network> {
     let model =
         pb::ModelProto::decode(bytes).map_err(|e| Error::new(ErrorKind::Onnx, format!("not an ONNX model: {e}")))?;
-    graph::translate(&model)
+    graph::translate(&model, limits)
 }
 
 /// The network as a serialized opset-13 ONNX model (float32 weights).
@@ -255,6 +273,75 @@ mod tests {
         let back = load_bytes(&to_bytes(&net)).unwrap();
         assert_eq!(back.layers().len(), 2);
         assert_close(&back.forward(&[0.3, -0.8]), &net.forward(&[0.3, -0.8]), 1e-5);
+    }
+
+    /// Writes the ONNX seed corpus of the fuzz target (`fuzz/seeds/onnx/`):
+    /// small graphs that together use every supported operator, each checked
+    /// to load first. Run by hand after changing the operator table:
+    /// `cargo test --lib model::onnx::tests::write_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore]
+    fn write_fuzz_seeds() {
+        use super::test_graph::{attr_f, attr_i, attr_ints, attr_t, TestGraph};
+        let seeds = [
+            (
+                "normalise_gemm_relu",
+                TestGraph::new(13, &[-1, 2])
+                    .init("mean", &[2], &[0.5, -0.5])
+                    .init("std", &[2], &[2.0, 4.0])
+                    .init("W", &[3, 2], &[1.0, -1.0, 0.5, 0.25, 2.0, 0.0])
+                    .init("b", &[3], &[0.0, 1.0, -1.0])
+                    .node("Sub", &["x", "mean"], "c", vec![])
+                    .node("Div", &["c", "std"], "n", vec![])
+                    .node("Gemm", &["n", "W", "b"], "z", vec![attr_i("transB", 1), attr_f("alpha", 0.5)])
+                    .node("Relu", &["z"], "y", vec![]),
+            ),
+            (
+                "flatten_reshape_matmul_add",
+                TestGraph::new(13, &[1, 2, 2])
+                    .init_i64("s", &[1, -1])
+                    .init("W", &[4, 2], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+                    .init("b", &[2], &[0.5, -0.5])
+                    .node("Flatten", &["x"], "f", vec![attr_i("axis", 1)])
+                    .node("Reshape", &["f", "s"], "r", vec![])
+                    .node("MatMul", &["r", "W"], "m", vec![])
+                    .node("Add", &["m", "b"], "a", vec![])
+                    .node("LeakyRelu", &["a"], "y", vec![attr_f("alpha", 0.1)]),
+            ),
+            (
+                "constant_squeeze_transpose_mul",
+                TestGraph::new(11, &[1, 3])
+                    .node("Constant", &[], "c", vec![attr_t("value", &[3], &[1.0, 2.0, 3.0])])
+                    .node("Unsqueeze", &["c"], "c2", vec![attr_ints("axes", &[0])])
+                    .node("Mul", &["x", "c2"], "p", vec![])
+                    .node("Transpose", &["p"], "t", vec![attr_ints("perm", &[1, 0])])
+                    .node("Squeeze", &["t"], "q", vec![attr_ints("axes", &[1])])
+                    .node("Identity", &["q"], "i", vec![])
+                    .node("Dropout", &["i"], "d", vec![])
+                    .node("Clip", &["d"], "y", vec![attr_f("min", -1.0), attr_f("max", 1.0)]),
+            ),
+            (
+                "batchnorm_prelu_clip",
+                TestGraph::new(13, &[1, 2])
+                    .init("scale", &[2], &[1.0, 2.0])
+                    .init("bias", &[2], &[0.0, 0.5])
+                    .init("mean", &[2], &[0.1, 0.2])
+                    .init("var", &[2], &[1.0, 4.0])
+                    .init("slope", &[2], &[0.1, 0.2])
+                    .init("lo", &[], &[0.0])
+                    .init("hi", &[], &[6.0])
+                    .node("BatchNormalization", &["x", "scale", "bias", "mean", "var"], "n", vec![])
+                    .node("PRelu", &["n", "slope"], "p", vec![])
+                    .node("Clip", &["p", "lo", "hi"], "y", vec![]),
+            ),
+        ];
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/onnx");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, graph) in seeds {
+            let bytes = prost::Message::encode_to_vec(&graph.output("y").model());
+            load_bytes(&bytes).unwrap_or_else(|e| panic!("seed {name}: {e}"));
+            std::fs::write(dir.join(format!("{name}.onnx")), bytes).unwrap();
+        }
     }
 
     #[test]

@@ -2,13 +2,25 @@
 //! shape, and the shape arithmetic (element counts, broadcasting, strides)
 //! that both constants and input-dependent values use.
 //!
-//! Decoding never trusts the declared shape: the element count is computed
-//! with overflow checks and compared with the data actually present *before*
-//! anything is allocated, so a hostile file cannot make us allocate more than
-//! its own size.
+//! Decoding never trusts the declared shape: the rank and element count are
+//! checked against [`LoadLimits`] with overflow checks, and the count is
+//! compared with the data actually present, *before* anything is allocated,
+//! so a hostile file cannot make us allocate more than its own size.
+//!
+//! Every shape the loader builds passes [`check_shape`], which bounds the
+//! product of its dimensions with each zero counted as 1. So every partial
+//! product of a shape (element counts of sub-shapes, strides) fits in a
+//! `usize`, even for an empty tensor with huge dimensions, and [`numel`] and
+//! [`strides`] never overflow.
 
 use super::pb;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{limit_error, LoadLimits};
+
+/// Highest tensor rank accepted. Real models stay below 8; the cap keeps
+/// error messages short and the per-element index arithmetic (rank steps per
+/// element) and axis lists linear in the file size.
+pub(crate) const MAX_RANK: usize = 64;
 
 /// A constant tensor: row-major `f64` data and its shape (empty = scalar).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +48,7 @@ impl Tensor {
     /// endian) or from their typed field. NaN and infinite values are
     /// rejected: the IR requires finite weights, and an infinite constant is
     /// almost always a broken export.
-    pub fn from_proto(t: &pb::TensorProto, what: &str) -> Result<Tensor> {
+    pub fn from_proto(t: &pb::TensorProto, what: &str, limits: &LoadLimits) -> Result<Tensor> {
         let err = |msg: String| Error::new(ErrorKind::Onnx, format!("{what}: {msg}"));
         if t.data_location == 1 {
             return Err(Error::new(
@@ -44,12 +56,13 @@ impl Tensor {
                 format!("{what}: data stored in an external file is not supported; re-save the model with the weights inside the .onnx file"),
             ));
         }
+        check_rank(t.dims.len(), what)?;
         let mut shape = Vec::with_capacity(t.dims.len());
         for &d in &t.dims {
             let d = usize::try_from(d).map_err(|_| err(format!("negative dimension {d} in shape {:?}", t.dims)))?;
             shape.push(d);
         }
-        let n = checked_numel(&shape).ok_or_else(|| err(format!("shape {:?} has too many elements", t.dims)))?;
+        let n = check_shape(&shape, limits, &format!("{what} declares shape"))?;
         let data: Vec<f64> = match t.data_type {
             pb::DATA_FLOAT => {
                 if t.raw_data.is_empty() {
@@ -141,14 +154,39 @@ fn check_count(declared: usize, present: usize, err: &dyn Fn(String) -> Error) -
     Ok(())
 }
 
-/// The number of elements of a shape, `None` on overflow.
-pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+/// Refuse a rank above [`MAX_RANK`]; `what` names the tensor.
+pub(crate) fn check_rank(rank: usize, what: &str) -> Result<()> {
+    if rank > MAX_RANK {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{what}: rank {rank} is above the highest supported rank, {MAX_RANK}"),
+        ));
+    }
+    Ok(())
 }
 
-/// The number of elements of a shape already known not to overflow.
+/// Check a shape built from file data and return its element count: rank at
+/// most [`MAX_RANK`] and at most `limits.max_elements` elements, counting
+/// each zero dimension as 1 (see the module doc). `what` starts the message,
+/// e.g. "initializer 'W' declares shape".
+pub(crate) fn check_shape(shape: &[usize], limits: &LoadLimits, what: &str) -> Result<usize> {
+    check_rank(shape.len(), what)?;
+    match shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1))) {
+        Some(bound) if bound <= limits.max_elements => Ok(numel(shape)),
+        _ => Err(limit_error(
+            format!("{what} {shape:?}, more than the limit of {} elements", limits.max_elements),
+            "max-elements",
+        )),
+    }
+}
+
+/// The number of elements of a shape that passed [`check_shape`].
 pub(crate) fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    if shape.contains(&0) {
+        0
+    } else {
+        shape.iter().product()
+    }
 }
 
 /// Row-major strides of a shape.
@@ -236,9 +274,13 @@ mod tests {
         }
     }
 
+    fn decode(t: &pb::TensorProto) -> Result<Tensor> {
+        Tensor::from_proto(t, "t", &LoadLimits::default())
+    }
+
     #[test]
     fn decodes_raw_and_typed_fields() {
-        let t = Tensor::from_proto(&float_tensor(vec![2], &[1.5, -2.0]), "t").unwrap();
+        let t = decode(&float_tensor(vec![2], &[1.5, -2.0])).unwrap();
         assert_eq!(t, Tensor { shape: vec![2], data: vec![1.5, -2.0] });
         let d = pb::TensorProto {
             dims: vec![1, 2],
@@ -246,23 +288,22 @@ mod tests {
             double_data: vec![0.1, 0.2],
             ..Default::default()
         };
-        assert_eq!(Tensor::from_proto(&d, "d").unwrap().data, vec![0.1, 0.2]);
+        assert_eq!(decode(&d).unwrap().data, vec![0.1, 0.2]);
         let i = pb::TensorProto {
             dims: vec![2],
             data_type: pb::DATA_INT64,
             raw_data: [-1i64, 5].iter().flat_map(|v| v.to_le_bytes()).collect(),
             ..Default::default()
         };
-        assert_eq!(Tensor::from_proto(&i, "i").unwrap().to_ints("i").unwrap(), vec![-1, 5]);
+        assert_eq!(decode(&i).unwrap().to_ints("i").unwrap(), vec![-1, 5]);
         let s = pb::TensorProto { data_type: pb::DATA_INT32, int32_data: vec![7], ..Default::default() };
-        assert_eq!(Tensor::from_proto(&s, "s").unwrap(), Tensor::scalar(7.0));
+        assert_eq!(decode(&s).unwrap(), Tensor::scalar(7.0));
     }
 
     #[test]
     fn rejects_bad_counts_and_values() {
-        let kind = |t: &pb::TensorProto| Tensor::from_proto(t, "t").unwrap_err().kind();
+        let kind = |t: &pb::TensorProto| decode(t).unwrap_err().kind();
         assert_eq!(kind(&float_tensor(vec![3], &[1.0, 2.0])), ErrorKind::Onnx);
-        assert_eq!(kind(&float_tensor(vec![i64::MAX, i64::MAX], &[1.0])), ErrorKind::Onnx);
         assert_eq!(kind(&float_tensor(vec![-1], &[1.0])), ErrorKind::Onnx);
         assert_eq!(kind(&float_tensor(vec![2], &[1.0, f32::NAN])), ErrorKind::Onnx);
         assert_eq!(kind(&float_tensor(vec![1], &[f32::INFINITY])), ErrorKind::Onnx);
@@ -271,6 +312,25 @@ mod tests {
         assert_eq!(kind(&odd), ErrorKind::Onnx);
         let f16 = pb::TensorProto { data_type: 10, ..Default::default() };
         assert_eq!(kind(&f16), ErrorKind::Unsupported);
+    }
+
+    /// Declared shapes are checked against the limits before the data: a
+    /// huge declaration is a limit error even when its data is missing, and
+    /// an empty tensor may not hide huge dimensions behind a zero.
+    #[test]
+    fn declared_shapes_are_limited_before_decoding() {
+        let kind = |t: &pb::TensorProto| decode(t).unwrap_err().kind();
+        assert_eq!(kind(&float_tensor(vec![i64::MAX, i64::MAX], &[1.0])), ErrorKind::Limit);
+        assert_eq!(kind(&float_tensor(vec![3_000_000_000], &[1.0])), ErrorKind::Limit);
+        assert_eq!(kind(&float_tensor(vec![1 << 40, 1 << 40, 0], &[])), ErrorKind::Limit);
+        assert_eq!(kind(&float_tensor(vec![1; MAX_RANK + 1], &[1.0])), ErrorKind::Unsupported);
+        assert_eq!(decode(&float_tensor(vec![1; MAX_RANK], &[1.0])).unwrap().data, vec![1.0]);
+        assert_eq!(decode(&float_tensor(vec![4, 0, 5], &[])).unwrap().data, Vec::<f64>::new());
+        let small = LoadLimits { max_elements: 3, ..LoadLimits::default() };
+        let four = float_tensor(vec![2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(Tensor::from_proto(&four, "t", &small).unwrap_err().kind(), ErrorKind::Limit);
+        let err = decode(&float_tensor(vec![3_000_000_000], &[1.0])).unwrap_err().to_string();
+        assert!(err.contains("3000000000") && err.contains("--max-elements"), "{err}");
     }
 
     #[test]

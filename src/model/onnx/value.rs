@@ -9,15 +9,13 @@
 //! `Flatten`, `MatMul`, `Add`, `BatchNormalization`, ... into one `Affine`
 //! per layer.
 
-use super::tensor::{numel, Tensor};
-use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Affine, Matrix};
+use std::cell::Cell;
+use std::fmt::Display;
 
-/// Largest dense map (`rows * cols` entries) the loader builds: 2^26 f64s
-/// are 512 MiB. Maps are dense matrices, and a layer beyond this is far
-/// outside what a dense MILP encoding can handle anyway, so we refuse it
-/// cleanly instead of exhausting memory on a hostile or huge file.
-pub(crate) const MAX_MAP_ENTRIES: usize = 1 << 26;
+use super::tensor::{numel, Tensor};
+use crate::error::Result;
+use crate::limits::{limit_error, LoadLimits};
+use crate::model::{Affine, Matrix};
 
 /// A value flowing along a graph edge.
 #[derive(Debug, Clone)]
@@ -37,6 +35,15 @@ impl Value {
         }
     }
 
+    /// The f64 values the value holds (its map's weights and biases, or its
+    /// data), as charged to the [`Budget`].
+    pub fn stored(&self) -> usize {
+        match self {
+            Value::Const(t) => t.data.len(),
+            Value::Var(v) => v.map.weights.rows() * (v.map.weights.cols() + 1),
+        }
+    }
+
     /// The same elements under a new shape with the same element count.
     pub fn with_shape(&self, shape: Vec<usize>) -> Value {
         debug_assert_eq!(numel(&shape), numel(self.shape()));
@@ -48,13 +55,13 @@ impl Value {
 
     /// Element `src[i]` of `self` becomes element `i` of a value of `shape`
     /// (broadcasts, transposes).
-    pub fn gather(&self, src: &[usize], shape: Vec<usize>) -> Result<Value> {
+    pub fn gather(&self, src: &[usize], shape: Vec<usize>, budget: &Budget<'_>) -> Result<Value> {
         match self {
             Value::Const(t) => Ok(Value::Const(Tensor { shape, data: src.iter().map(|&j| t.data[j]).collect() })),
             Value::Var(v) => {
                 let ones = vec![1.0; src.len()];
                 let zeros = vec![0.0; src.len()];
-                Ok(Value::Var(v.elementwise(src, &ones, &zeros, shape)?))
+                Ok(Value::Var(v.elementwise(src, &ones, &zeros, shape, budget)?))
             }
         }
     }
@@ -74,24 +81,58 @@ pub(crate) struct Var {
     pub stage: usize,
 }
 
-/// Refuse maps larger than [`MAX_MAP_ENTRIES`] before allocating them.
-pub(crate) fn check_map_size(rows: usize, cols: usize) -> Result<()> {
-    match rows.checked_mul(cols) {
-        Some(n) if n <= MAX_MAP_ENTRIES => Ok(()),
-        _ => Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "a layer of {rows} outputs by {cols} inputs exceeds the {MAX_MAP_ENTRIES} weights a dense layer may have"
-            ),
-        )),
+/// The f64 values the loader may still build for one model
+/// ([`LoadLimits::max_weights`]): every map is checked against what is left
+/// *before* it is allocated, and every node's outputs and closed layers are
+/// charged to it once built (values stay alive until the graph is done).
+pub(crate) struct Budget<'a> {
+    /// The limits of this load.
+    pub limits: &'a LoadLimits,
+    /// Values charged so far.
+    used: Cell<usize>,
+}
+
+impl<'a> Budget<'a> {
+    /// Nothing spent yet.
+    pub fn new(limits: &'a LoadLimits) -> Budget<'a> {
+        Budget { limits, used: Cell::new(0) }
+    }
+
+    /// Refuse building `count` values (`None`: more than fit in a `usize`),
+    /// described by `what`, when they exceed what is left.
+    pub fn check(&self, count: Option<usize>, what: impl Display) -> Result<()> {
+        let max = self.limits.max_weights;
+        let left = max - self.used.get().min(max);
+        match count {
+            Some(c) if c <= left => Ok(()),
+            _ => Err(limit_error(
+                format!("{what} needs more than the {left} weights left of the limit of {max} for the whole model"),
+                "max-weights",
+            )),
+        }
+    }
+
+    /// Refuse a map of `rows` neurons over `cols` stage inputs beyond the
+    /// layer width or what is left, before allocating it.
+    pub fn check_map(&self, rows: usize, cols: usize) -> Result<()> {
+        self.limits.check_elements(rows, format_args!("a layer of {rows} neurons"))?;
+        self.check(rows.checked_mul(cols), format_args!("a layer of {rows} neurons over {cols} inputs"))
+    }
+
+    /// Charge `count` values that were built; errors once the total exceeds
+    /// the limit.
+    pub fn spend(&self, count: usize, what: impl Display) -> Result<()> {
+        self.check(Some(count), what)?;
+        self.used.set(self.used.get() + count);
+        Ok(())
     }
 }
 
 impl Var {
     /// The identity on a stage input of the given shape.
-    pub fn identity(shape: Vec<usize>, stage: usize) -> Result<Var> {
+    pub fn identity(shape: Vec<usize>, stage: usize, budget: &Budget<'_>) -> Result<Var> {
         let n = numel(&shape);
-        check_map_size(n, n)?;
+        budget.check_map(n, n)?;
         Ok(Var { shape, map: Affine { weights: Matrix::identity(n), bias: vec![0.0; n] }, identity: true, stage })
     }
 
@@ -117,10 +158,17 @@ impl Var {
     }
 
     /// `out[i] = scale[i] * self[src[i]] + shift[i]`, a value of `shape`.
-    pub fn elementwise(&self, src: &[usize], scale: &[f64], shift: &[f64], shape: Vec<usize>) -> Result<Var> {
+    pub fn elementwise(
+        &self,
+        src: &[usize],
+        scale: &[f64],
+        shift: &[f64],
+        shape: Vec<usize>,
+        budget: &Budget<'_>,
+    ) -> Result<Var> {
         let rows = src.len();
         let cols = self.cols();
-        check_map_size(rows, cols)?;
+        budget.check_map(rows, cols)?;
         let mut data = vec![0.0; rows * cols];
         let mut bias = Vec::with_capacity(rows);
         for i in 0..rows {
@@ -135,20 +183,18 @@ impl Var {
         Ok(Var { shape, map: Affine { weights: Matrix::new(rows, cols, data)?, bias }, identity, stage: self.stage })
     }
 
-    /// `out[i] = sa * a[src_a[i]] + sb * b[src_b[i]]`; both from the same stage.
+    /// `out[i] = sa * a[src_a[i]] + sb * b[src_b[i]]` for the operands
+    /// `(a, src_a, sa)` and `(b, src_b, sb)`, both from the same stage.
     pub fn combine(
-        a: &Var,
-        src_a: &[usize],
-        sa: f64,
-        b: &Var,
-        src_b: &[usize],
-        sb: f64,
+        (a, src_a, sa): (&Var, &[usize], f64),
+        (b, src_b, sb): (&Var, &[usize], f64),
         shape: Vec<usize>,
+        budget: &Budget<'_>,
     ) -> Result<Var> {
         debug_assert_eq!(a.stage, b.stage);
         let rows = src_a.len();
         let cols = a.cols();
-        check_map_size(rows, cols)?;
+        budget.check_map(rows, cols)?;
         let mut data = vec![0.0; rows * cols];
         let mut bias = Vec::with_capacity(rows);
         for i in 0..rows {
@@ -167,10 +213,16 @@ impl Var {
 
     /// `out[i] = sum over (j, c) in terms[i] of c * self[j], plus shift[i]`,
     /// a value of `shape`: the general linear operator (matrix products).
-    pub fn linear_combination(&self, terms: &[Vec<(usize, f64)>], shift: &[f64], shape: Vec<usize>) -> Result<Var> {
+    pub fn linear_combination(
+        &self,
+        terms: &[Vec<(usize, f64)>],
+        shift: &[f64],
+        shape: Vec<usize>,
+        budget: &Budget<'_>,
+    ) -> Result<Var> {
         let rows = terms.len();
         let cols = self.cols();
-        check_map_size(rows, cols)?;
+        budget.check_map(rows, cols)?;
         let mut data = vec![0.0; rows * cols];
         let mut bias = Vec::with_capacity(rows);
         for (i, row_terms) in terms.iter().enumerate() {
@@ -193,7 +245,13 @@ impl Var {
 
 impl Value {
     /// [`Var::linear_combination`] for either kind of value.
-    pub fn linear_combination(&self, terms: &[Vec<(usize, f64)>], shift: &[f64], shape: Vec<usize>) -> Result<Value> {
+    pub fn linear_combination(
+        &self,
+        terms: &[Vec<(usize, f64)>],
+        shift: &[f64],
+        shape: Vec<usize>,
+        budget: &Budget<'_>,
+    ) -> Result<Value> {
         match self {
             Value::Const(t) => {
                 let data = terms
@@ -203,7 +261,7 @@ impl Value {
                     .collect();
                 Ok(Value::Const(Tensor { shape, data }))
             }
-            Value::Var(v) => Ok(Value::Var(v.linear_combination(terms, shift, shape)?)),
+            Value::Var(v) => Ok(Value::Var(v.linear_combination(terms, shift, shape, budget)?)),
         }
     }
 }
@@ -212,25 +270,46 @@ impl Value {
 mod tests {
     use super::*;
 
+    use crate::error::ErrorKind;
+
     #[test]
     fn elementwise_and_combine_match_pointwise_evaluation() {
-        let x = Var::identity(vec![1, 2], 0).unwrap();
+        let lim = LoadLimits::default();
+        let lim = Budget::new(&lim);
+        let x = Var::identity(vec![1, 2], 0, &lim).unwrap();
         // y = [2 x1 + 1, -x0 + 3]
-        let y = x.elementwise(&[1, 0], &[2.0, -1.0], &[1.0, 3.0], vec![2]).unwrap();
-        let w = y.linear_combination(&[vec![(0, 1.0), (1, 2.0)]], &[0.5], vec![1]).unwrap();
+        let y = x.elementwise(&[1, 0], &[2.0, -1.0], &[1.0, 3.0], vec![2], &lim).unwrap();
+        let w = y.linear_combination(&[vec![(0, 1.0), (1, 2.0)]], &[0.5], vec![1], &lim).unwrap();
         assert_eq!(w.map.apply(&[5.0, 7.0]), vec![15.0 - 4.0 + 0.5]);
         assert!(!y.identity);
         assert_eq!(y.map.apply(&[5.0, 7.0]), vec![15.0, -2.0]);
         // z = y + 0.5 x (elementwise)
-        let z = Var::combine(&y, &[0, 1], 1.0, &x, &[0, 1], 0.5, vec![2]).unwrap();
+        let z = Var::combine((&y, &[0, 1], 1.0), (&x, &[0, 1], 0.5), vec![2], &lim).unwrap();
         assert_eq!(z.map.apply(&[5.0, 7.0]), vec![17.5, 1.5]);
-        let same = x.elementwise(&[0, 1], &[1.0, 1.0], &[0.0, 0.0], vec![2]).unwrap();
+        let same = x.elementwise(&[0, 1], &[1.0, 1.0], &[0.0, 0.0], vec![2], &lim).unwrap();
         assert!(same.identity);
     }
 
     #[test]
     fn refuses_huge_maps() {
-        assert_eq!(Var::identity(vec![1, 1 << 20], 0).unwrap_err().kind(), ErrorKind::Unsupported);
-        assert_eq!(check_map_size(usize::MAX, 2).unwrap_err().kind(), ErrorKind::Unsupported);
+        let lim = LoadLimits::default();
+        let budget = Budget::new(&lim);
+        assert_eq!(Var::identity(vec![1, 1 << 20], 0, &budget).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(budget.check_map(usize::MAX, 2).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(budget.check_map(2, usize::MAX).unwrap_err().kind(), ErrorKind::Limit);
+        // The limits are the configured ones, and the budget is spent: a
+        // 3-neuron layer over 3 inputs fits in 9 weights, not in 8, and not
+        // in 12 once 4 are spent; a width limit of 2 refuses it too.
+        let nine = LoadLimits { max_weights: 9, ..lim.clone() };
+        assert!(Budget::new(&nine).check_map(3, 3).is_ok());
+        let eight = LoadLimits { max_weights: 8, ..lim.clone() };
+        assert_eq!(Budget::new(&eight).check_map(3, 3).unwrap_err().kind(), ErrorKind::Limit);
+        let twelve = LoadLimits { max_weights: 12, ..lim.clone() };
+        let spent = Budget::new(&twelve);
+        spent.spend(4, "test").unwrap();
+        assert_eq!(spent.check_map(3, 3).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(spent.spend(9, "test").unwrap_err().kind(), ErrorKind::Limit);
+        let narrow = LoadLimits { max_elements: 2, ..lim };
+        assert_eq!(Budget::new(&narrow).check_map(3, 1).unwrap_err().kind(), ErrorKind::Limit);
     }
 }

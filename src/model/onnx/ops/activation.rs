@@ -93,7 +93,7 @@ fn activate(n: &NodeInput<'_>, layers: &mut Vec<Layer>, act: Activation) -> Resu
                 return Err(stage_error(n));
             }
             layers.push(Layer { affine: v.map.clone(), activation: act });
-            Value::Var(Var::identity(v.shape.clone(), layers.len())?)
+            Value::Var(Var::identity(v.shape.clone(), layers.len(), n.budget)?)
         }
     };
     Ok(vec![value])

@@ -10,8 +10,8 @@
 
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, checked_numel, numel, Tensor};
-use crate::model::onnx::value::{Value, Var, MAX_MAP_ENTRIES};
+use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Tensor};
+use crate::model::onnx::value::{Value, Var};
 use crate::model::Layer;
 
 /// The four broadcasting binary operators.
@@ -55,10 +55,7 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
     let shape = broadcast_shapes(a.shape(), b.shape()).ok_or_else(|| {
         n.shape_error(format!("a shape that broadcasts with {:?}", a.shape()), format!("{:?}", b.shape()))
     })?;
-    match checked_numel(&shape) {
-        Some(len) if len <= MAX_MAP_ENTRIES => {}
-        _ => return Err(n.unsupported(format!("the broadcast result {shape:?} is too large"))),
-    }
+    n.check_shape(&shape)?;
     let (ia, ib) = (broadcast_index(a.shape(), &shape), broadcast_index(b.shape(), &shape));
     let div_zero = || Error::new(ErrorKind::Onnx, "Div by a constant that contains 0");
     let value = match (a, b) {
@@ -85,7 +82,7 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
                 BinOp::Div if cs.contains(&0.0) => return Err(div_zero()),
                 BinOp::Div => (cs.iter().map(|v| 1.0 / v).collect(), vec![0.0; cs.len()]),
             };
-            Value::Var(x.elementwise(&ia, &scale, &shift, shape)?)
+            Value::Var(x.elementwise(&ia, &scale, &shift, shape, n.budget)?)
         }
         (Value::Const(c), Value::Var(x)) => {
             let cs: Vec<f64> = ia.iter().map(|&j| c.data[j]).collect();
@@ -97,7 +94,7 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
                     "divides a constant by a value that depends on the network input, which is not piecewise linear",
                 )),
             };
-            Value::Var(x.elementwise(&ib, &scale, &shift, shape)?)
+            Value::Var(x.elementwise(&ib, &scale, &shift, shape, n.budget)?)
         }
         (Value::Var(x), Value::Var(y)) => {
             let sign = match op {
@@ -112,7 +109,7 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
             if x.stage != y.stage {
                 return Err(stage_error(n));
             }
-            Value::Var(Var::combine(x, &ia, 1.0, y, &ib, sign, shape)?)
+            Value::Var(Var::combine((x, &ia, 1.0), (y, &ib, sign), shape, n.budget)?)
         }
     };
     Ok(vec![value])
@@ -169,7 +166,7 @@ pub(super) fn batch_normalization(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Resu
         }),
         Value::Var(v) => {
             let src: Vec<usize> = (0..len).collect();
-            Value::Var(v.elementwise(&src, &scale, &shift, shape)?)
+            Value::Var(v.elementwise(&src, &scale, &shift, shape, n.budget)?)
         }
     };
     Ok(vec![value])

@@ -9,15 +9,14 @@
 use super::NodeInput;
 use crate::error::Result;
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel};
-use crate::model::onnx::value::{Value, MAX_MAP_ENTRIES};
+use crate::model::onnx::value::Value;
 use crate::model::Layer;
 
-/// Refuse products whose term lists would not fit in memory.
+/// Refuse products whose term lists (one term per weight) exceed the
+/// weights left in the budget, before building them.
 fn check_terms(n: &NodeInput<'_>, outputs: usize, k: usize) -> Result<()> {
-    match outputs.checked_mul(k) {
-        Some(t) if t <= MAX_MAP_ENTRIES => Ok(()),
-        _ => Err(n.unsupported(format!("a product with {outputs} outputs of {k} terms each is too large"))),
-    }
+    let what = format_args!("{}: a product with {outputs} outputs of {k} terms each", n.node.op_type);
+    n.budget.check(outputs.checked_mul(k), what)
 }
 
 /// `Gemm`: `Y = alpha * A' B' + beta * C`, where `A' = A^T` if `transA` and
@@ -46,7 +45,7 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
     let ia = |i: usize, p: usize| if ta { p * sa[1] + i } else { i * sa[1] + p };
     let ib = |p: usize, j: usize| if tb { j * sb[1] + p } else { p * sb[1] + j };
     let out_shape = vec![m, cols];
-    check_terms(n, m * cols, k)?;
+    check_terms(n, n.check_shape(&out_shape)?, k)?;
     let shift: Vec<f64> = match n.opt_const_input(2, "bias C")? {
         None => vec![0.0; m * cols],
         Some(c) => {
@@ -68,7 +67,7 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
                     terms.push((0..k).map(|p| (ia(i, p), alpha * w.data[ib(p, j)])).collect());
                 }
             }
-            a.linear_combination(&terms, &shift, out_shape)?
+            a.linear_combination(&terms, &shift, out_shape, n.budget)?
         }
         (Value::Const(w), Value::Var(_)) => {
             for i in 0..m {
@@ -76,7 +75,7 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
                     terms.push((0..k).map(|p| (ib(p, j), alpha * w.data[ia(i, p)])).collect());
                 }
             }
-            b.linear_combination(&terms, &shift, out_shape)?
+            b.linear_combination(&terms, &shift, out_shape, n.budget)?
         }
     };
     Ok(vec![value])
@@ -113,9 +112,9 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
     if !b_vec {
         out_shape.push(cols);
     }
-    let (ga, gb) = (broadcast_index(batch_a, &batch), broadcast_index(batch_b, &batch));
-    let outputs = ga.len() * m * cols;
+    let outputs = n.check_shape(&out_shape)?;
     check_terms(n, outputs, k)?;
+    let (ga, gb) = (broadcast_index(batch_a, &batch), broadcast_index(batch_b, &batch));
     let ia = |g: usize, i: usize, p: usize| (ga[g] * m + i) * k + p;
     let ib = |g: usize, p: usize, j: usize| (gb[g] * k + p) * cols + j;
     let mut terms = Vec::with_capacity(outputs);
@@ -129,7 +128,7 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
                     }
                 }
             }
-            a.linear_combination(&terms, &vec![0.0; outputs], out_shape)?
+            a.linear_combination(&terms, &vec![0.0; outputs], out_shape, n.budget)?
         }
         (Value::Const(w), Value::Var(_)) => {
             for g in 0..ga.len() {
@@ -139,7 +138,7 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
                     }
                 }
             }
-            b.linear_combination(&terms, &vec![0.0; outputs], out_shape)?
+            b.linear_combination(&terms, &vec![0.0; outputs], out_shape, n.budget)?
         }
     };
     debug_assert_eq!(numel(value.shape()), outputs);

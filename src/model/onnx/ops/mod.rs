@@ -22,8 +22,10 @@ use std::rc::Rc;
 
 use super::pb;
 use super::tensor::Tensor;
+use super::value::Budget;
 use super::value::Value;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LoadLimits;
 use crate::model::Layer;
 
 /// A builder: the node with its resolved inputs, and the layers closed so
@@ -63,13 +65,16 @@ pub(crate) fn supported_list() -> String {
     OPS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
-/// One node ready to build: its proto, the model's opset version, and its
-/// input values (`None` for an optional input left empty).
+/// One node ready to build: its proto, the model's opset version, the
+/// budget of values left to build, and its input values (`None` for an
+/// optional input left empty).
 pub(crate) struct NodeInput<'a> {
     /// The node.
     pub node: &'a pb::NodeProto,
     /// The version of the default-domain operator set the model imports.
     pub opset: i64,
+    /// What the shapes and maps built here may declare and allocate.
+    pub budget: &'a Budget<'a>,
     /// One entry per `node.input`.
     pub values: Vec<Option<Rc<Value>>>,
 }
@@ -187,6 +192,17 @@ impl NodeInput<'_> {
     /// A shape-mismatch error: what the operator expected against what it got.
     pub fn shape_error(&self, expected: impl std::fmt::Display, got: impl std::fmt::Display) -> Error {
         Error::new(ErrorKind::Onnx, format!("{} shape mismatch: expected {expected}, got {got}", self.op()))
+    }
+
+    /// Check a result shape the operator computed from its inputs (see
+    /// [`check_shape`](super::tensor::check_shape)) and return its element count.
+    pub fn check_shape(&self, shape: &[usize]) -> Result<usize> {
+        super::tensor::check_shape(shape, self.limits(), &format!("{} result has shape", self.op()))
+    }
+
+    /// The limits of this load.
+    pub fn limits(&self) -> &LoadLimits {
+        self.budget.limits
     }
 
     /// An error for a valid ONNX use this loader does not support.

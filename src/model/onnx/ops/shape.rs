@@ -6,7 +6,7 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::tensor::{checked_numel, numel, transpose_index, Tensor};
+use crate::model::onnx::tensor::{check_rank, numel, transpose_index, Tensor};
 use crate::model::onnx::value::Value;
 use crate::model::Layer;
 
@@ -21,7 +21,7 @@ pub(super) fn constant(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Valu
         }
     };
     let tensor = if let Some(t) = n.attr_tensor("value")? {
-        Tensor::from_proto(t, &what)?
+        Tensor::from_proto(t, &what, n.limits())?
     } else if let Some(f) = n.attr_float_opt("value_float")? {
         Tensor::scalar(finite(vec![f])?[0])
     } else if let Some(fs) = n.attr_floats("value_floats")? {
@@ -68,6 +68,7 @@ pub(super) fn reshape(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value
         n.attr_ints("shape")?.ok_or_else(|| n.unsupported("needs a 'shape' attribute (opset < 5)"))?
     };
     let allowzero = n.attr_flag("allowzero")?;
+    check_rank(target.len(), "Reshape target shape")?;
     let total = numel(x.shape());
     let mut shape = Vec::with_capacity(target.len());
     let mut inferred = None;
@@ -85,8 +86,7 @@ pub(super) fn reshape(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value
         };
         shape.push(dim);
     }
-    let known =
-        checked_numel(&shape).ok_or_else(|| n.shape_error("a shape that fits in memory", format!("{target:?}")))?;
+    let known = n.check_shape(&shape)?;
     if let Some(i) = inferred {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(n.shape_error(
@@ -141,7 +141,8 @@ pub(super) fn squeeze(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value
 pub(super) fn unsqueeze(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let list = axes(n)?.ok_or_else(|| n.unsupported("needs 'axes'"))?;
-    let out_rank = x.shape().len() + list.len();
+    let out_rank = x.shape().len().saturating_add(list.len());
+    check_rank(out_rank, "Unsqueeze result")?;
     let mut at = Vec::with_capacity(list.len());
     for a in list {
         let i = normalize_axis(a, out_rank)
@@ -174,7 +175,7 @@ pub(super) fn transpose(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Val
         }
     };
     let (shape, index) = transpose_index(x.shape(), &perm);
-    Ok(vec![x.gather(&index, shape)?])
+    Ok(vec![x.gather(&index, shape, n.budget)?])
 }
 
 #[cfg(test)]

@@ -1,0 +1,10 @@
+//! Any text given to the JSON property parser yields a property or an error.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = reluverify::spec::json::parse(text);
+    }
+});

@@ -1,0 +1,195 @@
+//! Resource limits for loading untrusted model and property files.
+//!
+//! A model or property file may come from anywhere, and a few bytes can
+//! declare a tensor of 10^18 elements, a layer of a billion neurons or an
+//! expression nested a million levels deep. Every loader checks what a file
+//! *declares* against a [`LoadLimits`] **before** allocating for it, and
+//! refuses it with an [`ErrorKind::Limit`] error that names the option
+//! raising the limit. The defaults are far above what a MILP-based verifier
+//! can handle anyway (the largest VNN-COMP fully connected networks have a
+//! few thousand neurons per layer), so they only ever stop broken or hostile
+//! files.
+//!
+//! | field | CLI option | default | what it bounds |
+//! |---|---|---|---|
+//! | [`max_model_bytes`](LoadLimits::max_model_bytes) | `--max-model-size` | 1 GiB | size of a `.onnx` / `.nnet` file |
+//! | [`max_spec_bytes`](LoadLimits::max_spec_bytes) | `--max-spec-size` | 64 MiB | size of a `.json` / `.vnnlib` file |
+//! | [`max_elements`](LoadLimits::max_elements) | `--max-elements` | 2^24 | elements of one tensor, neurons of one layer, inputs and outputs a property declares, input bounds its regions hold together |
+//! | [`max_weights`](LoadLimits::max_weights) | `--max-weights` | 2^27 | values a model loader builds in all: weights of every layer and intermediate map, computed constants (1 GiB of f64) |
+//! | [`max_nesting`](LoadLimits::max_nesting) | `--max-nesting` | 256 | list nesting of a VNN-LIB file (at most [`NESTING_CEILING`]) |
+//! | [`max_dnf_terms`](LoadLimits::max_dnf_terms) | `--max-dnf-terms` | 10,000 | disjuncts of an unsafe set in disjunctive normal form, and boxes of a JSON `input_boxes` |
+//!
+//! JSON nesting is bounded by `serde_json` itself (128 levels). File sizes are
+//! enforced while reading, not only from the file's metadata, so a pipe or a
+//! device cannot get past them either.
+
+use std::fmt::Display;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The largest `max_nesting` accepted. The property parsers walk the
+/// expression tree recursively, about 1 KiB of stack per level in an
+/// optimised build: 1024 levels fit the 2 MiB stack of a spawned thread (a
+/// test checks it; the main thread has 8 MiB), so no setting can turn a deep
+/// file into a stack overflow.
+pub const NESTING_CEILING: usize = 1024;
+
+/// Limits on what a model or property file may declare; see the
+/// [module documentation](self) for the table of defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Largest model file (`.onnx`, `.nnet`) read, in bytes. Default: 1 GiB.
+    pub max_model_bytes: u64,
+    /// Largest property file (`.json`, `.vnnlib`) read, in bytes. Default: 64 MiB.
+    pub max_spec_bytes: u64,
+    /// Most elements of one tensor (counting each zero dimension as 1), most
+    /// neurons of one layer, highest input or output count a property
+    /// declares, and most input bounds its regions hold together (regions x
+    /// inputs). Default: 2^24 = 16,777,216.
+    pub max_elements: usize,
+    /// Most f64 values a model loader builds in all: the weights and biases
+    /// of every layer, and for ONNX also of every intermediate affine map
+    /// and computed constant of the graph (decoded initializers, bounded by
+    /// the file size, are not counted). Each map is checked against what is
+    /// left before it is allocated. Default: 2^27 = 134,217,728, which is
+    /// 1 GiB of f64; the largest VNN-COMP fully connected networks need
+    /// under 10^7.
+    pub max_weights: usize,
+    /// Deepest list nesting of a VNN-LIB file. Real properties nest three or
+    /// four levels. Default: 256; at most [`NESTING_CEILING`].
+    pub max_nesting: usize,
+    /// Most disjuncts an unsafe set may have (VNN-LIB assertions after DNF
+    /// expansion, JSON `any` lists) and most boxes of a JSON `input_boxes`.
+    /// Each disjunct is a separate problem to refute. Default: 10,000.
+    pub max_dnf_terms: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> LoadLimits {
+        LoadLimits {
+            max_model_bytes: 1 << 30,
+            max_spec_bytes: 64 << 20,
+            max_elements: 1 << 24,
+            max_weights: 1 << 27,
+            max_nesting: 256,
+            max_dnf_terms: 10_000,
+        }
+    }
+}
+
+impl LoadLimits {
+    /// Check that every limit is positive and `max_nesting` is at most
+    /// [`NESTING_CEILING`]; errors are [`ErrorKind::Usage`].
+    pub fn validate(&self) -> Result<()> {
+        let zero = [
+            ("--max-model-size", self.max_model_bytes == 0),
+            ("--max-spec-size", self.max_spec_bytes == 0),
+            ("--max-elements", self.max_elements == 0),
+            ("--max-weights", self.max_weights == 0),
+            ("--max-nesting", self.max_nesting == 0),
+            ("--max-dnf-terms", self.max_dnf_terms == 0),
+        ];
+        if let Some((flag, _)) = zero.iter().find(|(_, z)| *z) {
+            return Err(Error::new(ErrorKind::Usage, format!("{flag} must be at least 1")));
+        }
+        if self.max_nesting > NESTING_CEILING {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("--max-nesting is at most {NESTING_CEILING}, got {}", self.max_nesting),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `Ok` when `count <= max_elements`; otherwise a [`limit_error`] that
+    /// starts with `what`, which says what has `count` (e.g. "layer 2 has
+    /// 10^9 neurons").
+    pub(crate) fn check_elements(&self, count: usize, what: impl Display) -> Result<()> {
+        if count <= self.max_elements {
+            return Ok(());
+        }
+        Err(limit_error(format!("{what}, more than the limit of {}", self.max_elements), "max-elements"))
+    }
+}
+
+/// An [`ErrorKind::Limit`] error: `message` says what exceeded which limit,
+/// and the text tells which option (`--{flag}`) raises it.
+pub(crate) fn limit_error(message: impl Display, flag: &str) -> Error {
+    Error::new(ErrorKind::Limit, format!("{message}; raise the limit with --{flag} if the file is genuine"))
+}
+
+/// Read the file at `path`, refusing one larger than `max_bytes` without
+/// reading past the limit; `flag` names the option that raises it. Errors
+/// carry the path.
+pub(crate) fn read_file(path: &Path, max_bytes: u64, flag: &str) -> Result<Vec<u8>> {
+    let too_big = |size: Option<u64>| {
+        let size = size.map_or_else(|| "larger than".to_string(), |s| format!("{s} bytes, more than"));
+        limit_error(format!("the file is {size} the limit of {max_bytes} bytes"), flag).with_path(path)
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // The metadata refuses a large regular file at once; the bounded read
+    // below also covers files that lie about their size (pipes, devices).
+    if let Ok(meta) = file.metadata() {
+        if meta.is_file() && meta.len() > max_bytes {
+            return Err(too_big(Some(meta.len())));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(None));
+    }
+    Ok(bytes)
+}
+
+/// `bytes` as UTF-8 text, or a `kind` error at the line and column of the
+/// first invalid byte.
+pub(crate) fn utf8_text<'a>(bytes: &'a [u8], kind: ErrorKind, format: &str) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = String::from_utf8_lossy(valid.rsplit(|&b| b == b'\n').next().unwrap_or(&[])).chars().count() + 1;
+        Error::new(kind, format!("not a text file: a {format} file must be UTF-8 text")).at(line, col)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_values_do_not() {
+        assert!(LoadLimits::default().validate().is_ok());
+        let zero = LoadLimits { max_elements: 0, ..LoadLimits::default() };
+        assert_eq!(zero.validate().unwrap_err().kind(), ErrorKind::Usage);
+        let deep = LoadLimits { max_nesting: NESTING_CEILING + 1, ..LoadLimits::default() };
+        assert_eq!(deep.validate().unwrap_err().kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn read_file_stops_at_the_limit() {
+        let dir = std::env::temp_dir().join(format!("reluverify-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ten.bin");
+        std::fs::write(&path, [7u8; 10]).unwrap();
+        assert_eq!(read_file(&path, 10, "max-model-size").unwrap(), vec![7u8; 10]);
+        let err = read_file(&path, 9, "max-model-size").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Limit);
+        let text = err.to_string();
+        assert!(text.contains("ten.bin") && text.contains("10 bytes") && text.contains("--max-model-size"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        // A device that never ends is cut off at the limit too.
+        let dev_zero = Path::new("/dev/zero");
+        if dev_zero.exists() {
+            assert_eq!(read_file(dev_zero, 1 << 16, "max-spec-size").unwrap_err().kind(), ErrorKind::Limit);
+        }
+    }
+
+    #[test]
+    fn utf8_errors_point_at_the_bad_byte() {
+        assert_eq!(utf8_text(b"ab\nc\xffd", ErrorKind::Spec, "VNN-LIB").unwrap_err().line_col(), Some((2, 2)));
+        assert_eq!(utf8_text("é\n".as_bytes(), ErrorKind::Spec, "VNN-LIB").unwrap(), "é\n");
+    }
+}

@@ -1,0 +1,256 @@
+//! Every kind of bad input the README's "Bad input" table lists, run through
+//! the `reluverify` binary: each must exit with code 2 and a message that
+//! names the file (with line and column for text files, or the ONNX node)
+//! and the problem. Small text files live in `tests/data/bad/`; ONNX files
+//! are built here with the protobuf messages of `reluverify::model::onnx::pb`.
+
+mod common;
+
+use common::{code, run, scratch, stderr};
+use reluverify::model::onnx::pb;
+
+/// Run `reluverify ARGS`, assert exit code 2 and that stderr contains every
+/// needle; returns stderr.
+fn fails_with(args: &[&str], needles: &[&str]) -> String {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{args:?}: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{args:?}: stderr lacks {needle:?}: {err}");
+    }
+    err
+}
+
+/// `check MODEL SPEC` must fail with the needles in the message.
+fn check_fails(model: &str, spec: &str, needles: &[&str]) -> String {
+    fails_with(&["check", model, spec], needles)
+}
+
+/// A float32 tensor.
+fn tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::DATA_FLOAT,
+        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A node named `name` computing `output`.
+fn node(op: &str, name: &str, inputs: &[&str], output: &str) -> pb::NodeProto {
+    pb::NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        name: name.into(),
+        op_type: op.into(),
+        ..Default::default()
+    }
+}
+
+/// A graph input or output `[1, n]`.
+fn value_info(name: &str, n: i64) -> pb::ValueInfoProto {
+    let dim =
+        |v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) };
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::DATA_FLOAT,
+                shape: Some(pb::TensorShapeProto { dim: vec![dim(1), dim(n)] }),
+            })),
+        }),
+    }
+}
+
+/// An opset-13 model with input `x` of width `inputs` and output `y`, saved
+/// as a scratch file `file`; returns its path.
+fn onnx_file(file: &str, inputs: i64, nodes: Vec<pb::NodeProto>, initializer: Vec<pb::TensorProto>) -> String {
+    let model = pb::ModelProto {
+        ir_version: 7,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(pb::GraphProto {
+            name: "g".into(),
+            node: nodes,
+            initializer,
+            input: vec![value_info("x", inputs)],
+            output: vec![value_info("y", 1)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    scratch(file, &prost::Message::encode_to_vec(&model)).display().to_string()
+}
+
+/// The node `dense`: `x [1, 1] -> MatMul W -> output`.
+fn dense(output: &str) -> pb::NodeProto {
+    node("MatMul", "dense", &["x", "W"], output)
+}
+
+/// The weight `W [1, 1]` of `dense`.
+fn unit_weight() -> pb::TensorProto {
+    tensor("W", &[1, 1], &[1.0])
+}
+
+#[test]
+fn truncated_file() {
+    let acas = std::fs::read(common::root().join("models/ACASXU_run2a_1_1_batch_2000.onnx")).unwrap();
+    let path = scratch("truncated.onnx", &acas[..acas.len() / 2]);
+    check_fails(path.to_str().unwrap(), "specs/acasxu_prop1.json", &["truncated.onnx: not an ONNX model"]);
+}
+
+#[test]
+fn garbage_bytes() {
+    let path = scratch("picture.onnx", b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!");
+    check_fails(path.to_str().unwrap(), "specs/abs_nonneg.json", &["picture.onnx: not an ONNX model"]);
+}
+
+#[test]
+fn missing_file() {
+    check_fails("models/missing.onnx", "specs/abs_nonneg.json", &["models/missing.onnx: cannot access file"]);
+}
+
+#[test]
+fn unsupported_operator() {
+    let nodes = vec![dense("z"), node("Softmax", "probs", &["z"], "y")];
+    let path = onnx_file("softmax.onnx", 1, nodes, vec![unit_weight()]);
+    check_fails(
+        &path,
+        "specs/abs_nonneg.json",
+        &["softmax.onnx: node 'probs' (Softmax): operator Softmax is not supported; supported operators: Add,"],
+    );
+}
+
+#[test]
+fn sigmoid_network() {
+    let nodes = vec![dense("z"), node("Sigmoid", "squash", &["z"], "h"), node("MatMul", "out", &["h", "V"], "y")];
+    let path = onnx_file("sigmoid.onnx", 1, nodes, vec![unit_weight(), tensor("V", &[1, 1], &[2.0])]);
+    check_fails(&path, "specs/abs_nonneg.json", &["sigmoid.onnx: node 'squash' (Sigmoid): operator Sigmoid"]);
+}
+
+#[test]
+fn nan_weight() {
+    let path = onnx_file("nan.onnx", 1, vec![dense("y")], vec![tensor("W", &[1, 1], &[f32::NAN])]);
+    check_fails(
+        &path,
+        "specs/abs_nonneg.json",
+        &["nan.onnx: node 'dense' (MatMul): initializer 'W': value NaN at flat index 0 is not finite"],
+    );
+}
+
+#[test]
+fn huge_declared_tensor() {
+    // 3 * 10^9 elements declared, 4 bytes present: refused before any allocation.
+    let path = onnx_file("huge.onnx", 1, vec![dense("y")], vec![tensor("W", &[1, 3_000_000_000], &[1.0])]);
+    check_fails(
+        &path,
+        "specs/abs_nonneg.json",
+        &["huge.onnx: node 'dense' (MatMul): initializer 'W' declares shape [1, 3000000000]", "--max-elements"],
+    );
+}
+
+#[test]
+fn huge_declared_nnet_layer() {
+    check_fails(
+        "tests/data/bad/huge_layer.nnet",
+        "specs/abs_nonneg.json",
+        &["huge_layer.nnet:3:3: layer 1 has 1000000000 neurons, more than the limit of 16777216", "--max-elements"],
+    );
+}
+
+#[test]
+fn dimension_mismatch() {
+    check_fails(
+        "models/ACASXU_run2a_1_1_batch_2000.onnx",
+        "specs/abs_nonneg.json",
+        &["specs/abs_nonneg.json: region 0 bounds 1 inputs but the network has 5"],
+    );
+}
+
+#[test]
+fn empty_input_box() {
+    check_fails("models/abs.onnx", "tests/data/bad/empty_box.json", &["empty_box.json: inputs: no inputs listed"]);
+}
+
+#[test]
+fn lower_above_upper() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/lower_above_upper.json",
+        &["lower_above_upper.json: inputs[0] (input `x`): lower bound 1 is above upper bound 0"],
+    );
+}
+
+#[test]
+fn unknown_variable() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/unknown_variable.vnnlib",
+        &["unknown_variable.vnnlib:6:13: undeclared variable `Y_1`"],
+    );
+}
+
+#[test]
+fn output_index_out_of_range() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/output_out_of_range.json",
+        &["output_out_of_range.json: the property refers to output 3 but the network has 1 outputs"],
+    );
+}
+
+#[test]
+fn non_linear_term() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/nonlinear.vnnlib",
+        &["nonlinear.vnnlib:6:13: non-linear term: a product of two variables"],
+    );
+}
+
+#[test]
+fn malformed_json() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/malformed.json",
+        &["malformed.json:2:15: invalid JSON property: key must be a string"],
+    );
+}
+
+#[test]
+fn too_deep_nesting() {
+    let depth = 300;
+    let term = "(+ ".repeat(depth) + "Y_0" + &")".repeat(depth);
+    let text = format!("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (<= {term} 0))\n");
+    let path = scratch("deep.vnnlib", text.as_bytes());
+    let err = check_fails(
+        "models/abs.onnx",
+        path.to_str().unwrap(),
+        &["deep.vnnlib:3:", "lists are nested more than 256 levels deep", "--max-nesting"],
+    );
+    // The limit is configurable: with room for the depth, the next problem
+    // (X_0 has no bounds) is reported instead.
+    let roomy = fails_with(
+        &["check", "models/abs.onnx", path.to_str().unwrap(), "--max-nesting", "400"],
+        &["deep.vnnlib:1:16: input X_0 has no bounds"],
+    );
+    assert_ne!(err, roomy);
+}
+
+#[test]
+fn file_too_large() {
+    fails_with(
+        &["check", "models/mnist-net_256x2.onnx", "specs/mnistfc_prop_0_0.03.vnnlib", "--max-model-size", "100K"],
+        &["mnist-net_256x2.onnx: the file is 1077894 bytes, more than the limit of 102400 bytes", "--max-model-size"],
+    );
+    fails_with(
+        &["check", "models/abs.onnx", "specs/acasxu_prop1.vnnlib", "--max-spec-size", "512"],
+        &["acasxu_prop1.vnnlib: the file is 888 bytes, more than the limit of 512 bytes", "--max-spec-size"],
+    );
+}
+
+#[test]
+fn bad_option() {
+    fails_with(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--timeout", "0"], &["--timeout"]);
+    fails_with(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--max-nesting", "2000"], &["--max-nesting"]);
+}
