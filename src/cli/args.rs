@@ -173,8 +173,14 @@ impl SearchArgs {
             StrategyArg::InputSplit => Strategy::InputSplit,
             StrategyArg::Milp => Strategy::Milp,
         };
-        let s =
-            Settings { timeout, threads: self.threads, strategy, bounds: self.bounds.method(), ..Settings::default() };
+        let s = Settings {
+            timeout,
+            threads: self.threads,
+            strategy,
+            bounds: self.bounds.method(),
+            split_milp_unstable: self.split_milp_unstable,
+            ..Settings::default()
+        };
         s.validate()?;
         Ok(s)
     }
