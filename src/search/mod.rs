@@ -7,6 +7,7 @@
 //! settles "violated"; anything else is "unknown".
 
 pub mod falsify;
+pub mod refute;
 pub mod split;
 
 use std::time::Instant;
@@ -105,7 +106,7 @@ fn input_split(
         .num_threads(settings.threads)
         .build()
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {} worker threads: {e}", settings.threads)))?;
-    let search = split::SplitSearch::new(net, prop, deadline, settings.split_milp_unstable);
+    let search = split::SplitSearch::new(net, prop, deadline, settings.split_milp_unstable, settings.seed);
     let mut unknown = None;
     for (r, region) in prop.regions.iter().enumerate() {
         // Report stability on the whole region, before any split.
