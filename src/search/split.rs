@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::bounds::{symbolic, NetworkBounds};
+use crate::bounds::{interval, symbolic, BoundMethod, NetworkBounds};
+use crate::settings::Settings;
 use crate::milp::encode::encode_compact;
 use crate::model::Network;
 use crate::rng::Rng;
@@ -90,6 +91,7 @@ pub struct SplitSearch<'a> {
     net: &'a Network,
     prop: &'a Property,
     deadline: Option<Instant>,
+    box_bounds: BoundMethod,
     milp_max_unstable: usize,
     seed: u64,
     stop: AtomicBool,
@@ -99,33 +101,30 @@ pub struct SplitSearch<'a> {
 }
 
 impl<'a> SplitSearch<'a> {
-    /// A search over `prop`'s regions on `net`, stopping at `deadline`; boxes
-    /// with at most `milp_max_unstable` unstable neurons go to the MILP;
-    /// `seed` seeds the descents run between boxes.
-    pub fn new(
-        net: &'a Network,
-        prop: &'a Property,
-        deadline: Option<Instant>,
-        milp_max_unstable: usize,
-        seed: u64,
-    ) -> SplitSearch<'a> {
+    /// A search over `prop`'s regions on `net`, stopping at `deadline`, with
+    /// the box bounds ([`Settings::split_bounds`]: interval, else symbolic),
+    /// MILP threshold ([`Settings::split_milp_unstable`]) and seed of
+    /// `settings`.
+    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>, settings: &Settings) -> SplitSearch<'a> {
         SplitSearch {
             net,
             prop,
             deadline,
-            milp_max_unstable,
-            seed,
+            box_bounds: settings.split_bounds,
+            milp_max_unstable: settings.split_milp_unstable,
+            seed: settings.seed,
             stop: AtomicBool::new(false),
             found: Mutex::new(None),
             stats: SplitStats::default(),
         }
     }
 
-    /// Search region `region` (all its disjuncts).
-    pub fn run(&self, region: usize) -> SplitResult {
+    /// Search region `region` (all its disjuncts), within `root` bounds of
+    /// its whole box when there are any (e.g. LP-tightened ones).
+    pub fn run(&self, region: usize, root: Option<&NetworkBounds>) -> SplitResult {
         let r = &self.prop.regions[region];
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
-        let result = self.explore(region, r.input.clone(), open, 0, None);
+        let result = self.explore(region, r.input.clone(), open, 0, root);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
@@ -156,9 +155,11 @@ impl<'a> SplitSearch<'a> {
                 return self.record(w);
             }
         }
-        let bounds = match outer {
-            Some(outer) => symbolic::compute_within(net, &bx, outer),
-            None => symbolic::compute(net, &bx),
+        let bounds = match (self.box_bounds, outer) {
+            (BoundMethod::Interval, Some(outer)) => interval::compute_within(net, &bx, outer),
+            (BoundMethod::Interval, None) => interval::compute(net, &bx),
+            (_, Some(outer)) => symbolic::compute_within(net, &bx, outer),
+            (_, None) => symbolic::compute(net, &bx),
         };
 
         // Which disjuncts remain possible on this box, the box that holds
