@@ -1,12 +1,19 @@
 //! Branch and bound over the input box, for networks with few inputs.
 //!
-//! A box is *safe* for an unsafe disjunct when one of its rows `c·y <= rhs`
-//! has a symbolic lower bound of `c·y` above `rhs` on the whole box. Boxes
-//! that are not yet safe are probed for a counterexample (the input that
-//! minimises the row's linear lower bound, which is a box corner, and the
-//! centre), then either split in two along the input dimension with the
-//! largest `|gradient of the bound| x width`, or, when few neurons remain
-//! unstable, handed to the MILP, which settles the box exactly.
+//! Every box gets neuron bounds (symbolic by default, refined from its parent
+//! box's), then, for each unsafe conjunction still open, linear lower bounds
+//! of its rows as functions of the input. The box is *safe* for the
+//! conjunction when one row's bound, or the bound of a blend of two rows,
+//! lies above its right-hand side on the whole box (`refute.rs`); otherwise
+//! those linear bounds cut the box down to a smaller box that holds all its
+//! unsafe inputs, and a box that shrank by [`MIN_SHRINK`] is bounded again
+//! instead of being split. Open boxes are probed for a counterexample (the
+//! corner that minimises the best row's bound, a few gradient steps from
+//! there, the centre), then either split in two along the input with the
+//! largest `|gradient range| x width`, or, when few neurons remain unstable,
+//! handed to a compact MILP (stable neurons substituted), which settles the
+//! box exactly. Every [`ATTACK_EVERY`] boxes a worker also runs one gradient
+//! descent from a random point of the whole region.
 //!
 //! Halves are explored in parallel with `rayon::join`; the recursion is depth
 //! first, so memory stays proportional to the depth times the threads. The
