@@ -19,6 +19,11 @@ pub struct Settings {
     /// Neuron bounds used for stability and big-M constants by the MILP
     /// strategy. Default: LP tightening (within [`Settings::lp_budget`]).
     pub bounds: BoundMethod,
+    /// Neuron bounds of every box of the input-splitting search: interval,
+    /// symbolic, or LP tightening on the region's whole box (within
+    /// [`Settings::lp_budget`]) with symbolic bounds inside it for every box.
+    /// Default: symbolic (per box, LP costs far more than it saves).
+    pub split_bounds: BoundMethod,
     /// Fraction of the timeout that LP bound tightening may use before the
     /// MILP starts (bounds stay sound when it stops early). Default: 0.4.
     pub lp_budget: f64,
@@ -45,6 +50,7 @@ impl Default for Settings {
             timeout: None,
             threads: 1,
             bounds: BoundMethod::Lp,
+            split_bounds: BoundMethod::Symbolic,
             lp_budget: 0.4,
             strategy: Strategy::Auto,
             split_milp_unstable: 12,

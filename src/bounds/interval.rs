@@ -6,7 +6,7 @@
 //! `u_i = b_i + sum_j (W_ij^+ ux_j + W_ij^- lx_j)`.
 //! The activation image of `[l_i, u_i]` feeds the next layer.
 
-use super::{Bounds, NetworkBounds};
+use super::{intersect_uncrossed, Bounds, NetworkBounds};
 use crate::model::{Affine, Network};
 use crate::spec::InputBox;
 
@@ -34,11 +34,25 @@ pub fn affine_bounds(affine: &Affine, lx: &[f64], ux: &[f64]) -> Bounds {
 
 /// Interval bounds for every layer of `net` over `input`.
 pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
+    propagate(net, input, None)
+}
+
+/// Interval bounds over `input`, a sub-box of a box whose sound bounds are
+/// `outer`: each layer's bounds are intersected with `outer`'s before they
+/// feed the next layer (as [`symbolic::compute_within`](super::symbolic::compute_within) does).
+pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
+    propagate(net, input, Some(outer))
+}
+
+fn propagate(net: &Network, input: &InputBox, outer: Option<&NetworkBounds>) -> NetworkBounds {
     let mut lx = input.lower.clone();
     let mut ux = input.upper.clone();
     let mut layers = Vec::with_capacity(net.layers().len());
-    for layer in net.layers() {
-        let b = affine_bounds(&layer.affine, &lx, &ux);
+    for (k, layer) in net.layers().iter().enumerate() {
+        let mut b = affine_bounds(&layer.affine, &lx, &ux);
+        if let Some(outer) = outer {
+            b = intersect_uncrossed(&b, &outer.layers[k]);
+        }
         let (l, u): (Vec<f64>, Vec<f64>) =
             (0..b.len()).map(|i| layer.activation.interval_image(i, b.lower[i], b.upper[i])).unzip();
         lx = l;

@@ -633,13 +633,65 @@ fn to_output_bounds(rows: &Rows) -> OutputLinearBounds {
 /// satisfy `c·f(x) >= g·x + const` on the box for some constant; `g` is what
 /// the split search uses to choose a dimension.
 pub fn bound_linear(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: &[(usize, f64)]) -> (f64, Vec<f64>) {
-    let (value, rows) = substitute_objective(net, input, bounds, c);
-    (value - LINEAR_BOUND_PAD * (1.0 + value.abs()), rows.coeffs)
+    let b = linear_bound(net, input, bounds, c);
+    (b.lower, b.coeffs)
+}
+
+/// What [`linear_bound`] found about `c·f(x)` on a box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearBound {
+    /// A lower bound of `c·f(x)` on the box (as returned by [`bound_linear`]).
+    pub lower: f64,
+    /// `g`, one coefficient per input, with `constant`:
+    /// `c·f(x) >= g·x + constant` for every `x` in the box.
+    pub coeffs: Vec<f64>,
+    /// The constant of that linear function, already lowered by
+    /// [`LINEAR_BOUND_PAD`] times the largest magnitude its evaluation on the
+    /// box involves, so that evaluating it in f64 stays below `c·f(x)`.
+    pub constant: f64,
+}
+
+/// [`bound_linear`], with the constant of the linear lower bound as well, so
+/// callers can reason about the inputs where `c·f(x)` may be small (for
+/// example intersect several such half-spaces).
+pub fn linear_bound(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: &[(usize, f64)]) -> LinearBound {
+    Substitution::new(net, input, bounds).linear_bound(c)
+}
+
+/// The relaxation of every neuron of a network on a box, kept so that any
+/// number of linear functions of the output can be bounded
+/// ([`Substitution::linear_bound`]) without relaxing the network again for
+/// each.
+pub struct Substitution<'a> {
+    below: Below<'a>,
+}
+
+impl<'a> Substitution<'a> {
+    /// The relaxations that `bounds` (sound bounds for `input`) define.
+    pub fn new(net: &'a Network, input: &'a InputBox, bounds: &NetworkBounds) -> Substitution<'a> {
+        Substitution { below: Below::from_bounds(net, input, &bounds.layers) }
+    }
+
+    /// [`linear_bound`] of `c·f(x)` with these relaxations.
+    pub fn linear_bound(&self, c: &[(usize, f64)]) -> LinearBound {
+        let input = self.below.input;
+        let (value, rows) = substitute_objective(&self.below, c);
+        let scale: f64 = rows
+            .coeffs
+            .iter()
+            .zip(input.lower.iter().zip(&input.upper))
+            .fold(rows.constants[0].abs(), |acc, (g, (l, u))| acc + g.abs() * l.abs().max(u.abs()));
+        LinearBound {
+            lower: value - LINEAR_BOUND_PAD * (1.0 + value.abs()),
+            constant: rows.constants[0] - LINEAR_BOUND_PAD * (1.0 + scale),
+            coeffs: rows.coeffs,
+        }
+    }
 }
 
 /// [`bound_linear`] before padding, with the constant of the input function.
-fn substitute_objective(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: &[(usize, f64)]) -> (f64, Rows) {
-    let below = Below::from_bounds(net, input, &bounds.layers);
+fn substitute_objective(below: &Below, c: &[(usize, f64)]) -> (f64, Rows) {
+    let net = below.net;
     let n_layers = net.layers().len();
     let mut rows = Rows { width: net.output_dim(), coeffs: vec![0.0; net.output_dim()], constants: vec![0.0] };
     for &(k, v) in c {
@@ -878,7 +930,7 @@ mod tests {
             let c: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).chain([(0, 0.5)]).collect();
             let (lb, g) = bound_linear(&net, &input, &nb, &c);
             assert_eq!(g.len(), net.input_dim());
-            let (_, rows) = substitute_objective(&net, &input, &nb, &c);
+            let (_, rows) = substitute_objective(&Below::from_bounds(&net, &input, &nb.layers), &c);
             assert_eq!(rows.coeffs, g);
             for x in sample(&mut rng, &input, 300) {
                 let y = net.forward(&x);

@@ -251,6 +251,9 @@ pub struct SearchArgs {
     /// Neuron bounds for the MILP strategy's big-M constants.
     #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
     pub bounds: BoundsArg,
+    /// Neuron bounds of every box of the input-splitting search (lp: LP on the whole region, symbolic per box inside it).
+    #[arg(long, value_enum, default_value_t = BoundsArg::Symbolic)]
+    pub split_bounds: BoundsArg,
     /// Input splitting sends a box to the MILP once at most this many neurons are unstable.
     #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable)]
     pub split_milp_unstable: usize,
@@ -280,6 +283,7 @@ impl SearchArgs {
             threads: self.threads,
             strategy,
             bounds: self.bounds.method(),
+            split_bounds: self.split_bounds.method(),
             split_milp_unstable: self.split_milp_unstable,
             ..Settings::default()
         };

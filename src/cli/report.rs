@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 use super::args::CheckArgs;
 use super::bounds::{format_method, method_report};
 use super::exit::Exit;
-use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
 use crate::search::cross_check::{cross_check, CrossCheck, CrossCheckReport};
@@ -72,10 +71,10 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
     let outcome = verify(&net, &prop, &settings)?;
     if args.verbose {
         // The bounds the search started from, recomputed for the report:
-        // input splitting refines symbolic bounds box by box, the MILP
-        // strategy encodes with the configured method.
+        // input splitting refines `--split-bounds` box by box, the MILP
+        // strategy encodes with `--bounds`.
         let method =
-            if outcome.stats.search == Some(SearchPath::Milp) { settings.bounds } else { BoundMethod::Symbolic };
+            if outcome.stats.search == Some(SearchPath::Milp) { settings.bounds } else { settings.split_bounds };
         for (k, region) in prop.regions.iter().enumerate() {
             eprintln!("region {k} ({} search):", search_name(&outcome.stats));
             eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
@@ -222,7 +221,7 @@ fn print_text(o: &Outcome) {
         Some(SearchPath::Falsify) => println!("search: found by sampling and gradient descent before any proof search"),
         Some(SearchPath::InputSplit) => {
             println!(
-                "neurons: {} total, {} stable, {} unstable on the whole region (symbolic bounds)",
+                "neurons: {} total, {} stable, {} unstable on the whole region, before splitting",
                 s.neurons, s.stable, s.unstable
             );
             println!(

@@ -65,7 +65,8 @@ pub fn descend(
 ) -> Option<Witness> {
     let width: Vec<f64> = bx.lower.iter().zip(&bx.upper).map(|(l, u)| u - l).collect();
     for step in 0..steps {
-        let y = net.forward(&x);
+        let pre = net.forward_pre_activations(&x);
+        let y = net.output_from(&pre);
         let (row, margin) =
             conj.constraints.iter().map(|c| (c, c.slack_violation(&y))).max_by(|a, b| a.1.total_cmp(&b.1))?;
         if margin <= 0.0 {
@@ -73,7 +74,7 @@ pub fn descend(
                 return Some(w);
             }
         }
-        let g = net.gradient(&x, &row.coeffs);
+        let g = net.gradient_from(&pre, &row.coeffs);
         let eta = 0.5 * (1.0 - step as f64 / steps as f64).powi(2) + 0.01;
         for i in 0..x.len() {
             x[i] -= eta * width[i] * g[i].signum();
@@ -89,22 +90,41 @@ pub fn descend(
 /// is piecewise linear, so the gradient is exact inside each linear region.
 pub fn gradient_descent(net: &Network, prop: &Property, restarts: usize, seed: u64) -> Option<Witness> {
     let mut rng = Rng::new(seed ^ 0x5EED);
-    for (r, region) in prop.regions.iter().enumerate() {
-        let b = &region.input;
-        for conj in &region.unsafe_set.disjuncts {
-            if conj.constraints.is_empty() {
-                return check_witness(net, prop, r, &b.center());
+    for r in 0..prop.regions.len() {
+        for restart in 0..restarts {
+            let start = if restart == 0 { Start::Centre } else { Start::Random(&mut rng) };
+            if let Some(w) = restart_region(net, prop, r, start) {
+                return Some(w);
             }
-            for restart in 0..restarts {
-                let x = if restart == 0 {
-                    b.center()
-                } else {
-                    (0..b.dim()).map(|i| rng.range(b.lower[i], b.upper[i])).collect()
-                };
-                if let Some(w) = descend(net, prop, r, conj, b, x, PGD_STEPS) {
-                    return Some(w);
-                }
-            }
+        }
+    }
+    None
+}
+
+/// Where a descent starts.
+pub(crate) enum Start<'a> {
+    /// The centre of the region's box.
+    Centre,
+    /// A uniform random point of the box.
+    Random(&'a mut Rng),
+}
+
+/// One [`descend`] of [`PGD_STEPS`] on each unsafe disjunct of region `r`
+/// from one start point. The split search runs these between boxes, so that
+/// a counterexample in a small part of a large region is found even while
+/// the proof search is busy elsewhere.
+pub(crate) fn restart_region(net: &Network, prop: &Property, r: usize, start: Start) -> Option<Witness> {
+    let b = &prop.regions[r].input;
+    let x = match start {
+        Start::Centre => b.center(),
+        Start::Random(rng) => (0..b.dim()).map(|i| rng.range(b.lower[i], b.upper[i])).collect(),
+    };
+    for conj in &prop.regions[r].unsafe_set.disjuncts {
+        if conj.constraints.is_empty() {
+            return check_witness(net, prop, r, &x);
+        }
+        if let Some(w) = descend(net, prop, r, conj, b, x.clone(), PGD_STEPS) {
+            return Some(w);
         }
     }
     None

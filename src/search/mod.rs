@@ -8,6 +8,7 @@
 
 pub mod cross_check;
 pub mod falsify;
+pub mod refute;
 pub mod split;
 #[cfg(test)]
 mod stress;
@@ -109,16 +110,19 @@ fn input_split(
         .num_threads(settings.threads)
         .build()
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {} worker threads: {e}", settings.threads)))?;
-    let search = split::SplitSearch::new(net, prop, deadline, settings.split_milp_unstable);
+    let search = split::SplitSearch::new(net, prop, deadline, settings);
     let mut unknown = None;
     for (r, region) in prop.regions.iter().enumerate() {
-        // Report stability and scaling on the whole region, before any split.
-        let nb = symbolic::compute(net, &region.input);
-        stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
-        let unstable = nb.unstable_count(net);
+        // The region's whole box, bounded once by the configured method; the
+        // boxes of the search refine these. Stability and scaling are
+        // reported for these bounds, before any split.
+        let lp_deadline = settings.timeout.map(|t| Instant::now() + t.mul_f64(settings.lp_budget));
+        let root = bounds::compute_until(net, &region.input, settings.split_bounds, lp_deadline, settings.threads);
+        stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
+        let unstable = root.unstable_count(net);
         stats.unstable += unstable;
         stats.stable += stats.neurons - unstable;
-        match pool.install(|| search.run(r)) {
+        match pool.install(|| search.run(r, Some(&root))) {
             split::SplitResult::Safe => {}
             split::SplitResult::Violated(witness) => {
                 search.stats.add_to(stats);

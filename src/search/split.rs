@@ -1,12 +1,19 @@
 //! Branch and bound over the input box, for networks with few inputs.
 //!
-//! A box is *safe* for an unsafe disjunct when one of its rows `c·y <= rhs`
-//! has a symbolic lower bound of `c·y` above `rhs` on the whole box. Boxes
-//! that are not yet safe are probed for a counterexample (the input that
-//! minimises the row's linear lower bound, which is a box corner, and the
-//! centre), then either split in two along the input dimension with the
-//! largest `|gradient of the bound| x width`, or, when few neurons remain
-//! unstable, handed to the MILP, which settles the box exactly.
+//! Every box gets neuron bounds (symbolic by default, refined from its parent
+//! box's), then, for each unsafe conjunction still open, linear lower bounds
+//! of its rows as functions of the input. The box is *safe* for the
+//! conjunction when one row's bound, or the bound of a blend of two rows,
+//! lies above its right-hand side on the whole box (`refute.rs`); otherwise
+//! those linear bounds cut the box down to a smaller box that holds all its
+//! unsafe inputs, and a box that shrank by [`MIN_SHRINK`] is bounded again
+//! instead of being split. Open boxes are probed for a counterexample (the
+//! corner that minimises the best row's bound, a few gradient steps from
+//! there, the centre), then either split in two along the input with the
+//! largest `|gradient range| x width`, or, when few neurons remain unstable,
+//! handed to a compact MILP (stable neurons substituted), which settles the
+//! box exactly. Every [`ATTACK_EVERY`] boxes a worker also runs one gradient
+//! descent from a random point of the whole region.
 //!
 //! Halves are explored in parallel with `rayon::join`; the recursion is depth
 //! first, so memory stays proportional to the depth times the threads. The
@@ -16,21 +23,40 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::bounds::{symbolic, NetworkBounds};
-use crate::milp::encode::encode;
+use crate::bounds::{interval, symbolic, BoundMethod, NetworkBounds};
+use crate::settings::Settings;
+use crate::milp::encode::encode_compact;
 use crate::model::Network;
-use crate::spec::{InputBox, Property};
+use crate::rng::Rng;
+use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
-use super::{falsify, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
+use super::{falsify, refute, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
 
 /// Gradient steps tried from the most promising corner of every box that
 /// the bounds cannot settle: cheap next to the bounds, and it finds
 /// counterexamples in small regions that global sampling misses.
 pub const BOX_DESCENT_STEPS: usize = 8;
 
-/// Boxes are never split deeper than this; deeper boxes go to the MILP.
+/// Boxes are never split (or tightened) deeper than this; deeper boxes go
+/// to the MILP.
 pub const MAX_DEPTH: usize = 60;
+
+/// A box whose unsafe inputs the cuts confine to a box at least this much
+/// narrower in some dimension (as a fraction of its width) is re-bounded on
+/// that smaller box instead of being split: one bounds computation instead
+/// of two, on a box that may be much smaller than either half.
+pub const MIN_SHRINK: f64 = 0.1;
+
+/// Every this many boxes, a worker runs one gradient descent from a random
+/// point of the whole region ([`falsify::restart_region`]), costing about as
+/// much as a box. Counterexamples confined to a small part of a large region
+/// (ACAS Xu net 1_9, property 7) are found this way long before the split
+/// search reaches them, while a proof pays about `1 / ATTACK_EVERY` extra.
+pub const ATTACK_EVERY: usize = 8;
+
+/// Passes of [`refute::tighten`] over the cuts of a conjunction.
+pub const TIGHTEN_ROUNDS: usize = 2;
 
 /// Counters of a split search.
 #[derive(Debug, Default)]
@@ -72,7 +98,9 @@ pub struct SplitSearch<'a> {
     net: &'a Network,
     prop: &'a Property,
     deadline: Option<Instant>,
+    box_bounds: BoundMethod,
     milp_max_unstable: usize,
+    seed: u64,
     stop: AtomicBool,
     found: Mutex<Option<Witness>>,
     /// Counters, readable after the search.
@@ -80,30 +108,30 @@ pub struct SplitSearch<'a> {
 }
 
 impl<'a> SplitSearch<'a> {
-    /// A search over `prop`'s regions on `net`, stopping at `deadline`; boxes
-    /// with at most `milp_max_unstable` unstable neurons go to the MILP.
-    pub fn new(
-        net: &'a Network,
-        prop: &'a Property,
-        deadline: Option<Instant>,
-        milp_max_unstable: usize,
-    ) -> SplitSearch<'a> {
+    /// A search over `prop`'s regions on `net`, stopping at `deadline`, with
+    /// the box bounds ([`Settings::split_bounds`]: interval, else symbolic),
+    /// MILP threshold ([`Settings::split_milp_unstable`]) and seed of
+    /// `settings`.
+    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>, settings: &Settings) -> SplitSearch<'a> {
         SplitSearch {
             net,
             prop,
             deadline,
-            milp_max_unstable,
+            box_bounds: settings.split_bounds,
+            milp_max_unstable: settings.split_milp_unstable,
+            seed: settings.seed,
             stop: AtomicBool::new(false),
             found: Mutex::new(None),
             stats: SplitStats::default(),
         }
     }
 
-    /// Search region `region` (all its disjuncts).
-    pub fn run(&self, region: usize) -> SplitResult {
+    /// Search region `region` (all its disjuncts), within `root` bounds of
+    /// its whole box when there are any (e.g. LP-tightened ones).
+    pub fn run(&self, region: usize, root: Option<&NetworkBounds>) -> SplitResult {
         let r = &self.prop.regions[region];
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
-        let result = self.explore(region, r.input.clone(), open, 0, None);
+        let result = self.explore(region, r.input.clone(), open, 0, root);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
@@ -126,72 +154,133 @@ impl<'a> SplitSearch<'a> {
         }
         let net = self.net;
         let dnf = &self.prop.regions[region].unsafe_set;
-        self.stats.boxes.fetch_add(1, Ordering::Relaxed);
-        let bounds = match outer {
-            Some(outer) => symbolic::compute_within(net, &bx, outer),
-            None => symbolic::compute(net, &bx),
+        let n = self.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        if n % ATTACK_EVERY == ATTACK_EVERY - 1 {
+            // One global descent from a random start, seeded by the box count.
+            let mut rng = Rng::new(self.seed ^ n as u64);
+            if let Some(w) = falsify::restart_region(net, self.prop, region, falsify::Start::Random(&mut rng)) {
+                return self.record(w);
+            }
+        }
+        let bounds = match (self.box_bounds, outer) {
+            (BoundMethod::Interval, Some(outer)) => interval::compute_within(net, &bx, outer),
+            (BoundMethod::Interval, None) => interval::compute(net, &bx),
+            (_, Some(outer)) => symbolic::compute_within(net, &bx, outer),
+            (_, None) => symbolic::compute(net, &bx),
         };
 
-        // Which disjuncts remain possible on this box, and the split score.
+        // Which disjuncts remain possible on this box, the box that holds
+        // their unsafe inputs, and the split score.
         let mut still_open = Vec::new();
+        let mut unsafe_hull: Option<InputBox> = None;
         let mut score = vec![0.0; bx.dim()];
         for &d in &open {
             let conj = &dnf.disjuncts[d];
-            let mut best: Option<(f64, Vec<f64>)> = None;
-            let mut row_coeffs: &[(usize, f64)] = &[];
-            let mut excluded = false;
-            for row in &conj.constraints {
-                let (lb, lin) = symbolic::bound_linear(net, &bx, &bounds, &row.coeffs);
-                if lb > row.rhs + UNSAFE_RELAX {
-                    excluded = true;
-                    break;
-                }
-                if best.as_ref().is_none_or(|(g, _)| lb - row.rhs > *g) {
-                    best = Some((lb - row.rhs, lin));
-                    row_coeffs = &row.coeffs;
-                }
-            }
-            if excluded {
+            let Some((within, lin, row_coeffs)) = self.open_part(&bx, &bounds, conj) else {
                 continue;
-            }
+            };
             still_open.push(d);
-            if let Some((_, lin)) = best {
-                // Probe the corner that minimises the row's linear lower bound.
-                let corner: Vec<f64> =
-                    (0..bx.dim()).map(|i| if lin[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
-                if let Some(res) = self.try_witness(region, &corner) {
-                    return res;
-                }
-                // A few gradient steps from that corner, inside this box.
-                if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS) {
-                    return self.record(w);
-                }
-                // ReluVal's "smear": |gradient interval| x width, with the
-                // gradient taken over every linear piece the bounds allow.
-                for ((sc, g), (l, u)) in
-                    score.iter_mut().zip(smear(net, &bounds, row_coeffs)).zip(bx.lower.iter().zip(&bx.upper))
-                {
-                    *sc += g * (u - l);
-                }
+            unsafe_hull = Some(match unsafe_hull {
+                Some(h) => refute::hull(&h, &within),
+                None => within,
+            });
+            // Probe the corner that minimises the best row's linear lower bound.
+            let corner: Vec<f64> =
+                (0..bx.dim()).map(|i| if lin[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
+            if let Some(res) = self.try_witness(region, &corner) {
+                return res;
+            }
+            // A few gradient steps from that corner, inside this box.
+            if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS) {
+                return self.record(w);
+            }
+            // ReluVal's "smear": |gradient interval| (times the width, below),
+            // with the gradient taken over every linear piece the bounds allow.
+            for (sc, g) in score.iter_mut().zip(smear(net, &bounds, &row_coeffs)) {
+                *sc += g;
             }
         }
-        if still_open.is_empty() {
+        let Some(unsafe_hull) = unsafe_hull else {
             self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
             return SplitResult::Safe;
+        };
+        // Every unsafe input lies in the hull: when it is noticeably smaller,
+        // continue on it alone (its bounds are tighter) instead of splitting.
+        if refute::shrinkage(&bx, &unsafe_hull) >= MIN_SHRINK && depth < MAX_DEPTH {
+            return self.explore(region, unsafe_hull, still_open, depth + 1, Some(&bounds));
         }
         if let Some(res) = self.try_witness(region, &bx.center()) {
             return res;
         }
+        // The bounds of `bx` hold on its sub-box `unsafe_hull` too.
         if bounds.unstable_count(net) <= self.milp_max_unstable || depth >= MAX_DEPTH {
-            return self.milp(region, &bx, &bounds, &still_open);
+            return self.milp(region, &unsafe_hull, &bounds, &still_open);
         }
-        let dim = (0..bx.dim()).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
-        let (left, right) = split_box(&bx, dim);
+        let h = &unsafe_hull;
+        let dim = (0..h.dim())
+            .map(|i| (i, score[i] * (h.upper[i] - h.lower[i])))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(0, |(i, _)| i);
+        let (left, right) = split_box(&unsafe_hull, dim);
         let (a, b) = rayon::join(
             || self.explore(region, left, still_open.clone(), depth + 1, Some(&bounds)),
             || self.explore(region, right, still_open.clone(), depth + 1, Some(&bounds)),
         );
         combine(a, b)
+    }
+
+    /// What the bounds leave of conjunction `conj` on `bx`: `None` when they
+    /// prove it empty there, else a box holding all its unsafe inputs, with
+    /// the input coefficients and output row of its most nearly excluded
+    /// row (for the corner probe and the split score).
+    ///
+    /// Each row is bounded on its own first. With several rows, the best
+    /// blend of two rows' cuts ([`refute::best_pair`]) is tried, then the
+    /// same blend of the rows themselves is bounded by a fresh substitution,
+    /// whose relaxations are chosen for the blend and so are tighter still.
+    /// The box is then tightened by every cut found.
+    fn open_part(
+        &self,
+        bx: &InputBox,
+        bounds: &NetworkBounds,
+        conj: &Conjunction,
+    ) -> Option<(InputBox, Vec<f64>, Vec<(usize, f64)>)> {
+        let sub = symbolic::Substitution::new(self.net, bx, bounds);
+        let mut cuts = Vec::with_capacity(conj.constraints.len() + 1);
+        let mut best: Option<(f64, Vec<f64>, &[(usize, f64)])> = None;
+        for row in &conj.constraints {
+            let lb = sub.linear_bound(&row.coeffs);
+            if lb.lower > row.rhs + UNSAFE_RELAX {
+                return None;
+            }
+            cuts.push(refute::Cut::new(&lb, row.rhs + UNSAFE_RELAX));
+            if best.as_ref().is_none_or(|(g, ..)| lb.lower - row.rhs > *g) {
+                best = Some((lb.lower - row.rhs, lb.coeffs, &row.coeffs));
+            }
+        }
+        if let Some((a, b, t, excess)) = refute::best_pair(&cuts, bx) {
+            if excess > 0.0 {
+                return None;
+            }
+            // The blended row t c_a + (1 - t) c_b <= t rhs_a + (1 - t) rhs_b
+            // holds at every unsafe output; bound it as a whole.
+            let (ra, rb) = (&conj.constraints[a], &conj.constraints[b]);
+            let coeffs: Vec<(usize, f64)> = ra
+                .coeffs
+                .iter()
+                .map(|&(k, v)| (k, t * v))
+                .chain(rb.coeffs.iter().map(|&(k, v)| (k, (1.0 - t) * v)))
+                .collect();
+            let rhs = t * ra.rhs + (1.0 - t) * rb.rhs;
+            let lb = sub.linear_bound(&coeffs);
+            if lb.lower > rhs + UNSAFE_RELAX {
+                return None;
+            }
+            cuts.push(refute::Cut::new(&lb, rhs + UNSAFE_RELAX));
+        }
+        let within = refute::tighten(bx, &cuts, TIGHTEN_ROUNDS)?;
+        let (_, lin, row) = best.expect("a conjunction has at least one row");
+        Some((within, lin, row.to_vec()))
     }
 
     /// Check a candidate point; on success record it and stop all workers.
@@ -209,7 +298,7 @@ impl<'a> SplitSearch<'a> {
 
     /// Settle the open disjuncts on `bx` with one MILP each.
     fn milp(&self, region: usize, bx: &InputBox, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
-        let base = encode(self.net, bx, bounds);
+        let base = encode_compact(self.net, bx, bounds);
         self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
         let mut result = SplitResult::Safe;
         for &d in open {
