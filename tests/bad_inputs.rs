@@ -7,7 +7,7 @@
 mod common;
 
 use common::{code, run, scratch, stderr};
-use reluverify::model::onnx::pb;
+use reluverify::model::onnx::{pb, value_info};
 
 /// Run `reluverify ARGS`, assert exit code 2 and that stderr contains every
 /// needle; returns stderr.
@@ -48,24 +48,9 @@ fn node(op: &str, name: &str, inputs: &[&str], output: &str) -> pb::NodeProto {
     }
 }
 
-/// A graph input or output `[1, n]`.
-fn value_info(name: &str, n: i64) -> pb::ValueInfoProto {
-    let dim =
-        |v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) };
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::DATA_FLOAT,
-                shape: Some(pb::TensorShapeProto { dim: vec![dim(1), dim(n)] }),
-            })),
-        }),
-    }
-}
-
 /// An opset-13 model with input `x` of width `inputs` and output `y`, saved
 /// as a scratch file `file`; returns its path.
-fn onnx_file(file: &str, inputs: i64, nodes: Vec<pb::NodeProto>, initializer: Vec<pb::TensorProto>) -> String {
+fn onnx_file(file: &str, inputs: usize, nodes: Vec<pb::NodeProto>, initializer: Vec<pb::TensorProto>) -> String {
     let model = pb::ModelProto {
         ir_version: 7,
         opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],

@@ -122,8 +122,9 @@ fn float_tensor(name: &str, dims: &[usize], data: &[f64]) -> pb::TensorProto {
     }
 }
 
-/// A float tensor value of shape `[1, n]`.
-fn value_info(name: &str, n: usize) -> pb::ValueInfoProto {
+/// A float tensor graph input or output `name` of shape `[1, n]`, the
+/// shape the loader expects; public for building test graphs by hand.
+pub fn value_info(name: &str, n: usize) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
     let dim = |v: usize| Dimension { value: Some(Dim::DimValue(v as i64)) };
     pb::ValueInfoProto {

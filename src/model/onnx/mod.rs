@@ -65,6 +65,7 @@
 
 mod export;
 mod graph;
+pub use export::value_info;
 mod ops;
 pub mod pb;
 mod tensor;

@@ -129,6 +129,18 @@ impl<'a> Budget<'a> {
 }
 
 impl Var {
+    /// A value of `shape` whose map has the row-major `rows x cols` weights
+    /// `data` and `bias`.
+    fn from_rows(
+        shape: Vec<usize>,
+        (rows, cols, data): (usize, usize, Vec<f64>),
+        bias: Vec<f64>,
+        identity: bool,
+        stage: usize,
+    ) -> Result<Var> {
+        Ok(Var { shape, map: Affine { weights: Matrix::new(rows, cols, data)?, bias }, identity, stage })
+    }
+
     /// The identity on a stage input of the given shape.
     pub fn identity(shape: Vec<usize>, stage: usize, budget: &Budget<'_>) -> Result<Var> {
         let n = numel(&shape);
@@ -180,7 +192,7 @@ impl Var {
             && src.iter().enumerate().all(|(i, &j)| i == j)
             && scale.iter().all(|&s| s == 1.0)
             && shift.iter().all(|&s| s == 0.0);
-        Ok(Var { shape, map: Affine { weights: Matrix::new(rows, cols, data)?, bias }, identity, stage: self.stage })
+        Var::from_rows(shape, (rows, cols, data), bias, identity, self.stage)
     }
 
     /// `out[i] = sa * a[src_a[i]] + sb * b[src_b[i]]` for the operands
@@ -203,12 +215,7 @@ impl Var {
             b.add_row(src_b[i], sb, out);
             bias.push(sa * a.map.bias[src_a[i]] + sb * b.map.bias[src_b[i]]);
         }
-        Ok(Var {
-            shape,
-            map: Affine { weights: Matrix::new(rows, cols, data)?, bias },
-            identity: false,
-            stage: a.stage,
-        })
+        Var::from_rows(shape, (rows, cols, data), bias, false, a.stage)
     }
 
     /// `out[i] = sum over (j, c) in terms[i] of c * self[j], plus shift[i]`,
@@ -234,12 +241,7 @@ impl Var {
             }
             bias.push(b);
         }
-        Ok(Var {
-            shape,
-            map: Affine { weights: Matrix::new(rows, cols, data)?, bias },
-            identity: false,
-            stage: self.stage,
-        })
+        Var::from_rows(shape, (rows, cols, data), bias, false, self.stage)
     }
 }
 
