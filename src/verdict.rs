@@ -121,6 +121,8 @@ pub struct Stats {
     pub boxes: usize,
     /// The search that settled the run (`None` before any ran).
     pub search: Option<SearchPath>,
+    /// Wall time spent in each phase.
+    pub phases: Phases,
     /// How well scaled the encodings of the regions a proof search ran on
     /// are (`None` when no proof search ran).
     pub scaling: Option<Scaling>,
@@ -138,6 +140,19 @@ impl Stats {
         self.scaling = Some(merged);
         self.warnings = merged.warnings();
     }
+}
+
+/// Wall time of each phase of a run: they add up to about
+/// [`Stats::elapsed`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    /// Sampling and gradient descent before any proof search.
+    pub falsify: Duration,
+    /// Neuron bounds of the regions' whole boxes (including LP tightening).
+    pub bounds: Duration,
+    /// The proof search: input splitting (its per-box bounds included) or
+    /// the MILPs.
+    pub search: Duration,
 }
 
 /// Which search settled a run.

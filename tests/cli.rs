@@ -48,6 +48,26 @@ fn acasxu_prop1_holds_on_net_1_1() {
 }
 
 #[test]
+fn stats_json_reports_the_search_and_its_phases() {
+    let out = scratch("p1_stats.json", b"");
+    let model = "models/ACASXU_run2a_1_1_batch_2000.onnx";
+    let o = run(&["check", model, "specs/acasxu_prop1.json", "--stats-json", out.to_str().unwrap(), "-v"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("phases: falsify"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["verdict"], "holds");
+    let stats = &v["stats"];
+    assert_eq!(stats["strategy"], "input-split");
+    // Property 1 on net 1_1 needs splitting: dozens of boxes, half proved by bounds.
+    assert!(stats["boxes"].as_u64().unwrap() > 10, "{stats}");
+    assert!(stats["proved_by_bounds"].as_u64().unwrap() > 5, "{stats}");
+    let phase = |k: &str| stats["phases"][k].as_f64().unwrap();
+    let sum = phase("falsify_seconds") + phase("bounds_seconds") + phase("search_seconds");
+    let total = v["seconds"].as_f64().unwrap();
+    assert!(phase("search_seconds") > 0.0 && (sum - total).abs() <= 1e-3 * (1.0 + total), "{sum} vs {total}");
+}
+
+#[test]
 fn acasxu_prop2_violated_on_net_2_1() {
     let results = scratch("prop2_results.txt", b"");
     let o = run(&[

@@ -160,9 +160,12 @@ pub struct CheckArgs {
     /// then the counterexample for `sat`.
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
-    /// Print which parsers and bounds were used.
+    /// Print which parsers and bounds were used, and the time of each phase.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Write the search statistics (verdict, seconds, counts, phase times) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
     /// Re-verify a `holds` answer independently: input splitting with
     /// symbolic bounds and f64 forward passes only, no MILP (inputs of at
     /// most 16 dimensions). A counterexample it finds is an error (exit 2);

@@ -79,6 +79,13 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
             eprintln!("region {k} ({} search):", search_name(&outcome.stats));
             eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
         }
+        let p = &outcome.stats.phases;
+        eprintln!(
+            "phases: falsify {:.3} s, bounds {:.3} s, search {:.3} s",
+            p.falsify.as_secs_f64(),
+            p.bounds.as_secs_f64(),
+            p.search.as_secs_f64()
+        );
         if let Some(sc) = &outcome.stats.scaling {
             eprintln!(
                 "numerics: largest neuron bound {:.3e}; coefficients {:.3e} to {:.3e}; {} too small for the solver \
@@ -90,6 +97,11 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
     if let (Some(path), Verdict::Violated { witness }) = (&args.witness, &outcome.verdict) {
         let text = serde_json::to_string_pretty(&witness_json(witness)).expect("JSON of plain numbers");
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
+    }
+    if let Some(path) = &args.stats_json {
+        let v = outcome_json(&outcome);
+        let stats = json!({"verdict": v["verdict"], "seconds": v["seconds"], "stats": v["stats"]});
+        std::fs::write(path, format!("{stats}\n")).map_err(|e| Error::io(path, e))?;
     }
     let cross = if args.cross_check { Some(run_cross_check(args, &net, &prop, &outcome)?) } else { None };
     if args.json {
@@ -198,6 +210,11 @@ pub fn outcome_json(o: &Outcome) -> Value {
             "neurons": s.neurons, "stable": s.stable, "unstable": s.unstable,
             "binaries": s.binaries, "milps": s.milps, "proved_by_bounds": s.proved_by_bounds,
             "boxes": s.boxes, "strategy": search_name(s),
+            "phases": {
+                "falsify_seconds": s.phases.falsify.as_secs_f64(),
+                "bounds_seconds": s.phases.bounds.as_secs_f64(),
+                "search_seconds": s.phases.search.as_secs_f64(),
+            },
         },
         "warnings": s.warnings,
     });

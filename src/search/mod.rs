@@ -78,6 +78,7 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     };
     let found = falsify::sample(net, prop, samples, settings.seed)
         .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
+    stats.phases.falsify = start.elapsed();
     let verdict = match found {
         Some(witness) => {
             stats.search = Some(SearchPath::Falsify);
@@ -95,6 +96,7 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
         },
     };
     stats.elapsed = start.elapsed();
+    stats.phases.search = stats.elapsed.saturating_sub(stats.phases.falsify + stats.phases.bounds);
     Ok(Outcome { verdict, stats })
 }
 
@@ -116,8 +118,10 @@ fn input_split(
         // The region's whole box, bounded once by the configured method; the
         // boxes of the search refine these. Stability and scaling are
         // reported for these bounds, before any split.
-        let lp_deadline = settings.timeout.map(|t| Instant::now() + t.mul_f64(settings.lp_budget));
+        let started = Instant::now();
+        let lp_deadline = settings.timeout.map(|t| started + t.mul_f64(settings.lp_budget));
         let root = bounds::compute_until(net, &region.input, settings.split_bounds, lp_deadline, settings.threads);
+        stats.phases.bounds += started.elapsed();
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
         let unstable = root.unstable_count(net);
         stats.unstable += unstable;
@@ -154,7 +158,9 @@ fn milp_per_region(
     let mut unknown: Option<UnknownReason> = None;
     let lp_deadline = settings.timeout.map(|t| start + t.mul_f64(settings.lp_budget));
     for (r, region) in prop.regions.iter().enumerate() {
+        let started = Instant::now();
         let nb = bounds::compute_until(net, &region.input, settings.bounds, lp_deadline, settings.threads);
+        stats.phases.bounds += started.elapsed();
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
         let unstable = nb.unstable_count(net);
         stats.unstable += unstable;

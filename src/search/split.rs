@@ -24,10 +24,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::bounds::{interval, symbolic, BoundMethod, NetworkBounds};
-use crate::settings::Settings;
 use crate::milp::encode::encode_compact;
 use crate::model::Network;
 use crate::rng::Rng;
+use crate::settings::Settings;
 use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
@@ -112,7 +112,12 @@ impl<'a> SplitSearch<'a> {
     /// the box bounds ([`Settings::split_bounds`]: interval, else symbolic),
     /// MILP threshold ([`Settings::split_milp_unstable`]) and seed of
     /// `settings`.
-    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>, settings: &Settings) -> SplitSearch<'a> {
+    pub fn new(
+        net: &'a Network,
+        prop: &'a Property,
+        deadline: Option<Instant>,
+        settings: &Settings,
+    ) -> SplitSearch<'a> {
         SplitSearch {
             net,
             prop,
@@ -176,7 +181,7 @@ impl<'a> SplitSearch<'a> {
         let mut score = vec![0.0; bx.dim()];
         for &d in &open {
             let conj = &dnf.disjuncts[d];
-            let Some((within, lin, row_coeffs)) = self.open_part(&bx, &bounds, conj) else {
+            let Some(OpenPart { within, lin, row: row_coeffs }) = self.open_part(&bx, &bounds, conj) else {
                 continue;
             };
             still_open.push(d);
@@ -196,7 +201,7 @@ impl<'a> SplitSearch<'a> {
             }
             // ReluVal's "smear": |gradient interval| (times the width, below),
             // with the gradient taken over every linear piece the bounds allow.
-            for (sc, g) in score.iter_mut().zip(smear(net, &bounds, &row_coeffs)) {
+            for (sc, g) in score.iter_mut().zip(smear(net, &bounds, row_coeffs)) {
                 *sc += g;
             }
         }
@@ -239,23 +244,23 @@ impl<'a> SplitSearch<'a> {
     /// same blend of the rows themselves is bounded by a fresh substitution,
     /// whose relaxations are chosen for the blend and so are tighter still.
     /// The box is then tightened by every cut found.
-    fn open_part(
-        &self,
-        bx: &InputBox,
-        bounds: &NetworkBounds,
-        conj: &Conjunction,
-    ) -> Option<(InputBox, Vec<f64>, Vec<(usize, f64)>)> {
+    fn open_part<'c>(&self, bx: &InputBox, bounds: &NetworkBounds, conj: &'c Conjunction) -> Option<OpenPart<'c>> {
         let sub = symbolic::Substitution::new(self.net, bx, bounds);
         let mut cuts = Vec::with_capacity(conj.constraints.len() + 1);
-        let mut best: Option<(f64, Vec<f64>, &[(usize, f64)])> = None;
-        for row in &conj.constraints {
+        // The row whose bound comes closest to excluding the box: its gap
+        // to the threshold, input coefficients and output row.
+        let mut best_gap = f64::NEG_INFINITY;
+        let (mut best, mut best_lin): (Option<usize>, Vec<f64>) = (None, Vec::new());
+        for (r, row) in conj.constraints.iter().enumerate() {
             let lb = sub.linear_bound(&row.coeffs);
             if lb.lower > row.rhs + UNSAFE_RELAX {
                 return None;
             }
             cuts.push(refute::Cut::new(&lb, row.rhs + UNSAFE_RELAX));
-            if best.as_ref().is_none_or(|(g, ..)| lb.lower - row.rhs > *g) {
-                best = Some((lb.lower - row.rhs, lb.coeffs, &row.coeffs));
+            if best.is_none() || lb.lower - row.rhs > best_gap {
+                best_gap = lb.lower - row.rhs;
+                best = Some(r);
+                best_lin = lb.coeffs;
             }
         }
         if let Some((a, b, t, excess)) = refute::best_pair(&cuts, bx) {
@@ -279,8 +284,8 @@ impl<'a> SplitSearch<'a> {
             cuts.push(refute::Cut::new(&lb, rhs + UNSAFE_RELAX));
         }
         let within = refute::tighten(bx, &cuts, TIGHTEN_ROUNDS)?;
-        let (_, lin, row) = best.expect("a conjunction has at least one row");
-        Some((within, lin, row.to_vec()))
+        let row = &conj.constraints[best.expect("a conjunction has at least one row")].coeffs;
+        Some(OpenPart { within, lin: best_lin, row })
     }
 
     /// Check a candidate point; on success record it and stop all workers.
@@ -373,6 +378,16 @@ fn split_box(bx: &InputBox, dim: usize) -> (InputBox, InputBox) {
     left.upper[dim] = mid;
     right.lower[dim] = mid;
     (left, right)
+}
+
+/// What [`SplitSearch::open_part`] leaves of a conjunction on a box.
+struct OpenPart<'c> {
+    /// A box holding all its unsafe inputs.
+    within: InputBox,
+    /// Input coefficients of the linear bound of its most nearly excluded row.
+    lin: Vec<f64>,
+    /// That row's output coefficients.
+    row: &'c [(usize, f64)],
 }
 
 /// Violated beats unknown beats safe.
