@@ -175,13 +175,15 @@ impl<'a> SplitSearch<'a> {
         };
 
         // Which disjuncts remain possible on this box, the box that holds
-        // their unsafe inputs, and the split score.
+        // their unsafe inputs, and the split score. The network is relaxed
+        // once for the rows of every disjunct.
+        let sub = symbolic::Substitution::new(net, &bx, &bounds);
         let mut still_open = Vec::new();
         let mut unsafe_hull: Option<InputBox> = None;
         let mut score = vec![0.0; bx.dim()];
         for &d in &open {
             let conj = &dnf.disjuncts[d];
-            let Some(OpenPart { within, lin, row: row_coeffs }) = self.open_part(&bx, &bounds, conj) else {
+            let Some(OpenPart { within, lin, row: row_coeffs }) = Self::open_part(&sub, &bx, conj) else {
                 continue;
             };
             still_open.push(d);
@@ -244,8 +246,7 @@ impl<'a> SplitSearch<'a> {
     /// same blend of the rows themselves is bounded by a fresh substitution,
     /// whose relaxations are chosen for the blend and so are tighter still.
     /// The box is then tightened by every cut found.
-    fn open_part<'c>(&self, bx: &InputBox, bounds: &NetworkBounds, conj: &'c Conjunction) -> Option<OpenPart<'c>> {
-        let sub = symbolic::Substitution::new(self.net, bx, bounds);
+    fn open_part<'c>(sub: &symbolic::Substitution, bx: &InputBox, conj: &'c Conjunction) -> Option<OpenPart<'c>> {
         let mut cuts = Vec::with_capacity(conj.constraints.len() + 1);
         // The row whose bound comes closest to excluding the box: its gap
         // to the threshold, input coefficients and output row.
