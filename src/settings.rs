@@ -33,6 +33,9 @@ pub struct Settings {
     /// neurons are unstable: small MILPs solve in milliseconds, while splitting
     /// such a box further can take many more boxes. Default: 12.
     pub split_milp_unstable: usize,
+    /// Phase splitting hands a domain to the MILP once at most this many of
+    /// its neurons are unstable. Default: 40.
+    pub phase_milp_unstable: usize,
     /// Random samples tried per region before any solver is called (at most
     /// [`crate::search::HIGH_DIM_SAMPLES`] for high-dimensional inputs).
     /// Default: 1024.
@@ -54,6 +57,7 @@ impl Default for Settings {
             lp_budget: 0.4,
             strategy: Strategy::Auto,
             split_milp_unstable: 12,
+            phase_milp_unstable: 40,
             falsify_samples: 1024,
             falsify_restarts: 4,
             seed: 0,
@@ -88,4 +92,8 @@ pub enum Strategy {
     InputSplit,
     /// Tight bounds, then one MILP per unsafe disjunct over the whole region.
     Milp,
+    /// Tight bounds on the whole region, then branch and bound over the
+    /// phases of unstable neurons, sending domains with few unstable
+    /// neurons to the MILP.
+    PhaseSplit,
 }

@@ -333,7 +333,7 @@ impl Enumerator<'_> {
             }
             m.objective = vec![(t, 1.0)];
         }
-        match Highs.solve(&m, &Limits { time_limit: None, threads: 1 }) {
+        match Highs.solve(&m, &Limits { time_limit: None, threads: 1, first_solution: false }) {
             SolveStatus::Optimal { x, objective } => Some((x[..n].to_vec(), objective)),
             SolveStatus::Infeasible => None,
             other => panic!("reference LP failed: {other:?}"),
@@ -485,10 +485,11 @@ pub const SOAK_REFERENCE_TOL: f64 = 1e-7;
 const SOAK_CROSS_CHECK_SECS: u64 = 2;
 
 /// The search configurations a soak cycles through (by seed): every
-/// strategy, every bounding method of the MILP strategy, input splitting
-/// with MILP leaves, with few unstable neurons per leaf, and down to stable
-/// boxes, on one and two threads.
-const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 7] = [
+/// strategy, every bounding method of the MILP strategy, input and phase
+/// splitting with MILP leaves, with few unstable neurons per leaf, and down
+/// to stable boxes or domains, on one and two threads. The third field is
+/// the MILP threshold of both splitting strategies.
+const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 9] = [
     (Strategy::Auto, BoundMethod::Lp, 12, 1),
     (Strategy::InputSplit, BoundMethod::Symbolic, 12, 1),
     (Strategy::InputSplit, BoundMethod::Symbolic, 0, 2),
@@ -496,6 +497,8 @@ const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 7] = [
     (Strategy::Milp, BoundMethod::Interval, 12, 1),
     (Strategy::Milp, BoundMethod::Symbolic, 12, 1),
     (Strategy::Milp, BoundMethod::Lp, 12, 1),
+    (Strategy::PhaseSplit, BoundMethod::Symbolic, 0, 2),
+    (Strategy::PhaseSplit, BoundMethod::Lp, 3, 1),
 ];
 
 /// What a soak run saw.
@@ -556,6 +559,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
             strategy,
             bounds,
             split_milp_unstable,
+            phase_milp_unstable: split_milp_unstable,
             threads,
             ..Settings::default()
         };
@@ -569,7 +573,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         let m = reference.margin;
         let fail = |what: &str| -> ! {
             panic!(
-                "soak seed {seed} ({strategy:?}, {bounds:?}, split_milp_unstable {split_milp_unstable}, falsify \
+                "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, falsify \
                  {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
                 reference.input, reference.region
             )

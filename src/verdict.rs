@@ -115,9 +115,10 @@ pub struct Stats {
     pub binaries: usize,
     /// MILPs solved.
     pub milps: usize,
-    /// Disjuncts (MILP strategy) or boxes (input splitting) proved by bounds alone.
+    /// Disjuncts (MILP strategy), boxes (input splitting) or domains (phase
+    /// splitting) proved by bounds alone.
     pub proved_by_bounds: usize,
-    /// Input boxes explored by input splitting.
+    /// Input boxes (input splitting) or domains (phase splitting) explored.
     pub boxes: usize,
     /// The search that settled the run (`None` before any ran).
     pub search: Option<SearchPath>,
@@ -164,15 +165,18 @@ pub enum SearchPath {
     InputSplit,
     /// Bounds and one MILP per unsafe disjunct over the whole region.
     Milp,
+    /// Branch and bound over neuron phases.
+    PhaseSplit,
 }
 
 impl SearchPath {
-    /// `falsify`, `input-split` or `milp`.
+    /// `falsify`, `input-split`, `milp` or `phase-split`.
     pub fn name(&self) -> &'static str {
         match self {
             SearchPath::Falsify => "falsify",
             SearchPath::InputSplit => "input-split",
             SearchPath::Milp => "milp",
+            SearchPath::PhaseSplit => "phase-split",
         }
     }
 }

@@ -530,17 +530,49 @@ pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
 /// next layer is relaxed (bounds valid on a box are valid on every sub-box),
 /// so a split never loosens a neuron and stable neurons stay stable.
 pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
+    // Both sound on the same non-empty box: any gap is rounding, and the
+    // bounds are uncrossed anyway.
+    refine_from(net, input, outer, 0).bounds
+}
+
+/// A neuron whose fresh bounds and outer bounds are apart by more than this
+/// (relative to their magnitude, and absolute) shows that the set they are
+/// sound on is empty. Both are exact bounds up to f64 rounding, which on the
+/// sums we form stays many orders of magnitude below this.
+pub const EMPTY_GAP: f64 = 1e-6;
+
+/// What [`refine_from`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refined {
+    /// The refined bounds (crossed pairs uncrossed).
+    pub bounds: NetworkBounds,
+    /// `true` when some neuron's fresh interval misses the outer one by more
+    /// than [`EMPTY_GAP`]: no input of the set lies in both, so the set is
+    /// empty.
+    pub empty: bool,
+}
+
+/// `outer`'s bounds for layers `0..from`, and for the later layers symbolic
+/// bounds computed from those, intersected with `outer`'s as in
+/// [`compute_within`]. With `outer` sound on some subset of the input box
+/// (say the inputs where a neuron of layer `from - 1` is active, with its
+/// bounds clamped to `[0, u]`), the result is sound on that subset.
+pub fn refine_from(net: &Network, input: &InputBox, outer: &NetworkBounds, from: usize) -> Refined {
     let n_layers = net.layers().len();
-    let mut below = Below::new(net, input);
+    let mut below = Below::from_bounds(net, input, &outer.layers[..from]);
     let mut scratch = Scratch::default();
-    let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
-    for k in 0..n_layers {
+    let mut layers: Vec<Bounds> = outer.layers[..from].to_vec();
+    let mut empty = false;
+    for k in from..n_layers {
         let (b, _) = layer_bounds_below(&below, k + 1 == n_layers, &mut scratch);
-        let b = intersect_uncrossed(&b, &outer.layers[k]);
+        let o = &outer.layers[k];
+        let gap = |l: f64, u: f64| l - u > EMPTY_GAP * (1.0 + l.abs() + u.abs());
+        empty |= (0..b.len()).any(|i| gap(b.lower[i], o.upper[i]) || gap(o.lower[i], b.upper[i]));
+        let b = intersect_uncrossed(&b, o);
         below.push(&b);
         layers.push(b);
     }
-    NetworkBounds { layers }
+    Refined { bounds: NetworkBounds { layers }, empty }
 }
 
 /// Symbolic bounds and the output's linear bounds, as returned by
@@ -674,8 +706,23 @@ impl<'a> Substitution<'a> {
 
     /// [`linear_bound`] of `c·f(x)` with these relaxations.
     pub fn linear_bound(&self, c: &[(usize, f64)]) -> LinearBound {
+        self.bound(c, None)
+    }
+
+    /// [`Substitution::linear_bound`], and the row's coefficients over the
+    /// output of every layer on the way down (`[j][i]` is the weight of
+    /// `y_j[i]` in the lower bound, before layer `j`'s activation is
+    /// relaxed): how much each neuron's relaxation costs the
+    /// bound, which the phase-splitting search uses to choose a neuron.
+    pub fn linear_bound_traced(&self, c: &[(usize, f64)]) -> (LinearBound, Vec<Vec<f64>>) {
+        let mut trace = vec![Vec::new(); self.below.net.layers().len()];
+        let b = self.bound(c, Some(&mut trace));
+        (b, trace)
+    }
+
+    fn bound(&self, c: &[(usize, f64)], trace: Option<&mut Vec<Vec<f64>>>) -> LinearBound {
         let input = self.below.input;
-        let (value, rows) = substitute_objective(&self.below, c);
+        let (value, rows) = substitute_objective(&self.below, c, trace);
         let scale: f64 = rows
             .coeffs
             .iter()
@@ -689,8 +736,9 @@ impl<'a> Substitution<'a> {
     }
 }
 
-/// [`bound_linear`] before padding, with the constant of the input function.
-fn substitute_objective(below: &Below, c: &[(usize, f64)]) -> (f64, Rows) {
+/// [`bound_linear`] before padding, with the constant of the input function;
+/// with `trace`, the row over each layer's output is kept there.
+fn substitute_objective(below: &Below, c: &[(usize, f64)], mut trace: Option<&mut Vec<Vec<f64>>>) -> (f64, Rows) {
     let net = below.net;
     let n_layers = net.layers().len();
     let mut rows = Rows { width: net.output_dim(), coeffs: vec![0.0; net.output_dim()], constants: vec![0.0] };
@@ -701,6 +749,9 @@ fn substitute_objective(below: &Below, c: &[(usize, f64)]) -> (f64, Rows) {
     let mut value = rows.minimum(0, lx, ux);
     let mut scratch = Scratch::default();
     for j in (0..n_layers).rev() {
+        if let Some(t) = trace.as_deref_mut() {
+            t[j] = rows.coeffs.clone();
+        }
         below.step(j, &mut rows, &mut scratch);
         let (lx, ux) = below.box_at(j);
         value = value.max(rows.minimum(0, lx, ux));
@@ -715,6 +766,99 @@ mod tests {
     use crate::bounds::tests::{assert_sound, deep_network, random_box, sample};
     use crate::rng::Rng;
     use crate::testutil;
+
+    /// Clamp a random unstable neuron to one side of its kink and refine the
+    /// later layers: every sampled input on that side stays inside the
+    /// refined bounds, the bounds never loosen, and a domain called empty
+    /// has no sampled input.
+    #[test]
+    fn refined_under_a_fixed_phase_is_sound_on_that_phase() {
+        let mut rng = Rng::new(4242);
+        let (mut refined_tighter, mut empties) = (0, 0);
+        for t in 0..80 {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            let root = compute(&net, &input);
+            let unstable: Vec<(usize, usize, f64)> = net
+                .layers()
+                .iter()
+                .zip(&root.layers)
+                .enumerate()
+                .flat_map(|(j, (layer, b))| {
+                    (0..b.len()).filter_map(move |i| {
+                        let k = layer.activation.kinks(i).into_iter().find(|&k| b.lower[i] < k && k < b.upper[i])?;
+                        Some((j, i, k))
+                    })
+                })
+                .collect();
+            if unstable.is_empty() {
+                continue;
+            }
+            let (j, i, k) = unstable[rng.below(unstable.len())];
+            for below in [true, false] {
+                let mut clamped = root.clone();
+                if below {
+                    clamped.layers[j].upper[i] = k;
+                } else {
+                    clamped.layers[j].lower[i] = k;
+                }
+                let r = refine_from(&net, &input, &clamped, j + 1);
+                let on_side: Vec<Vec<f64>> = sample(&mut rng, &input, 400)
+                    .into_iter()
+                    .filter(|x| {
+                        let z = net.forward_pre_activations(x)[j][i];
+                        if below { z <= k } else { z >= k }
+                    })
+                    .collect();
+                if r.empty {
+                    empties += 1;
+                    assert!(on_side.is_empty(), "called empty, but {:?} is on that side", on_side[0]);
+                    continue;
+                }
+                for x in &on_side {
+                    for (l, (z, b)) in net.forward_pre_activations(x).iter().zip(&r.bounds.layers).enumerate() {
+                        for (q, &v) in z.iter().enumerate() {
+                            let tol = 1e-9 * (1.0 + v.abs());
+                            assert!(b.lower[q] <= v + tol && v <= b.upper[q] + tol, "layer {l} neuron {q} at {x:?}");
+                        }
+                    }
+                }
+                for (l, (a, b)) in r.bounds.layers.iter().zip(&clamped.layers).enumerate() {
+                    for q in 0..a.len() {
+                        // Up to rounding: a pair crossed by an ulp is uncrossed.
+                        let tol = 1e-12 * (1.0 + b.lower[q].abs() + b.upper[q].abs());
+                        assert!(a.lower[q] >= b.lower[q] - tol && a.upper[q] <= b.upper[q] + tol, "layer {l} loosened");
+                        refined_tighter += usize::from(a.upper[q] - a.lower[q] < b.upper[q] - b.lower[q]);
+                    }
+                }
+            }
+        }
+        // The refinement does something.
+        assert!(refined_tighter > 50, "{refined_tighter} neurons tightened");
+        eprintln!("{empties} empty domains");
+    }
+
+    /// The traced row over each layer's output: over the last layer it is
+    /// the objective itself, and each trace has the layer's width. The
+    /// value is the same as without tracing.
+    #[test]
+    fn traced_rows_start_at_the_objective() {
+        let mut rng = Rng::new(99);
+        for _ in 0..20 {
+            let net = testutil::random_network(&mut rng, 6);
+            let input = random_box(&mut rng, net.input_dim());
+            let nb = compute(&net, &input);
+            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let sub = Substitution::new(&net, &input, &nb);
+            let (b, trace) = sub.linear_bound_traced(&c);
+            assert_eq!(b, sub.linear_bound(&c));
+            assert_eq!(trace.len(), net.layers().len());
+            assert_eq!(trace.last().unwrap(), &c.iter().map(|&(_, v)| v).collect::<Vec<_>>());
+            for (t, layer) in trace.iter().zip(net.layers()) {
+                assert_eq!(t.len(), layer.output_dim());
+            }
+        }
+    }
 
     #[test]
     fn within_outer_bounds_is_sound_and_no_looser() {
@@ -930,7 +1074,7 @@ mod tests {
             let c: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).chain([(0, 0.5)]).collect();
             let (lb, g) = bound_linear(&net, &input, &nb, &c);
             assert_eq!(g.len(), net.input_dim());
-            let (_, rows) = substitute_objective(&Below::from_bounds(&net, &input, &nb.layers), &c);
+            let (_, rows) = substitute_objective(&Below::from_bounds(&net, &input, &nb.layers), &c, None);
             assert_eq!(rows.coeffs, g);
             for x in sample(&mut rng, &input, 300) {
                 let y = net.forward(&x);

@@ -85,6 +85,8 @@ pub enum StrategyArg {
     InputSplit,
     /// One MILP per unsafe disjunct over tight bounds.
     Milp,
+    /// Branch and bound over the phases of unstable neurons.
+    PhaseSplit,
 }
 
 /// `--bounds` values of `check`.
@@ -248,7 +250,7 @@ pub struct SearchArgs {
     /// Threads for the search and the solver.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
-    /// Proof search: input splitting (few inputs), MILP, or chosen from the problem.
+    /// Proof search: input splitting (few inputs), MILP, phase splitting, or chosen from the problem.
     #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
     pub strategy: StrategyArg,
     /// Neuron bounds for the MILP strategy's big-M constants.
@@ -260,6 +262,9 @@ pub struct SearchArgs {
     /// Input splitting sends a box to the MILP once at most this many neurons are unstable.
     #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable)]
     pub split_milp_unstable: usize,
+    /// Phase splitting sends a domain to the MILP once at most this many neurons are unstable.
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_milp_unstable)]
+    pub phase_milp_unstable: usize,
 }
 
 impl SearchArgs {
@@ -280,6 +285,7 @@ impl SearchArgs {
             StrategyArg::Auto => Strategy::Auto,
             StrategyArg::InputSplit => Strategy::InputSplit,
             StrategyArg::Milp => Strategy::Milp,
+            StrategyArg::PhaseSplit => Strategy::PhaseSplit,
         };
         let s = Settings {
             timeout,
@@ -288,6 +294,7 @@ impl SearchArgs {
             bounds: self.bounds.method(),
             split_bounds: self.split_bounds.method(),
             split_milp_unstable: self.split_milp_unstable,
+            phase_milp_unstable: self.phase_milp_unstable,
             ..Settings::default()
         };
         s.validate()?;

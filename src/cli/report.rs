@@ -74,7 +74,7 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
         // input splitting refines `--split-bounds` box by box, the MILP
         // strategy encodes with `--bounds`.
         let method =
-            if outcome.stats.search == Some(SearchPath::Milp) { settings.bounds } else { settings.split_bounds };
+            if outcome.stats.search == Some(SearchPath::InputSplit) { settings.split_bounds } else { settings.bounds };
         for (k, region) in prop.regions.iter().enumerate() {
             eprintln!("region {k} ({} search):", search_name(&outcome.stats));
             eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
@@ -236,13 +236,15 @@ fn print_text(o: &Outcome) {
     println!("time: {:.3} s", s.elapsed.as_secs_f64());
     match s.search {
         Some(SearchPath::Falsify) => println!("search: found by sampling and gradient descent before any proof search"),
-        Some(SearchPath::InputSplit) => {
+        Some(path @ (SearchPath::InputSplit | SearchPath::PhaseSplit)) => {
             println!(
                 "neurons: {} total, {} stable, {} unstable on the whole region, before splitting",
                 s.neurons, s.stable, s.unstable
             );
+            let (kind, parts) =
+                if path == SearchPath::InputSplit { ("input", "boxes") } else { ("phase", "domains") };
             println!(
-                "search: input splitting, {} boxes, {} proved by bounds, {} MILPs solved (largest: {} binaries)",
+                "search: {kind} splitting, {} {parts}, {} proved by bounds, {} MILPs solved (largest: {} binaries)",
                 s.boxes, s.proved_by_bounds, s.milps, s.binaries
             )
         }

@@ -109,7 +109,7 @@ mod tests {
     fn solve(net: &Network, prop: &Property, method: BoundMethod, margin: f64) -> Option<Vec<f64>> {
         let region = &prop.regions[0];
         let enc = encode_region(net, region, &compute(net, &region.input, method), margin).unwrap();
-        match Highs.solve(&enc.milp, &Limits { time_limit: None, threads: 1 }) {
+        match Highs.solve(&enc.milp, &Limits { time_limit: None, threads: 1, first_solution: false }) {
             SolveStatus::Optimal { x, .. } => Some(enc.input_values(&x)),
             SolveStatus::Infeasible => None,
             other => panic!("{other:?}"),

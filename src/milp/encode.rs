@@ -333,7 +333,7 @@ mod tests {
         use crate::milp::{Limits, MilpSolver, SolveStatus};
         use crate::rng::Rng;
         let mut rng = Rng::new(21);
-        let limits = Limits { time_limit: Some(20.0), threads: 1 };
+        let limits = Limits { time_limit: Some(20.0), threads: 1, first_solution: false };
         let mut substituted = 0;
         for _ in 0..40 {
             let net = testutil::random_network(&mut rng, 6);

@@ -127,7 +127,13 @@ fn run(mut model: Model, n: usize, time_limit: Option<f64>) -> (SolveStatus, Opt
 impl MilpSolver for Highs {
     fn solve(&self, milp: &Milp, limits: &Limits) -> SolveStatus {
         match build(milp, limits.threads) {
-            Ok((model, _)) => run(model, milp.vars.len(), limits.time_limit).0,
+            Ok((mut model, _)) => {
+                if limits.first_solution {
+                    // HiGHS then ends with "solution limit reached" and the point.
+                    model.set_option("mip_max_improving_sols", 1);
+                }
+                run(model, milp.vars.len(), limits.time_limit).0
+            }
             Err(failed) => failed,
         }
     }
@@ -180,7 +186,7 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits { time_limit: Some(10.0), threads: 1 }
+        Limits { time_limit: Some(10.0), threads: 1, first_solution: false }
     }
 
     #[test]
@@ -255,11 +261,29 @@ mod tests {
     }
 
     #[test]
+    fn first_solution_stops_with_a_feasible_point() {
+        // 20 binaries, sum >= 3, minimise sum of i * d_i: many feasible
+        // points; the first one found must satisfy the row.
+        let mut m = Milp::default();
+        let d: Vec<VarId> = (0..20).map(|i| m.add_binary(format!("d{i}"))).collect();
+        m.add_ge(d.iter().map(|&v| (v, 1.0)).collect(), 3.0);
+        m.objective = d.iter().enumerate().map(|(i, &v)| (v, i as f64)).collect();
+        let x = match Highs.solve(&m, &Limits { first_solution: true, ..limits() }) {
+            SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) } => x,
+            s => panic!("{s:?}"),
+        };
+        assert!(x.iter().sum::<f64>() >= 3.0 - 1e-6, "{x:?}");
+        // Infeasible stays infeasible.
+        m.add_le(d.iter().map(|&v| (v, 1.0)).collect(), 2.0);
+        assert_eq!(Highs.solve(&m, &Limits { first_solution: true, ..limits() }), SolveStatus::Infeasible);
+    }
+
+    #[test]
     fn time_limit_is_a_limit() {
         let mut m = Milp::default();
         let x = m.add_var("x", 0.0, 1.0);
         m.add_le(vec![(x, 1.0)], 1.0);
-        let s = Highs.solve(&m, &Limits { time_limit: Some(0.0), threads: 1 });
+        let s = Highs.solve(&m, &Limits { time_limit: Some(0.0), threads: 1, first_solution: false });
         assert!(matches!(s, SolveStatus::Limit { kind: LimitKind::Time, .. } | SolveStatus::Optimal { .. }), "{s:?}");
     }
 }

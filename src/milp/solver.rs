@@ -13,6 +13,11 @@ pub struct Limits {
     pub time_limit: Option<f64>,
     /// Threads the solver may use.
     pub threads: usize,
+    /// Stop at the first feasible point found, with
+    /// [`LimitKind::Solutions`] and that point as the incumbent: for a
+    /// caller that asks only whether a point exists and sets an objective
+    /// to guide the search.
+    pub first_solution: bool,
 }
 
 /// Which limit stopped the solver.

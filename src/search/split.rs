@@ -392,7 +392,7 @@ struct OpenPart<'c> {
 }
 
 /// Violated beats unknown beats safe.
-fn combine(a: SplitResult, b: SplitResult) -> SplitResult {
+pub(crate) fn combine(a: SplitResult, b: SplitResult) -> SplitResult {
     match (a, b) {
         (SplitResult::Violated(w), _) | (_, SplitResult::Violated(w)) => SplitResult::Violated(w),
         (SplitResult::Unknown(r), _) | (_, SplitResult::Unknown(r)) => SplitResult::Unknown(r),

@@ -1,0 +1,272 @@
+//! Branch and bound over the phases of unstable neurons, for networks with
+//! many inputs.
+//!
+//! Halving a 784-dimensional box along one input barely tightens anything,
+//! but fixing the phase of one unstable neuron (ReLU splitting) does: on
+//! each side of its kink the neuron is linear, so its relaxation becomes
+//! exact and every later layer's bounds, recomputed under the fixed phase,
+//! tighten. A *domain* is the region's input box together with a set of
+//! fixed phases, represented by the root bounds with each fixed neuron's
+//! interval clamped to one side of its kink (`[l, k]` or `[k, u]`): bounds
+//! sound on the inputs where the fixed neurons are in those phases.
+//!
+//! Each domain: symbolic bounds of every open unsafe row; a row whose lower
+//! bound clears its right-hand side removes its disjunct, and a domain with
+//! no open disjunct is safe. Otherwise the input corner that minimises the
+//! best row's linear bound is checked as a counterexample; then, when few
+//! neurons remain unstable, a compact MILP (stable neurons substituted)
+//! settles the domain exactly; else the neuron whose relaxation costs the
+//! bound most is split and the two children are bounded again
+//! ([`symbolic::refine_from`], from the layer after the split). Children
+//! whose bounds contradict each other are empty and safe.
+//!
+//! The choice of neuron follows BaBSR (Bunel et al., 2020): the bound of a
+//! row `c·y` is a sum over neurons of `a (line(z))` where `a` is the row's
+//! weight on that neuron; the relaxation loses at most
+//! `|a| * max_z |act(z) - line(z)|` there (the line used: the lower one for
+//! `a > 0`, the upper one for `a < 0`), and the neuron with the largest loss
+//! is split.
+//!
+//! Both children run in parallel with `rayon::join`; the recursion is depth
+//! first, so memory stays proportional to the depth times the threads. The
+//! first validated counterexample stops every worker.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::bounds::symbolic::{self, relax};
+use crate::bounds::{is_unstable, NetworkBounds};
+use crate::milp::encode::encode_compact;
+use crate::model::Network;
+use crate::settings::Settings;
+use crate::spec::{Conjunction, Property};
+use crate::verdict::{check_witness, UnknownReason, Witness};
+
+use super::split::{combine, SplitResult, SplitStats};
+use super::{solve_disjunct, DisjunctResult, UNSAFE_RELAX};
+
+/// Domains are never split deeper than this; deeper ones go to the MILP.
+/// Each split fixes one neuron, so depth is bounded by the unstable count
+/// anyway; the cap bounds the recursion (see [`WORKER_STACK_BYTES`]).
+pub const MAX_DEPTH: usize = 256;
+
+/// Stack of each search worker: a level of the depth-first recursion
+/// (a domain's frame plus `rayon::join`'s) takes a few KiB, and
+/// [`MAX_DEPTH`] levels must fit with room to spare. Only the pages used
+/// are committed.
+pub const WORKER_STACK_BYTES: usize = 64 << 20;
+
+/// Shared state of one phase-splitting search.
+pub struct PhaseSearch<'a> {
+    net: &'a Network,
+    prop: &'a Property,
+    deadline: Option<Instant>,
+    milp_max_unstable: usize,
+    stop: AtomicBool,
+    found: Mutex<Option<Witness>>,
+    /// Counters, readable after the search (`boxes` counts domains).
+    pub stats: SplitStats,
+}
+
+/// Where to split: neuron `neuron` of layer `layer`, at its kink `at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Split {
+    layer: usize,
+    neuron: usize,
+    at: f64,
+}
+
+impl<'a> PhaseSearch<'a> {
+    /// A search over `prop`'s regions on `net`, stopping at `deadline`, with
+    /// the MILP threshold [`Settings::phase_milp_unstable`].
+    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>, settings: &Settings) -> PhaseSearch<'a> {
+        PhaseSearch {
+            net,
+            prop,
+            deadline,
+            milp_max_unstable: settings.phase_milp_unstable,
+            stop: AtomicBool::new(false),
+            found: Mutex::new(None),
+            stats: SplitStats::default(),
+        }
+    }
+
+    /// Search region `region` (all its disjuncts) from `root`, sound bounds
+    /// of its whole box.
+    pub fn run(&self, region: usize, root: &NetworkBounds) -> SplitResult {
+        let open: Vec<usize> = (0..self.prop.regions[region].unsafe_set.disjuncts.len()).collect();
+        let result = self.explore(region, root.clone(), open, 0);
+        if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
+            return SplitResult::Violated(w);
+        }
+        result
+    }
+
+    fn explore(&self, region: usize, bounds: NetworkBounds, open: Vec<usize>, depth: usize) -> SplitResult {
+        if self.stop.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return SplitResult::Unknown(UnknownReason::TimeLimit);
+        }
+        self.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        let net = self.net;
+        let r = &self.prop.regions[region];
+        let sub = symbolic::Substitution::new(net, &r.input, &bounds);
+        let mut still_open = Vec::new();
+        // The best split over every open disjunct: (loss, split).
+        let mut best: Option<(f64, Split)> = None;
+        for &d in &open {
+            let Some((lin, trace)) = open_row(&sub, &r.unsafe_set.disjuncts[d]) else { continue };
+            still_open.push(d);
+            let corner: Vec<f64> =
+                (0..lin.len()).map(|i| if lin[i] > 0.0 { r.input.lower[i] } else { r.input.upper[i] }).collect();
+            if let Some(w) = check_witness(net, self.prop, region, &corner) {
+                return self.record(w);
+            }
+            if let Some(c) = choose_split(net, &bounds, &trace) {
+                if best.is_none_or(|(loss, _)| c.0 > loss) {
+                    best = Some(c);
+                }
+            }
+        }
+        if still_open.is_empty() {
+            self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+            return SplitResult::Safe;
+        }
+        let split = match best {
+            Some((_, s)) if depth < MAX_DEPTH && bounds.unstable_count(net) > self.milp_max_unstable => s,
+            _ => return self.milp(region, &bounds, &still_open),
+        };
+        let child = |below: bool| {
+            let mut b = bounds.clone();
+            let layer = &mut b.layers[split.layer];
+            if below {
+                layer.upper[split.neuron] = split.at;
+            } else {
+                layer.lower[split.neuron] = split.at;
+            }
+            let refined = symbolic::refine_from(net, &r.input, &b, split.layer + 1);
+            if refined.empty {
+                self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+                return SplitResult::Safe;
+            }
+            self.explore(region, refined.bounds, still_open.clone(), depth + 1)
+        };
+        let (a, b) = rayon::join(|| child(true), || child(false));
+        combine(a, b)
+    }
+
+    /// Record a validated witness and stop all workers.
+    fn record(&self, w: Witness) -> SplitResult {
+        self.stop.store(true, Ordering::Relaxed);
+        self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
+        SplitResult::Violated(w)
+    }
+
+    /// Settle the open disjuncts of a domain with one compact MILP each.
+    /// The fixed phases are in the bounds: a clamped neuron is stable and
+    /// enters the MILP as the affine piece of its phase.
+    fn milp(&self, region: usize, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
+        let r = &self.prop.regions[region];
+        let base = encode_compact(self.net, &r.input, bounds);
+        self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
+        let mut result = SplitResult::Safe;
+        for &d in open {
+            let mut solved = 0;
+            // Workers already use every core; each MILP gets one thread.
+            let outcome =
+                solve_disjunct(self.net, self.prop, region, &base, &r.unsafe_set.disjuncts[d], self.deadline, 1, &mut solved);
+            self.stats.milps.fetch_add(solved, Ordering::Relaxed);
+            match outcome {
+                DisjunctResult::Proved => {}
+                DisjunctResult::Violated(w) => return self.record(w),
+                DisjunctResult::Unknown(reason) => result = SplitResult::Unknown(reason),
+            }
+        }
+        result
+    }
+}
+
+/// `None` when some row of `conj` is excluded by its symbolic bound; else the
+/// input coefficients and per-layer trace of the row that comes closest.
+fn open_row(sub: &symbolic::Substitution, conj: &Conjunction) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+    let mut best: Option<(f64, Vec<f64>, Vec<Vec<f64>>)> = None;
+    for row in &conj.constraints {
+        let (lb, trace) = sub.linear_bound_traced(&row.coeffs);
+        let gap = lb.lower - (row.rhs + UNSAFE_RELAX);
+        if gap > 0.0 {
+            return None;
+        }
+        if best.as_ref().is_none_or(|(g, _, _)| gap > *g) {
+            best = Some((gap, lb.coeffs, trace));
+        }
+    }
+    best.map(|(_, lin, trace)| (lin, trace))
+}
+
+/// The unstable neuron whose relaxation loses the row the most, with that
+/// loss (see the module doc), and the kink to split it at (of two kinks
+/// inside, the one nearer the middle of its interval).
+fn choose_split(net: &Network, bounds: &NetworkBounds, trace: &[Vec<f64>]) -> Option<(f64, Split)> {
+    let mut best: Option<(f64, Split)> = None;
+    for (j, (layer, b)) in net.layers().iter().zip(&bounds.layers).enumerate() {
+        let act = &layer.activation;
+        for (i, &a) in trace[j].iter().enumerate() {
+            let (l, u) = (b.lower[i], b.upper[i]);
+            if !is_unstable(act, i, l, u) {
+                continue;
+            }
+            let kinks: Vec<f64> = act.kinks(i).into_iter().filter(|&k| l < k && k < u).collect();
+            let mid = 0.5 * (l + u);
+            let Some(at) = kinks.iter().copied().min_by(|a, b| (a - mid).abs().total_cmp(&(b - mid).abs())) else {
+                continue;
+            };
+            let rel = relax(act, i, l, u);
+            // The gap between the activation and the line in use is
+            // piecewise linear in z, so its largest value is at an end or a kink.
+            let loss = [l, u]
+                .into_iter()
+                .chain(kinks)
+                .filter(|z| z.is_finite())
+                .map(|z| if a > 0.0 { a * (act.eval(i, z) - rel.lower.at(z)) } else { -a * (rel.upper.at(z) - act.eval(i, z)) })
+                .fold(0.0, f64::max);
+            // A neuron the row does not see still ranks above none at all.
+            let score = if l.is_finite() && u.is_finite() { loss } else { f64::INFINITY };
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, Split { layer: j, neuron: i, at }));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounds::symbolic::Substitution;
+    use crate::bounds::{compute, BoundMethod};
+    use crate::model::Activation;
+    use crate::spec::InputBox;
+    use crate::testutil::layer;
+
+    /// Two unstable ReLUs of x on [-1, 1] weighted `w0`, `w1` in the output:
+    /// the neuron with the heavier weight loses the bound more and is split,
+    /// at its kink.
+    #[test]
+    fn splits_the_neuron_that_costs_the_bound_most() {
+        for (w0, w1, want) in [(10.0, 0.1, 0), (0.1, 10.0, 1), (-3.0, 1.0, 0), (1.0, -3.0, 1)] {
+            let net = Network::new(vec![
+                layer(2, 1, &[1.0, -1.0], &[0.2, 0.3], Activation::Relu),
+                layer(1, 2, &[w0, w1], &[0.0], Activation::Identity),
+            ])
+            .unwrap();
+            let input = InputBox::new(vec![-1.0], vec![1.0]).unwrap();
+            let nb = compute(&net, &input, BoundMethod::Symbolic);
+            for c in [1.0, -1.0] {
+                let (_, trace) = Substitution::new(&net, &input, &nb).linear_bound_traced(&[(0, c)]);
+                let (loss, split) = choose_split(&net, &nb, &trace).unwrap();
+                assert!(loss > 0.0);
+                assert_eq!((split.layer, split.neuron, split.at), (0, want, 0.0), "weights {w0} {w1}, c {c}");
+            }
+        }
+    }
+}
