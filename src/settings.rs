@@ -85,7 +85,7 @@ impl Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Input splitting for inputs of at most
-    /// [`crate::search::INPUT_SPLIT_MAX_DIM`] dimensions, MILP otherwise.
+    /// [`crate::search::INPUT_SPLIT_MAX_DIM`] dimensions, phase splitting otherwise.
     Auto,
     /// Branch and bound over the input box with symbolic bounds, sending
     /// boxes with few unstable neurons to the MILP.

@@ -292,7 +292,11 @@ impl<'a> Below<'a> {
     /// `a y_q >= a (s z_q + t)`; through the affine map, exactly,
     /// `s z_q = s (W_q · y_{j-1} + b_q)`. Cost: `rows x out_j x in_j`
     /// multiply-adds, less the zero products (dead neurons give none).
-    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch) {
+    ///
+    /// `extra` adds terms `e (z_q - at)` of the pre-activations of layer
+    /// `j` to every row, `(q, e, at)`, between the activation and the
+    /// affine map.
+    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[(usize, f64, f64)]) {
         let affine = &self.net.layers()[j].affine;
         let lines = &self.lines[j];
         let w = &affine.weights;
@@ -314,6 +318,10 @@ impl<'a> Below<'a> {
                 let (pos, neg) = split_sign(arow[q]);
                 slopes[q] = pos * ls[q] + neg * us[q];
                 consts[q] = pos * li[q] + neg * ui[q] + slopes[q] * bias[q];
+            }
+            for &(q, e, at) in extra {
+                slopes[q] += e;
+                consts[q] += e * (bias[q] - at);
             }
             *c += sum(consts);
             // Compact the nonzero slopes without a branch per neuron.
@@ -471,7 +479,7 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
         if live.is_empty() {
             break;
         }
-        below.step(j, &mut rows, scratch);
+        below.step(j, &mut rows, scratch, &[]);
         let (lx, ux) = below.box_at(j);
         // f64::max/min ignore a NaN operand: a NaN level bound (only after
         // overflow) leaves the previous one.
@@ -627,7 +635,7 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
                 rows.coeffs[(2 * o + 1) * m + o] = -1.0;
             }
             for j in (0..n_layers).rev() {
-                below.step(j, &mut rows, &mut scratch);
+                below.step(j, &mut rows, &mut scratch, &[]);
             }
             rows
         }
@@ -706,7 +714,7 @@ impl<'a> Substitution<'a> {
 
     /// [`linear_bound`] of `c·f(x)` with these relaxations.
     pub fn linear_bound(&self, c: &[(usize, f64)]) -> LinearBound {
-        self.bound(c, None)
+        self.bound(c, None, &[])
     }
 
     /// [`Substitution::linear_bound`], and the row's coefficients over the
@@ -715,14 +723,24 @@ impl<'a> Substitution<'a> {
     /// relaxed): how much each neuron's relaxation costs the
     /// bound, which the phase-splitting search uses to choose a neuron.
     pub fn linear_bound_traced(&self, c: &[(usize, f64)]) -> (LinearBound, Vec<Vec<f64>>) {
+        self.linear_bound_with(c, &[])
+    }
+
+    /// [`Substitution::linear_bound_traced`] of `c·y + sum e (z - at)`,
+    /// where `extra` lists terms `(layer, neuron, e, at)` of pre-activations
+    /// `z`. Each term enters the row at its own layer, so the bound of every
+    /// level of the walk is a bound of `c·y` plus the terms entered so far.
+    /// The phase-splitting search adds its splits' constraints this way,
+    /// with Lagrange multipliers, as beta-CROWN does.
+    pub fn linear_bound_with(&self, c: &[(usize, f64)], extra: &[(usize, usize, f64, f64)]) -> (LinearBound, Vec<Vec<f64>>) {
         let mut trace = vec![Vec::new(); self.below.net.layers().len()];
-        let b = self.bound(c, Some(&mut trace));
+        let b = self.bound(c, Some(&mut trace), extra);
         (b, trace)
     }
 
-    fn bound(&self, c: &[(usize, f64)], trace: Option<&mut Vec<Vec<f64>>>) -> LinearBound {
+    fn bound(&self, c: &[(usize, f64)], trace: Option<&mut Vec<Vec<f64>>>, extra: &[(usize, usize, f64, f64)]) -> LinearBound {
         let input = self.below.input;
-        let (value, rows) = substitute_objective(&self.below, c, trace);
+        let (value, rows) = substitute_objective(&self.below, c, trace, extra);
         let scale: f64 = rows
             .coeffs
             .iter()
@@ -736,9 +754,16 @@ impl<'a> Substitution<'a> {
     }
 }
 
-/// [`bound_linear`] before padding, with the constant of the input function;
-/// with `trace`, the row over each layer's output is kept there.
-fn substitute_objective(below: &Below, c: &[(usize, f64)], mut trace: Option<&mut Vec<Vec<f64>>>) -> (f64, Rows) {
+/// [`bound_linear`] of `c·y + extra` (see
+/// [`Substitution::linear_bound_with`]) before padding, with the constant of
+/// the input function; with `trace`, the row over each layer's output is
+/// kept there.
+fn substitute_objective(
+    below: &Below,
+    c: &[(usize, f64)],
+    mut trace: Option<&mut Vec<Vec<f64>>>,
+    extra: &[(usize, usize, f64, f64)],
+) -> (f64, Rows) {
     let net = below.net;
     let n_layers = net.layers().len();
     let mut rows = Rows { width: net.output_dim(), coeffs: vec![0.0; net.output_dim()], constants: vec![0.0] };
@@ -752,7 +777,8 @@ fn substitute_objective(below: &Below, c: &[(usize, f64)], mut trace: Option<&mu
         if let Some(t) = trace.as_deref_mut() {
             t[j] = rows.coeffs.clone();
         }
-        below.step(j, &mut rows, &mut scratch);
+        let here: Vec<(usize, f64, f64)> = extra.iter().filter(|e| e.0 == j).map(|e| (e.1, e.2, e.3)).collect();
+        below.step(j, &mut rows, &mut scratch, &here);
         let (lx, ux) = below.box_at(j);
         value = value.max(rows.minimum(0, lx, ux));
     }
@@ -836,6 +862,40 @@ mod tests {
         // The refinement does something.
         assert!(refined_tighter > 50, "{refined_tighter} neurons tightened");
         eprintln!("{empties} empty domains");
+    }
+
+    /// Terms `e (z - at)` of pre-activations added to the row: the linear
+    /// function returned is below `c·y + sum e (z - at)` at every sampled
+    /// input, whatever the signs of `e`, and where every term is `<= 0` the
+    /// bound is below `c·y`.
+    #[test]
+    fn bound_with_extra_terms_is_sound() {
+        let mut rng = Rng::new(5150);
+        for _ in 0..100 {
+            let net = testutil::random_network(&mut rng, 6);
+            let input = random_box(&mut rng, net.input_dim());
+            let nb = compute(&net, &input);
+            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let extra: Vec<(usize, usize, f64, f64)> = (0..3)
+                .map(|_| {
+                    let j = rng.below(net.layers().len());
+                    (j, rng.below(net.layers()[j].output_dim()), rng.range(-1.0, 1.0), rng.range(-1.0, 1.0))
+                })
+                .collect();
+            let (lb, _) = Substitution::new(&net, &input, &nb).linear_bound_with(&c, &extra);
+            for x in sample(&mut rng, &input, 200) {
+                let pre = net.forward_pre_activations(&x);
+                let y = net.forward(&x);
+                let cy: f64 = c.iter().map(|&(k, w)| w * y[k]).sum();
+                let terms: Vec<f64> = extra.iter().map(|&(j, q, e, at)| e * (pre[j][q] - at)).collect();
+                let v = cy + terms.iter().sum::<f64>();
+                let lin = crate::model::dot(&lb.coeffs, &x) + lb.constant;
+                assert!(v >= lin - 1e-9 * (1.0 + v.abs()), "{v} < {lin}");
+                if terms.iter().all(|&t| t <= 0.0) {
+                    assert!(cy >= lb.lower - 1e-9 * (1.0 + cy.abs()), "{cy} < {}", lb.lower);
+                }
+            }
+        }
     }
 
     /// The traced row over each layer's output: over the last layer it is
@@ -1074,7 +1134,7 @@ mod tests {
             let c: Vec<(usize, f64)> = (0..m).map(|k| (k, rng.range(-1.0, 1.0))).chain([(0, 0.5)]).collect();
             let (lb, g) = bound_linear(&net, &input, &nb, &c);
             assert_eq!(g.len(), net.input_dim());
-            let (_, rows) = substitute_objective(&Below::from_bounds(&net, &input, &nb.layers), &c, None);
+            let (_, rows) = substitute_objective(&Below::from_bounds(&net, &input, &nb.layers), &c, None, &[]);
             assert_eq!(rows.coeffs, g);
             for x in sample(&mut rng, &input, 300) {
                 let y = net.forward(&x);

@@ -79,7 +79,7 @@ pub struct BoundsArgs {
 /// `--strategy` values of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StrategyArg {
-    /// Input splitting for few inputs, MILP otherwise.
+    /// Input splitting for few inputs, phase splitting otherwise.
     Auto,
     /// Branch and bound over the input box.
     InputSplit,

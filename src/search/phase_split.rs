@@ -10,9 +10,12 @@
 //! interval clamped to one side of its kink (`[l, k]` or `[k, u]`): bounds
 //! sound on the inputs where the fixed neurons are in those phases.
 //!
-//! Each domain: symbolic bounds of every open unsafe row; a row whose lower
-//! bound clears its right-hand side removes its disjunct, and a domain with
-//! no open disjunct is safe. Otherwise the input corner that minimises the
+//! Each domain: symbolic bounds of every open unsafe row, with the fixed
+//! phases' own constraints (`z >= k` or `z <= k`, which the clamped bounds
+//! alone do not impose on the inputs) added through Lagrange multipliers as
+//! in beta-CROWN ([`row_bound`]); a row whose lower bound clears its
+//! right-hand side removes its disjunct, and a domain with no open disjunct
+//! is safe. Otherwise the input corner that minimises the
 //! best row's linear bound is checked as a counterexample; then, when few
 //! neurons remain unstable, a compact MILP (stable neurons substituted)
 //! settles the domain exactly; else the neuron whose relaxation costs the
@@ -35,12 +38,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::bounds::symbolic::{self, relax};
+use crate::bounds::symbolic::{self, relax, LinearBound};
 use crate::bounds::{is_unstable, NetworkBounds};
 use crate::milp::encode::encode_compact;
 use crate::model::Network;
 use crate::settings::Settings;
-use crate::spec::{Conjunction, Property};
+use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, UnknownReason, Witness};
 
 use super::split::{combine, SplitResult, SplitStats};
@@ -69,12 +72,40 @@ pub struct PhaseSearch<'a> {
     pub stats: SplitStats,
 }
 
+/// Multiplier updates per row and domain for the split constraints (see
+/// [`row_bound`]); each costs one substitution of the row and one forward
+/// pass, far less than bounding a domain's layers.
+pub const BETA_STEPS: usize = 8;
+
+/// First step size of the multiplier updates (per unit of a split neuron's
+/// pre-activation outside its phase), decaying as `1 / (1 + step)`.
+pub const BETA_RATE: f64 = 0.5;
+
 /// Where to split: neuron `neuron` of layer `layer`, at its kink `at`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Split {
     layer: usize,
     neuron: usize,
     at: f64,
+}
+
+/// A fixed phase: `z >= at` (`above`) or `z <= at` for neuron `neuron` of
+/// layer `layer`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fix {
+    split: Split,
+    above: bool,
+}
+
+impl Fix {
+    /// `+1` for `z >= at`, `-1` for `z <= at`: `side (z - at) >= 0` on the domain.
+    fn side(&self) -> f64 {
+        if self.above {
+            1.0
+        } else {
+            -1.0
+        }
+    }
 }
 
 impl<'a> PhaseSearch<'a> {
@@ -96,14 +127,14 @@ impl<'a> PhaseSearch<'a> {
     /// of its whole box.
     pub fn run(&self, region: usize, root: &NetworkBounds) -> SplitResult {
         let open: Vec<usize> = (0..self.prop.regions[region].unsafe_set.disjuncts.len()).collect();
-        let result = self.explore(region, root.clone(), open, 0);
+        let result = self.explore(region, root.clone(), Vec::new(), open);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
         result
     }
 
-    fn explore(&self, region: usize, bounds: NetworkBounds, open: Vec<usize>, depth: usize) -> SplitResult {
+    fn explore(&self, region: usize, bounds: NetworkBounds, fixes: Vec<Fix>, open: Vec<usize>) -> SplitResult {
         if self.stop.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d) {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
@@ -115,11 +146,11 @@ impl<'a> PhaseSearch<'a> {
         // The best split over every open disjunct: (loss, split).
         let mut best: Option<(f64, Split)> = None;
         for &d in &open {
-            let Some((lin, trace)) = open_row(&sub, &r.unsafe_set.disjuncts[d]) else { continue };
+            let Some((lin, trace)) = open_row(net, &sub, &r.input, &r.unsafe_set.disjuncts[d], &fixes) else {
+                continue;
+            };
             still_open.push(d);
-            let corner: Vec<f64> =
-                (0..lin.len()).map(|i| if lin[i] > 0.0 { r.input.lower[i] } else { r.input.upper[i] }).collect();
-            if let Some(w) = check_witness(net, self.prop, region, &corner) {
+            if let Some(w) = check_witness(net, self.prop, region, &corner(&r.input, &lin)) {
                 return self.record(w);
             }
             if let Some(c) = choose_split(net, &bounds, &trace) {
@@ -133,23 +164,25 @@ impl<'a> PhaseSearch<'a> {
             return SplitResult::Safe;
         }
         let split = match best {
-            Some((_, s)) if depth < MAX_DEPTH && bounds.unstable_count(net) > self.milp_max_unstable => s,
+            Some((_, s)) if fixes.len() < MAX_DEPTH && bounds.unstable_count(net) > self.milp_max_unstable => s,
             _ => return self.milp(region, &bounds, &still_open),
         };
-        let child = |below: bool| {
+        let child = |above: bool| {
             let mut b = bounds.clone();
             let layer = &mut b.layers[split.layer];
-            if below {
-                layer.upper[split.neuron] = split.at;
-            } else {
+            if above {
                 layer.lower[split.neuron] = split.at;
+            } else {
+                layer.upper[split.neuron] = split.at;
             }
             let refined = symbolic::refine_from(net, &r.input, &b, split.layer + 1);
             if refined.empty {
                 self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
                 return SplitResult::Safe;
             }
-            self.explore(region, refined.bounds, still_open.clone(), depth + 1)
+            let mut fixes = fixes.clone();
+            fixes.push(Fix { split, above });
+            self.explore(region, refined.bounds, fixes, still_open.clone())
         };
         let (a, b) = rayon::join(|| child(true), || child(false));
         combine(a, b)
@@ -186,12 +219,19 @@ impl<'a> PhaseSearch<'a> {
     }
 }
 
-/// `None` when some row of `conj` is excluded by its symbolic bound; else the
-/// input coefficients and per-layer trace of the row that comes closest.
-fn open_row(sub: &symbolic::Substitution, conj: &Conjunction) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+/// `None` when some row of `conj` is excluded by its bound on the domain
+/// ([`row_bound`]); else the input coefficients and per-layer trace of the
+/// row that comes closest.
+fn open_row(
+    net: &Network,
+    sub: &symbolic::Substitution,
+    input: &InputBox,
+    conj: &Conjunction,
+    fixes: &[Fix],
+) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
     let mut best: Option<(f64, Vec<f64>, Vec<Vec<f64>>)> = None;
     for row in &conj.constraints {
-        let (lb, trace) = sub.linear_bound_traced(&row.coeffs);
+        let (lb, trace) = row_bound(net, sub, input, &row.coeffs, row.rhs + UNSAFE_RELAX, fixes);
         let gap = lb.lower - (row.rhs + UNSAFE_RELAX);
         if gap > 0.0 {
             return None;
@@ -201,6 +241,63 @@ fn open_row(sub: &symbolic::Substitution, conj: &Conjunction) -> Option<(Vec<f64
         }
     }
     best.map(|(_, lin, trace)| (lin, trace))
+}
+
+/// A lower bound of `c·y` on the domain whose fixed phases are `fixes`,
+/// with its linear function of the input and per-layer trace; stops early
+/// once the bound exceeds `threshold`.
+///
+/// The domain's bounds already make each fixed neuron linear, but nothing
+/// in them says that its input lies on its side of the kink. Beta-CROWN
+/// (Wang et al., 2021) adds that: on the domain `side (z - at) >= 0`, so
+/// for any multipliers `beta >= 0`,
+/// `c·y >= c·y - sum beta side (z - at)`, and a lower bound of the right-hand
+/// side over the box ([`symbolic::Substitution::linear_bound_with`]) is one
+/// of `c·y` on the domain. Every `beta` gives a sound bound; the best of
+/// [`BETA_STEPS`] projected supergradient steps is kept. The supergradient
+/// for `beta_s` is `-side_s (z_s - at_s)` at the input where the bound is
+/// attained (the corner its linear function picks), with the network's own
+/// `z_s` there standing in for the relaxed one.
+fn row_bound(
+    net: &Network,
+    sub: &symbolic::Substitution,
+    input: &InputBox,
+    c: &[(usize, f64)],
+    threshold: f64,
+    fixes: &[Fix],
+) -> (LinearBound, Vec<Vec<f64>>) {
+    let mut beta = vec![0.0; fixes.len()];
+    let mut best = sub.linear_bound_traced(c);
+    // The input coefficients of the bound at the current multipliers.
+    let mut current = best.0.coeffs.clone();
+    for step in 0..BETA_STEPS {
+        if fixes.is_empty() || best.0.lower > threshold {
+            break;
+        }
+        let pre = net.forward_pre_activations(&corner(input, &current));
+        let rate = BETA_RATE / (1.0 + step as f64);
+        for (f, b) in fixes.iter().zip(&mut beta) {
+            let slack = f.side() * (pre[f.split.layer][f.split.neuron] - f.split.at);
+            *b = (*b - rate * slack).max(0.0);
+        }
+        let extra: Vec<(usize, usize, f64, f64)> = fixes
+            .iter()
+            .zip(&beta)
+            .filter(|(_, b)| **b > 0.0)
+            .map(|(f, b)| (f.split.layer, f.split.neuron, -b * f.side(), f.split.at))
+            .collect();
+        let candidate = sub.linear_bound_with(c, &extra);
+        current.clone_from(&candidate.0.coeffs);
+        if candidate.0.lower > best.0.lower {
+            best = candidate;
+        }
+    }
+    best
+}
+
+/// The corner of `input` that minimises `g·x`.
+fn corner(input: &InputBox, g: &[f64]) -> Vec<f64> {
+    (0..g.len()).map(|i| if g[i] > 0.0 { input.lower[i] } else { input.upper[i] }).collect()
 }
 
 /// The unstable neuron whose relaxation loses the row the most, with that
@@ -243,10 +340,67 @@ fn choose_split(net: &Network, bounds: &NetworkBounds, trace: &[Vec<f64>]) -> Op
 mod tests {
     use super::*;
     use crate::bounds::symbolic::Substitution;
+    use crate::bounds::tests::{random_box, sample};
     use crate::bounds::{compute, BoundMethod};
+    use crate::rng::Rng;
+    use crate::testutil;
     use crate::model::Activation;
     use crate::spec::InputBox;
     use crate::testutil::layer;
+
+    /// Random networks, random fixed phases: the bound with multipliers holds
+    /// at every sampled input of the domain, and the multipliers improve on
+    /// the plain bound on a good share of the domains.
+    #[test]
+    fn split_constraint_bounds_are_sound_on_the_domain_and_help() {
+        let mut rng = Rng::new(2021);
+        let (mut domains, mut improved) = (0, 0);
+        for _ in 0..300 {
+            let net = testutil::random_network(&mut rng, 6);
+            let input = random_box(&mut rng, net.input_dim());
+            let mut nb = compute(&net, &input, BoundMethod::Symbolic);
+            let mut fixes = Vec::new();
+            for _ in 0..3 {
+                let trace: Vec<Vec<f64>> =
+                    net.layers().iter().map(|l| (0..l.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect()).collect();
+                let Some((_, split)) = choose_split(&net, &nb, &trace) else { break };
+                let above = rng.below(2) == 1;
+                let mut clamped = nb.clone();
+                let b = &mut clamped.layers[split.layer];
+                if above {
+                    b.lower[split.neuron] = split.at;
+                } else {
+                    b.upper[split.neuron] = split.at;
+                }
+                let refined = symbolic::refine_from(&net, &input, &clamped, split.layer + 1);
+                if refined.empty {
+                    break;
+                }
+                nb = refined.bounds;
+                fixes.push(Fix { split, above });
+            }
+            if fixes.is_empty() {
+                continue;
+            }
+            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let sub = Substitution::new(&net, &input, &nb);
+            let (lb, _) = row_bound(&net, &sub, &input, &c, f64::INFINITY, &fixes);
+            let plain = sub.linear_bound(&c).lower;
+            assert!(lb.lower >= plain);
+            domains += 1;
+            improved += usize::from(lb.lower > plain + 1e-9);
+            for x in sample(&mut rng, &input, 400) {
+                let pre = net.forward_pre_activations(&x);
+                if !fixes.iter().all(|f| f.side() * (pre[f.split.layer][f.split.neuron] - f.split.at) >= 0.0) {
+                    continue;
+                }
+                let y = net.forward(&x);
+                let v: f64 = c.iter().map(|&(k, w)| w * y[k]).sum();
+                assert!(v >= lb.lower - 1e-9 * (1.0 + v.abs()), "{v} below the bound {} (plain {plain}) at {x:?}, fixes {fixes:?}", lb.lower);
+            }
+        }
+        assert!(domains > 100 && improved * 10 > domains, "improved {improved} of {domains}");
+    }
 
     /// Two unstable ReLUs of x on [-1, 1] weighted `w0`, `w1` in the output:
     /// the neuron with the heavier weight loses the bound more and is split,
