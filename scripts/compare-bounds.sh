@@ -16,7 +16,7 @@ root=$(dirname "$csv")
 bin=${RELUVERIFY:-target/release/reluverify}
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([a-z0-9.e-]*\).*/\1/p" | head -1; }
 echo "onnx,vnnlib,method,verdict,seconds,unstable"
-while IFS=, read -r onnx vnnlib _; do
+while IFS=, read -r onnx vnnlib _ || [ -n "$onnx" ]; do
   [ -z "$onnx" ] && continue
   for method in interval symbolic lp; do
     json=$("$bin" check "$root/$onnx" "$root/$vnnlib" "$option" "$method" --timeout "$cap" \
