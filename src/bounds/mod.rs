@@ -219,6 +219,11 @@ pub(crate) mod tests {
         InputBox::new(lower, upper).unwrap()
     }
 
+    /// A random objective `c·y` over `net`'s outputs, coefficients in `[-1, 1]`.
+    pub fn random_objective(rng: &mut Rng, net: &Network) -> Vec<(usize, f64)> {
+        (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect()
+    }
+
     /// `count` points of the box: its corners first (up to 16), then uniform samples.
     pub fn sample(rng: &mut Rng, input: &InputBox, count: usize) -> Vec<Vec<f64>> {
         let n = input.dim();

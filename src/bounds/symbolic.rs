@@ -789,7 +789,7 @@ fn substitute_objective(
 mod tests {
     use super::*;
     use crate::bounds::interval;
-    use crate::bounds::tests::{assert_sound, deep_network, random_box, sample};
+    use crate::bounds::tests::{assert_sound, deep_network, random_box, random_objective, sample};
     use crate::rng::Rng;
     use crate::testutil;
 
@@ -875,7 +875,7 @@ mod tests {
             let net = testutil::random_network(&mut rng, 6);
             let input = random_box(&mut rng, net.input_dim());
             let nb = compute(&net, &input);
-            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let c = random_objective(&mut rng, &net);
             let extra: Vec<(usize, usize, f64, f64)> = (0..3)
                 .map(|_| {
                     let j = rng.below(net.layers().len());
@@ -908,7 +908,7 @@ mod tests {
             let net = testutil::random_network(&mut rng, 6);
             let input = random_box(&mut rng, net.input_dim());
             let nb = compute(&net, &input);
-            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let c = random_objective(&mut rng, &net);
             let sub = Substitution::new(&net, &input, &nb);
             let (b, trace) = sub.linear_bound_traced(&c);
             assert_eq!(b, sub.linear_bound(&c));

@@ -352,7 +352,7 @@ fn choose_split(net: &Network, bounds: &NetworkBounds, trace: &[Vec<f64>]) -> Op
 mod tests {
     use super::*;
     use crate::bounds::symbolic::Substitution;
-    use crate::bounds::tests::{random_box, sample};
+    use crate::bounds::tests::{random_box, random_objective, sample};
     use crate::bounds::{compute, BoundMethod};
     use crate::rng::Rng;
     use crate::testutil;
@@ -394,7 +394,7 @@ mod tests {
             if fixes.is_empty() {
                 continue;
             }
-            let c: Vec<(usize, f64)> = (0..net.output_dim()).map(|k| (k, rng.range(-1.0, 1.0))).collect();
+            let c = random_objective(&mut rng, &net);
             let sub = Substitution::new(&net, &input, &nb);
             let (lb, _) = row_bound(&net, &sub, &input, &c, f64::INFINITY, &fixes);
             let plain = sub.linear_bound(&c).lower;
