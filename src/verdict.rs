@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::bounds::{BoundMethod, NetworkBounds};
 use crate::milp::scaling::Scaling;
 use crate::model::Network;
 use crate::spec::Property;
@@ -124,6 +125,10 @@ pub struct Stats {
     pub search: Option<SearchPath>,
     /// Wall time spent in each phase.
     pub phases: Phases,
+    /// The bounds of each region's whole box that the proof search started
+    /// from (with the method and time they took), in region order; empty
+    /// when no proof search ran.
+    pub root_bounds: Vec<RootBounds>,
     /// How well scaled the encodings of the regions a proof search ran on
     /// are (`None` when no proof search ran).
     pub scaling: Option<Scaling>,
@@ -154,6 +159,17 @@ pub struct Phases {
     /// The proof search: input splitting (its per-box bounds included) or
     /// the MILPs.
     pub search: Duration,
+}
+
+/// Bounds of one region's whole box, as a proof search started from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootBounds {
+    /// How they were computed.
+    pub method: BoundMethod,
+    /// The bounds.
+    pub bounds: NetworkBounds,
+    /// Wall time they took.
+    pub time: Duration,
 }
 
 /// Which search settled a run.

@@ -49,6 +49,8 @@ use super::{interior_point, intersect_uncrossed, is_unstable, uncross, Bounds, N
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
+pub mod optimise;
+
 /// Relative padding (plus the same amount absolute) subtracted from the value
 /// returned by [`bound_linear`]. The callers compare that value directly with
 /// a property's right-hand side to prove a box safe, with no MILP (and so no
@@ -194,21 +196,10 @@ fn two_kink_clip(lo: f64, hi: f64, l: f64, u: f64) -> Relaxation {
 /// lines are that piece (exact). Otherwise see `one_kink` (ReLU, Leaky,
 /// a Clip with one kink inside) and `two_kink_clip`.
 pub fn relax(act: &Activation, i: usize, l: f64, u: f64) -> Relaxation {
-    let unstable = |k: f64| l < k && k < u;
-    let relaxation = match act {
-        Activation::Relu if unstable(0.0) => Some(one_kink(Kink { at: 0.0, value: 0.0, left: 0.0, right: 1.0 }, l, u)),
-        Activation::Leaky { slopes } if slopes[i] != 1.0 && unstable(0.0) => {
-            Some(one_kink(Kink { at: 0.0, value: 0.0, left: slopes[i], right: 1.0 }, l, u))
-        }
-        &Activation::Clip { lo, hi } => match (unstable(lo), unstable(hi)) {
-            (true, true) => Some(two_kink_clip(lo, hi, l, u)),
-            // Only `lo` inside: `f = max(z, lo)` there, a ReLU shifted to `(lo, lo)`.
-            (true, false) => Some(one_kink(Kink { at: lo, value: lo, left: 0.0, right: 1.0 }, l, u)),
-            // Only `hi` inside: `f = min(z, hi)`, concave.
-            (false, true) => Some(one_kink(Kink { at: hi, value: hi, left: 1.0, right: 0.0 }, l, u)),
-            (false, false) => None,
-        },
-        _ => None,
+    let relaxation = match kinks_inside(act, i, l, u) {
+        Kinks::One(k) => Some(one_kink(k, l, u)),
+        Kinks::Clip { lo, hi } => Some(two_kink_clip(lo, hi, l, u)),
+        Kinks::None => None,
     };
     relaxation.unwrap_or_else(|| {
         // Linear on [l, u]: the piece through an interior point (at a kink
@@ -218,9 +209,39 @@ pub fn relax(act: &Activation, i: usize, l: f64, u: f64) -> Relaxation {
     })
 }
 
+/// The kinks of neuron `i` of `act` strictly inside `(l, u)`.
+enum Kinks {
+    /// One kink.
+    One(Kink),
+    /// Both kinks of a Clip.
+    Clip { lo: f64, hi: f64 },
+    /// None: the activation is linear on `[l, u]`.
+    None,
+}
+
+fn kinks_inside(act: &Activation, i: usize, l: f64, u: f64) -> Kinks {
+    let unstable = |k: f64| l < k && k < u;
+    match act {
+        Activation::Relu if unstable(0.0) => Kinks::One(Kink { at: 0.0, value: 0.0, left: 0.0, right: 1.0 }),
+        Activation::Leaky { slopes } if slopes[i] != 1.0 && unstable(0.0) => {
+            Kinks::One(Kink { at: 0.0, value: 0.0, left: slopes[i], right: 1.0 })
+        }
+        &Activation::Clip { lo, hi } => match (unstable(lo), unstable(hi)) {
+            (true, true) => Kinks::Clip { lo, hi },
+            // Only `lo` inside: `f = max(z, lo)` there, a ReLU shifted to `(lo, lo)`.
+            (true, false) => Kinks::One(Kink { at: lo, value: lo, left: 0.0, right: 1.0 }),
+            // Only `hi` inside: `f = min(z, hi)`, concave.
+            (false, true) => Kinks::One(Kink { at: hi, value: hi, left: 1.0, right: 0.0 }),
+            (false, false) => Kinks::None,
+        },
+        _ => Kinks::None,
+    }
+}
+
 /// What back-substitution reads about the layers below: each layer's
 /// relaxation lines and the box its outputs lie in (the activation's image
 /// of its bounds), plus the input box.
+#[derive(Clone)]
 struct Below<'a> {
     net: &'a Network,
     input: &'a InputBox,
@@ -231,6 +252,7 @@ struct Below<'a> {
 
 /// The relaxations of one layer, one vector per field so that the
 /// substitution loop runs branch-free over neurons.
+#[derive(Clone)]
 struct LayerLines {
     lower_slope: Vec<f64>,
     lower_intercept: Vec<f64>,
@@ -704,12 +726,14 @@ pub fn linear_bound(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: 
 /// each.
 pub struct Substitution<'a> {
     below: Below<'a>,
+    /// The bounds the relaxations come from.
+    bounds: &'a NetworkBounds,
 }
 
 impl<'a> Substitution<'a> {
     /// The relaxations that `bounds` (sound bounds for `input`) define.
-    pub fn new(net: &'a Network, input: &'a InputBox, bounds: &NetworkBounds) -> Substitution<'a> {
-        Substitution { below: Below::from_bounds(net, input, &bounds.layers) }
+    pub fn new(net: &'a Network, input: &'a InputBox, bounds: &'a NetworkBounds) -> Substitution<'a> {
+        Substitution { below: Below::from_bounds(net, input, &bounds.layers), bounds }
     }
 
     /// [`linear_bound`] of `c·f(x)` with these relaxations.
@@ -739,18 +763,23 @@ impl<'a> Substitution<'a> {
     }
 
     fn bound(&self, c: &[(usize, f64)], trace: Option<&mut Vec<Vec<f64>>>, extra: &[(usize, usize, f64, f64)]) -> LinearBound {
-        let input = self.below.input;
         let (value, rows) = substitute_objective(&self.below, c, trace, extra);
-        let scale: f64 = rows
-            .coeffs
-            .iter()
-            .zip(input.lower.iter().zip(&input.upper))
-            .fold(rows.constants[0].abs(), |acc, (g, (l, u))| acc + g.abs() * l.abs().max(u.abs()));
-        LinearBound {
-            lower: value - LINEAR_BOUND_PAD * (1.0 + value.abs()),
-            constant: rows.constants[0] - LINEAR_BOUND_PAD * (1.0 + scale),
-            coeffs: rows.coeffs,
-        }
+        padded(self.below.input, value, rows)
+    }
+}
+
+/// The [`LinearBound`] of a substituted row (see [`LINEAR_BOUND_PAD`]):
+/// `value`, the best level's minimum, and `rows`, its single row over the input.
+fn padded(input: &InputBox, value: f64, rows: Rows) -> LinearBound {
+    let scale: f64 = rows
+        .coeffs
+        .iter()
+        .zip(input.lower.iter().zip(&input.upper))
+        .fold(rows.constants[0].abs(), |acc, (g, (l, u))| acc + g.abs() * l.abs().max(u.abs()));
+    LinearBound {
+        lower: value - LINEAR_BOUND_PAD * (1.0 + value.abs()),
+        constant: rows.constants[0] - LINEAR_BOUND_PAD * (1.0 + scale),
+        coeffs: rows.coeffs,
     }
 }
 

@@ -2,13 +2,13 @@
 //! proves always active, always inactive (dead over the whole input region)
 //! or leaves unstable, and the output ranges it gives.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::args::{BoundsArgs, MethodArg};
 use super::exit::Exit;
-use crate::bounds::{self, layer_report, BoundMethod};
+use crate::bounds::{self, layer_report, BoundMethod, NetworkBounds};
 use crate::error::Result;
 use crate::model::Network;
 use crate::spec::InputBox;
@@ -17,8 +17,12 @@ use crate::spec::InputBox;
 pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threads: usize) -> Value {
     let start = Instant::now();
     let nb = bounds::compute_until(net, input, method, None, threads);
-    let seconds = start.elapsed().as_secs_f64();
-    let layers: Vec<Value> = layer_report(net, &nb)
+    bounds_report(net, &nb, method, start.elapsed())
+}
+
+/// The report of bounds `nb`, computed by `method` in `time`, as JSON.
+pub fn bounds_report(net: &Network, nb: &NetworkBounds, method: BoundMethod, time: Duration) -> Value {
+    let layers: Vec<Value> = layer_report(net, nb)
         .iter()
         .zip(net.layers())
         .map(|(c, l)| {
@@ -29,7 +33,7 @@ pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threa
     let out = nb.output();
     json!({
         "method": format!("{method:?}").to_lowercase(),
-        "seconds": seconds,
+        "seconds": time.as_secs_f64(),
         "unstable": nb.unstable_count(net),
         "layers": layers,
         "output_ranges": out.lower.iter().zip(&out.upper).map(|(l, u)| [*l, *u]).collect::<Vec<_>>(),

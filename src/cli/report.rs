@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::args::CheckArgs;
-use super::bounds::{format_method, method_report};
+use super::bounds::{bounds_report, format_method};
 use super::exit::Exit;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
@@ -70,14 +70,11 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
     }
     let outcome = verify(&net, &prop, &settings)?;
     if args.verbose {
-        // The bounds the search started from, recomputed for the report:
-        // input splitting refines `--split-bounds` box by box, the MILP
-        // strategy encodes with `--bounds`.
-        let method =
-            if outcome.stats.search == Some(SearchPath::InputSplit) { settings.split_bounds } else { settings.bounds };
-        for (k, region) in prop.regions.iter().enumerate() {
+        // The bounds of each region's whole box the search started from
+        // (none when sampling found a counterexample first).
+        for (k, root) in outcome.stats.root_bounds.iter().enumerate() {
             eprintln!("region {k} ({} search):", search_name(&outcome.stats));
-            eprint!("{}", format_method(&method_report(&net, &region.input, method, settings.threads)));
+            eprint!("{}", format_method(&bounds_report(&net, &root.bounds, root.method, root.time)));
         }
         let p = &outcome.stats.phases;
         eprintln!(

@@ -4,6 +4,8 @@
 //! solver's exact model status: `good_lp` reports "unbounded or infeasible"
 //! as infeasible and folds several limits into "time limit".
 
+use std::time::Instant;
+
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 
 use super::{LimitKind, Limits, Milp, MilpSolver, Row, SolveStatus, VarId};
@@ -147,13 +149,19 @@ pub struct HighsSession {
     model: Option<Model>,
     cols: Vec<Col>,
     objective: Vec<(VarId, f64)>,
+    /// Wall time of the runs so far. HiGHS compares its `time_limit` with
+    /// the run time accumulated over every run of the same model (HiGHS
+    /// issue 1477), so each run's limit is raised by this much; without
+    /// that, later LPs of a session stopped at their "time limit" seconds
+    /// before the deadline they were given.
+    used: f64,
 }
 
 impl HighsSession {
     /// Load `milp` (its objective is replaced at each [`HighsSession::minimise`]).
     pub fn new(milp: &Milp, threads: usize) -> Result<HighsSession, SolveStatus> {
         let (model, cols) = build(milp, threads)?;
-        Ok(HighsSession { model: Some(model), cols, objective: milp.objective.clone() })
+        Ok(HighsSession { model: Some(model), cols, objective: milp.objective.clone(), used: 0.0 })
     }
 
     /// Minimise `objective` over the loaded rows within `time_limit` seconds.
@@ -175,7 +183,9 @@ impl HighsSession {
             model.change_column_cost(self.cols[id.0], c);
         }
         self.objective = costs;
-        let (status, model) = run(model, self.cols.len(), time_limit);
+        let started = Instant::now();
+        let (status, model) = run(model, self.cols.len(), time_limit.map(|t| t + self.used));
+        self.used += started.elapsed().as_secs_f64();
         self.model = model;
         status
     }
@@ -221,6 +231,32 @@ mod tests {
         m.objective = vec![(x, -1.0)];
         let s = Highs.solve(&m, &limits());
         assert!(matches!(s, SolveStatus::Unbounded | SolveStatus::InfeasibleOrUnbounded), "{s:?}");
+    }
+
+    /// HiGHS counts its time limit over every run of a model; a session's
+    /// limit is per call. After a second or so of solves, a quick re-solve
+    /// with a limit well below that total but above its own cost must finish.
+    #[test]
+    fn session_time_limit_is_per_call() {
+        let mut rng = crate::rng::Rng::new(7);
+        let mut m = Milp::default();
+        let n = 150;
+        let xs: Vec<VarId> = (0..n).map(|i| m.add_var(format!("x{i}"), -1.0, 1.0)).collect();
+        for _ in 0..n {
+            m.add_le(xs.iter().map(|&x| (x, rng.range(-1.0, 1.0))).collect(), rng.range(0.0, 1.0));
+        }
+        let mut s = HighsSession::new(&m, 1).unwrap();
+        let start = Instant::now();
+        let mut solves = 0;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            let obj: Vec<(VarId, f64)> = xs.iter().map(|&x| (x, rng.range(-1.0, 1.0))).collect();
+            assert!(matches!(s.minimise(&obj, None), SolveStatus::Optimal { .. }));
+            solves += 1;
+        }
+        // One more solve gets a limit 20 times its average cost.
+        let obj: Vec<(VarId, f64)> = xs.iter().map(|&x| (x, rng.range(-1.0, 1.0))).collect();
+        let again = s.minimise(&obj, Some(20.0 / solves as f64));
+        assert!(matches!(again, SolveStatus::Optimal { .. }), "{again:?}");
     }
 
     #[test]

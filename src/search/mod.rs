@@ -29,7 +29,9 @@ use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
 use crate::settings::{Settings, Strategy};
 use crate::spec::{Conjunction, InputBox, Property};
-use crate::verdict::{check_witness, Outcome, ProofMethod, SearchPath, Stats, UnknownReason, Verdict, Witness};
+use crate::verdict::{
+    check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
+};
 
 /// The unsafe rows are relaxed by this much whenever a proof is sought, by
 /// the MILP or by bounds: `c·y <= rhs + UNSAFE_RELAX` must be shown empty.
@@ -135,6 +137,7 @@ fn branch_and_bound(
         let lp_deadline = settings.timeout.map(|t| started + t.mul_f64(settings.lp_budget));
         let root = bounds::compute_until(net, &region.input, root_method, lp_deadline, settings.threads);
         stats.phases.bounds += started.elapsed();
+        stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
         let unstable = root.unstable_count(net);
         stats.unstable += unstable;
@@ -186,6 +189,7 @@ fn milp_per_region(
         let started = Instant::now();
         let nb = bounds::compute_until(net, &region.input, settings.bounds, lp_deadline, settings.threads);
         stats.phases.bounds += started.elapsed();
+        stats.root_bounds.push(RootBounds { method: settings.bounds, bounds: nb.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
         let unstable = nb.unstable_count(net);
         stats.unstable += unstable;

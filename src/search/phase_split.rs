@@ -10,10 +10,12 @@
 //! interval clamped to one side of its kink (`[l, k]` or `[k, u]`): bounds
 //! sound on the inputs where the fixed neurons are in those phases.
 //!
-//! Each domain: symbolic bounds of every open unsafe row, with the fixed
-//! phases' own constraints (`z >= k` or `z <= k`, which the clamped bounds
-//! alone do not impose on the inputs) added through Lagrange multipliers as
-//! in beta-CROWN ([`row_bound`]); a row whose lower bound clears its
+//! Each domain: symbolic bounds of every open unsafe row, optimised over the
+//! free relaxation lines and over multipliers of the fixed phases' own
+//! constraints (`z >= k` or `z <= k`, which the clamped bounds alone do not
+//! impose on the inputs), as alpha-beta-CROWN does
+//! ([`symbolic::Substitution::optimised_bound`]; a child starts from its
+//! parent's parameters); a row whose lower bound clears its
 //! right-hand side removes its disjunct, and a domain with no open disjunct
 //! is safe. Otherwise the input corner that minimises the
 //! best row's linear bound is checked as a counterexample; then, when few
@@ -38,7 +40,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::bounds::symbolic::{self, relax, LinearBound};
+use crate::bounds::symbolic::optimise::{Constraint, Warm};
+use crate::bounds::symbolic::{self, relax};
 use crate::bounds::{is_unstable, NetworkBounds};
 use crate::milp::encode::encode_compact;
 use crate::model::Network;
@@ -72,14 +75,15 @@ pub struct PhaseSearch<'a> {
     pub stats: SplitStats,
 }
 
-/// Multiplier updates per row and domain for the split constraints (see
-/// [`row_bound`]); each costs one substitution of the row and one forward
-/// pass, far less than bounding a domain's layers.
-pub const BETA_STEPS: usize = 8;
+/// Gradient steps of the slopes and multipliers of each row at the root
+/// domain ([`symbolic::Substitution::optimised_bound`]); the root's
+/// parameters are every later domain's starting point, so they get more.
+pub const ROOT_STEPS: usize = 40;
 
-/// First step size of the multiplier updates (per unit of a split neuron's
-/// pre-activation outside its phase), decaying as `1 / (1 + step)`.
-pub const BETA_RATE: f64 = 0.5;
+/// Gradient steps per row in every other domain, starting from its parent's
+/// parameters: each costs one substitution of the row and one forward pass,
+/// far less than bounding a domain's layers.
+pub const DOMAIN_STEPS: usize = 10;
 
 /// Where to split: neuron `neuron` of layer `layer`, at its kink `at`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,24 +93,16 @@ struct Split {
     at: f64,
 }
 
-/// A fixed phase: `z >= at` (`above`) or `z <= at` for neuron `neuron` of
-/// layer `layer`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Fix {
-    split: Split,
-    above: bool,
-}
-
-impl Fix {
-    /// `+1` for `z >= at`, `-1` for `z <= at`: `side (z - at) >= 0` on the domain.
-    fn side(&self) -> f64 {
-        if self.above {
-            1.0
-        } else {
-            -1.0
-        }
+impl Split {
+    /// The fixed phase `z >= at` (`above`) or `z <= at`.
+    fn fix(&self, above: bool) -> Constraint {
+        Constraint { layer: self.layer, neuron: self.neuron, side: if above { 1.0 } else { -1.0 }, at: self.at }
     }
 }
+
+/// Optimisation parameters of every row of every disjunct, `[disjunct][row]`,
+/// handed from a domain to its children.
+type Params = Vec<Vec<Warm>>;
 
 impl<'a> PhaseSearch<'a> {
     /// A search over `prop`'s regions on `net`, stopping at `deadline`, with
@@ -126,8 +122,10 @@ impl<'a> PhaseSearch<'a> {
     /// Search region `region` (all its disjuncts) from `root`, sound bounds
     /// of its whole box.
     pub fn run(&self, region: usize, root: &NetworkBounds) -> SplitResult {
-        let open: Vec<usize> = (0..self.prop.regions[region].unsafe_set.disjuncts.len()).collect();
-        let result = self.explore(region, root.clone(), Vec::new(), open);
+        let disjuncts = &self.prop.regions[region].unsafe_set.disjuncts;
+        let open: Vec<usize> = (0..disjuncts.len()).collect();
+        let params = disjuncts.iter().map(|d| vec![Warm::default(); d.constraints.len()]).collect();
+        let result = self.explore(region, root.clone(), Vec::new(), open, params);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
@@ -139,7 +137,14 @@ impl<'a> PhaseSearch<'a> {
         self.stop.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    fn explore(&self, region: usize, bounds: NetworkBounds, fixes: Vec<Fix>, open: Vec<usize>) -> SplitResult {
+    fn explore(
+        &self,
+        region: usize,
+        bounds: NetworkBounds,
+        fixes: Vec<Constraint>,
+        open: Vec<usize>,
+        mut params: Params,
+    ) -> SplitResult {
         if self.stopped() {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
@@ -151,7 +156,7 @@ impl<'a> PhaseSearch<'a> {
         // The best split over every open disjunct: (loss, split).
         let mut best: Option<(f64, Split)> = None;
         for &d in &open {
-            let Some((lin, trace)) = open_row(net, &sub, &r.input, &r.unsafe_set.disjuncts[d], &fixes) else {
+            let Some((lin, trace)) = open_row(&sub, &r.unsafe_set.disjuncts[d], &fixes, &mut params[d]) else {
                 continue;
             };
             still_open.push(d);
@@ -193,8 +198,8 @@ impl<'a> PhaseSearch<'a> {
                 return SplitResult::Safe;
             }
             let mut fixes = fixes.clone();
-            fixes.push(Fix { split, above });
-            self.explore(region, refined.bounds, fixes, still_open.clone())
+            fixes.push(split.fix(above));
+            self.explore(region, refined.bounds, fixes, still_open.clone(), params.clone())
         };
         let (a, b) = rayon::join(|| child(true), || child(false));
         combine(a, b)
@@ -232,19 +237,21 @@ impl<'a> PhaseSearch<'a> {
 }
 
 /// `None` when some row of `conj` is excluded by its bound on the domain
-/// ([`row_bound`]); else the input coefficients and per-layer trace of the
+/// whose fixed phases are `fixes` (optimised from `params`, which keeps the
+/// new parameters); else the input coefficients and per-layer trace of the
 /// row that comes closest.
 fn open_row(
-    net: &Network,
     sub: &symbolic::Substitution,
-    input: &InputBox,
     conj: &Conjunction,
-    fixes: &[Fix],
+    fixes: &[Constraint],
+    params: &mut [Warm],
 ) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+    let steps = if fixes.is_empty() { ROOT_STEPS } else { DOMAIN_STEPS };
     let mut best: Option<(f64, Vec<f64>, Vec<Vec<f64>>)> = None;
-    for row in &conj.constraints {
-        let (lb, trace) = row_bound(net, sub, input, &row.coeffs, row.rhs + UNSAFE_RELAX, fixes);
-        let gap = lb.lower - (row.rhs + UNSAFE_RELAX);
+    for (row, warm) in conj.constraints.iter().zip(params) {
+        let threshold = row.rhs + UNSAFE_RELAX;
+        let (lb, trace) = sub.optimised_bound(&row.coeffs, fixes, warm, steps, threshold);
+        let gap = lb.lower - threshold;
         if gap > 0.0 {
             return None;
         }
@@ -253,58 +260,6 @@ fn open_row(
         }
     }
     best.map(|(_, lin, trace)| (lin, trace))
-}
-
-/// A lower bound of `c·y` on the domain whose fixed phases are `fixes`,
-/// with its linear function of the input and per-layer trace; stops early
-/// once the bound exceeds `threshold`.
-///
-/// The domain's bounds already make each fixed neuron linear, but nothing
-/// in them says that its input lies on its side of the kink. Beta-CROWN
-/// (Wang et al., 2021) adds that: on the domain `side (z - at) >= 0`, so
-/// for any multipliers `beta >= 0`,
-/// `c·y >= c·y - sum beta side (z - at)`, and a lower bound of the right-hand
-/// side over the box ([`symbolic::Substitution::linear_bound_with`]) is one
-/// of `c·y` on the domain. Every `beta` gives a sound bound; the best of
-/// [`BETA_STEPS`] projected supergradient steps is kept. The supergradient
-/// for `beta_s` is `-side_s (z_s - at_s)` at the input where the bound is
-/// attained (the corner its linear function picks), with the network's own
-/// `z_s` there standing in for the relaxed one.
-fn row_bound(
-    net: &Network,
-    sub: &symbolic::Substitution,
-    input: &InputBox,
-    c: &[(usize, f64)],
-    threshold: f64,
-    fixes: &[Fix],
-) -> (LinearBound, Vec<Vec<f64>>) {
-    let mut beta = vec![0.0; fixes.len()];
-    let mut best = sub.linear_bound_traced(c);
-    // The input coefficients of the bound at the current multipliers.
-    let mut current = best.0.coeffs.clone();
-    for step in 0..BETA_STEPS {
-        if fixes.is_empty() || best.0.lower > threshold {
-            break;
-        }
-        let pre = net.forward_pre_activations(&corner(input, &current));
-        let rate = BETA_RATE / (1.0 + step as f64);
-        for (f, b) in fixes.iter().zip(&mut beta) {
-            let slack = f.side() * (pre[f.split.layer][f.split.neuron] - f.split.at);
-            *b = (*b - rate * slack).max(0.0);
-        }
-        let extra: Vec<(usize, usize, f64, f64)> = fixes
-            .iter()
-            .zip(&beta)
-            .filter(|(_, b)| **b > 0.0)
-            .map(|(f, b)| (f.split.layer, f.split.neuron, -b * f.side(), f.split.at))
-            .collect();
-        let candidate = sub.linear_bound_with(c, &extra);
-        current.clone_from(&candidate.0.coeffs);
-        if candidate.0.lower > best.0.lower {
-            best = candidate;
-        }
-    }
-    best
 }
 
 /// The corner of `input` that minimises `g·x`.
@@ -389,21 +344,21 @@ mod tests {
                     break;
                 }
                 nb = refined.bounds;
-                fixes.push(Fix { split, above });
+                fixes.push(split.fix(above));
             }
             if fixes.is_empty() {
                 continue;
             }
             let c = random_objective(&mut rng, &net);
             let sub = Substitution::new(&net, &input, &nb);
-            let (lb, _) = row_bound(&net, &sub, &input, &c, f64::INFINITY, &fixes);
+            let (lb, _) = sub.optimised_bound(&c, &fixes, &mut Warm::default(), DOMAIN_STEPS, f64::INFINITY);
             let plain = sub.linear_bound(&c).lower;
             assert!(lb.lower >= plain);
             domains += 1;
             improved += usize::from(lb.lower > plain + 1e-9);
             for x in sample(&mut rng, &input, 400) {
                 let pre = net.forward_pre_activations(&x);
-                if !fixes.iter().all(|f| f.side() * (pre[f.split.layer][f.split.neuron] - f.split.at) >= 0.0) {
+                if !fixes.iter().all(|f| f.side * (pre[f.layer][f.neuron] - f.at) >= 0.0) {
                     continue;
                 }
                 let y = net.forward(&x);
