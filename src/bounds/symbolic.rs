@@ -373,7 +373,33 @@ struct Scratch {
 
 /// `out += sum_t s_t W[q_t]`, four rows of `W` per pass over `out` (one
 /// load and store of `out` per four products instead of one per product).
+///
+/// Most of the time of phase splitting on MNIST-FC is spent here. On CPUs
+/// with AVX2 the same code runs compiled for it (four f64 per instruction
+/// instead of two). The arithmetic is element by element, with the same
+/// operations in the same order and no fused multiply-add, so both versions
+/// give bit-identical results.
+#[allow(unsafe_code)]
 fn add_rows(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `add_rows_avx2` only requires AVX2, which this CPU has
+        // (checked just above).
+        return unsafe { add_rows_avx2(out, w, terms) };
+    }
+    add_rows_portable(out, w, terms);
+}
+
+/// [`add_rows`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_rows_avx2(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
+    add_rows_portable(out, w, terms);
+}
+
+/// The body of [`add_rows`], inlined into each version.
+#[inline(always)]
+fn add_rows_portable(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
     let mut quads = terms.chunks_exact(4);
     for t in &mut quads {
         let (s0, s1, s2, s3) = (t[0].0, t[1].0, t[2].0, t[3].0);

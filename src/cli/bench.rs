@@ -37,6 +37,10 @@ struct Row {
     vnnlib: String,
     verdict: String,
     seconds: f64,
+    /// Falsification, root bounds and search seconds inside `verify` (zero
+    /// after an error): where an instance's time went, and, against
+    /// `seconds`, how much went outside `verify`.
+    phases: [f64; 3],
     witness_validated: bool,
     expected: Option<String>,
 }
@@ -159,7 +163,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
         let settings = args.search.settings(Some(timeout.max(0.001)))?;
         let start = Instant::now();
-        let (verdict, validated) = match files.get(&root, inst) {
+        let (verdict, validated, phases) = match files.get(&root, inst) {
             Ok((net, prop)) => match verify(net, prop, &settings) {
                 Ok(o) => {
                     let validated = match &o.verdict {
@@ -168,16 +172,18 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
                         }
                         _ => false,
                     };
-                    (o.verdict.name().to_string(), validated)
+                    let p = &o.stats.phases;
+                    let phases = [p.falsify, p.bounds, p.search].map(|d| d.as_secs_f64());
+                    (o.verdict.name().to_string(), validated, phases)
                 }
                 Err(e) => {
                     say(&bar, format!("error: {}/{}: {e}", inst.onnx, inst.vnnlib));
-                    ("error".to_string(), false)
+                    ("error".to_string(), false, [0.0; 3])
                 }
             },
             Err(e) => {
                 say(&bar, format!("error: {e}"));
-                ("error".to_string(), false)
+                ("error".to_string(), false, [0.0; 3])
             }
         };
         let row = Row {
@@ -185,6 +191,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
             vnnlib: inst.vnnlib.clone(),
             verdict,
             seconds: start.elapsed().as_secs_f64(),
+            phases,
             witness_validated: validated,
             expected: expected.get(&(inst.onnx.clone(), inst.vnnlib.clone())).cloned(),
         };
@@ -226,7 +233,8 @@ fn write_results(path: &PathBuf, rows: &[Row]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let mut text = String::from("onnx,vnnlib,verdict,seconds,witness_validated,expected,agrees\n");
+    let mut text =
+        String::from("onnx,vnnlib,verdict,seconds,witness_validated,expected,agrees,falsify_s,bounds_s,search_s\n");
     for r in rows {
         let agrees = match r.expected.as_deref() {
             None | Some("unknown") => "",
@@ -236,14 +244,17 @@ fn write_results(path: &PathBuf, rows: &[Row]) -> Result<()> {
         };
         let _ = writeln!(
             text,
-            "{},{},{},{:.4},{},{},{}",
+            "{},{},{},{:.4},{},{},{},{:.4},{:.4},{:.4}",
             r.onnx,
             r.vnnlib,
             r.verdict,
             r.seconds,
             r.witness_validated,
             r.expected.as_deref().unwrap_or(""),
-            agrees
+            agrees,
+            r.phases[0],
+            r.phases[1],
+            r.phases[2]
         );
     }
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
