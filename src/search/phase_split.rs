@@ -96,6 +96,19 @@ struct Split {
 }
 
 impl Split {
+    /// `bounds` with this neuron's interval clamped to `[at, u]` (`above`)
+    /// or `[l, at]`: sound on the inputs where it is in that phase.
+    fn clamp(&self, bounds: &NetworkBounds, above: bool) -> NetworkBounds {
+        let mut b = bounds.clone();
+        let layer = &mut b.layers[self.layer];
+        if above {
+            layer.lower[self.neuron] = self.at;
+        } else {
+            layer.upper[self.neuron] = self.at;
+        }
+        b
+    }
+
     /// The fixed phase `z >= at` (`above`) or `z <= at`.
     fn fix(&self, above: bool) -> Constraint {
         Constraint { layer: self.layer, neuron: self.neuron, side: if above { 1.0 } else { -1.0 }, at: self.at }
@@ -196,14 +209,7 @@ impl<'a> PhaseSearch<'a> {
             if self.stopped() {
                 return SplitResult::Unknown(UnknownReason::TimeLimit);
             }
-            let mut b = bounds.clone();
-            let layer = &mut b.layers[split.layer];
-            if above {
-                layer.lower[split.neuron] = split.at;
-            } else {
-                layer.upper[split.neuron] = split.at;
-            }
-            let refined = symbolic::refine_from(net, &r.input, &b, split.layer + 1);
+            let refined = symbolic::refine_from(net, &r.input, &split.clamp(&bounds, above), split.layer + 1);
             if refined.empty {
                 self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
                 return SplitResult::Safe;
@@ -343,14 +349,7 @@ mod tests {
                     net.layers().iter().map(|l| (0..l.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect()).collect();
                 let Some((_, split)) = choose_split(&net, &nb, &trace) else { break };
                 let above = rng.below(2) == 1;
-                let mut clamped = nb.clone();
-                let b = &mut clamped.layers[split.layer];
-                if above {
-                    b.lower[split.neuron] = split.at;
-                } else {
-                    b.upper[split.neuron] = split.at;
-                }
-                let refined = symbolic::refine_from(&net, &input, &clamped, split.layer + 1);
+                let refined = symbolic::refine_from(&net, &input, &split.clamp(&nb, above), split.layer + 1);
                 if refined.empty {
                     break;
                 }
