@@ -45,7 +45,7 @@
 //! vectorise; on an ACAS Xu network (6 x 50 ReLU) this takes about 0.6 ms on
 //! the whole property-1 box and 0.3 ms on a small box.
 
-use super::{interior_point, intersect_uncrossed, is_unstable, uncross, Bounds, NetworkBounds};
+use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
@@ -501,7 +501,19 @@ impl Rows {
 /// whatever its bounds, so no later relaxation and no output bound depends
 /// on how tight they are, and no binary or big-M either. Most neurons of a
 /// small box are settled this way after a level or two.
-fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Bounds, Option<Rows>) {
+///
+/// With `outer`, sound bounds of layer `k` on the same set, every neuron
+/// starts from them: one already stable there needs no rows at all (in a
+/// phase-split domain that is most of them), and the result is never looser
+/// than `outer`. The third value is then `true` when a neuron's bounds
+/// cross by more than [`EMPTY_GAP`]: both ends are sound on the set, so no
+/// point of it exists.
+fn layer_bounds_below(
+    below: &Below,
+    last: bool,
+    outer: Option<&Bounds>,
+    scratch: &mut Scratch,
+) -> (Bounds, Option<Rows>, bool) {
     let k = below.depth();
     let layer = &below.net.layers()[k];
     let act = &layer.activation;
@@ -513,6 +525,9 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
         // With the box ends swapped, `minimum` gives the maximum.
         upper: (0..w.rows()).map(|i| minimum(w.row(i), bias[i], ux, lx)).collect(),
     };
+    if let Some(o) = outer {
+        best = best.intersect(o);
+    }
     let unstable = |b: &Bounds, i: usize| is_unstable(act, i, b.lower[i], b.upper[i]);
     let mut live: Vec<usize> = (0..layer.output_dim()).filter(|&i| last || unstable(&best, i)).collect();
     let width = layer.input_dim();
@@ -553,8 +568,10 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
             *u = f64::INFINITY;
         }
     }
+    let gap = |l: f64, u: f64| l - u > EMPTY_GAP * (1.0 + l.abs() + u.abs());
+    let empty = best.lower.iter().zip(&best.upper).any(|(&l, &u)| gap(l, u));
     uncross(&mut best);
-    (best, last.then_some(rows))
+    (best, last.then_some(rows), empty)
 }
 
 /// Bounds of layer `k = earlier.len()` of `net` over `input`, given sound
@@ -564,7 +581,7 @@ fn layer_bounds_below(below: &Below, last: bool, scratch: &mut Scratch) -> (Boun
 pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Bounds {
     let below = Below::from_bounds(net, input, earlier);
     let last = earlier.len() + 1 == net.layers().len();
-    layer_bounds_below(&below, last, &mut Scratch::default()).0
+    layer_bounds_below(&below, last, None, &mut Scratch::default()).0
 }
 
 /// Symbolic bounds for every layer of `net` over `input`.
@@ -620,11 +637,8 @@ pub fn refine_from(net: &Network, input: &InputBox, outer: &NetworkBounds, from:
     let mut layers: Vec<Bounds> = outer.layers[..from].to_vec();
     let mut empty = false;
     for k in from..n_layers {
-        let (b, _) = layer_bounds_below(&below, k + 1 == n_layers, &mut scratch);
-        let o = &outer.layers[k];
-        let gap = |l: f64, u: f64| l - u > EMPTY_GAP * (1.0 + l.abs() + u.abs());
-        empty |= (0..b.len()).any(|i| gap(b.lower[i], o.upper[i]) || gap(o.lower[i], b.upper[i]));
-        let b = intersect_uncrossed(&b, o);
+        let (b, _, crossed) = layer_bounds_below(&below, k + 1 == n_layers, Some(&outer.layers[k]), &mut scratch);
+        empty |= crossed;
         below.push(&b);
         layers.push(b);
     }
@@ -665,7 +679,7 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
     let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
     let mut last_rows = None;
     for k in 0..n_layers {
-        let (b, rows) = layer_bounds_below(&below, k + 1 == n_layers, &mut scratch);
+        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &mut scratch);
         below.push(&b);
         layers.push(b);
         last_rows = rows;
