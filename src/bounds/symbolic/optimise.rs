@@ -145,6 +145,11 @@ impl Substitution<'_> {
         let mut beta_adam = Adam::new(betas.len(), BETA_RATE);
         let mut best: Option<(LinearBound, Vec<Vec<f64>>)> = None;
         let (mut best_slopes, mut best_betas) = (slopes.clone(), betas.clone());
+        // The pre-activations the gradient reads (see `relaxed_forward`).
+        let mut need: Vec<Vec<bool>> = net.layers().iter().map(|l| vec![false; l.output_dim()]).collect();
+        for (layer, neuron) in families.iter().map(|f| (f.layer, f.neuron)).chain(constraints.iter().map(|k| (k.layer, k.neuron))) {
+            need[layer][neuron] = true;
+        }
         let mut slope_grad = vec![0.0; families.len()];
         let mut beta_grad = vec![0.0; betas.len()];
         for iteration in 0..=iterations {
@@ -179,7 +184,7 @@ impl Substitution<'_> {
             let x: Vec<f64> = (0..bound.coeffs.len())
                 .map(|i| if bound.coeffs[i] > 0.0 { below.input.lower[i] } else { below.input.upper[i] })
                 .collect();
-            let pre = relaxed_forward(&below, &trace, x);
+            let pre = relaxed_forward(&below, &trace, x, &need);
             for (g, f) in slope_grad.iter_mut().zip(&families) {
                 let a = trace[f.layer][f.neuron];
                 let in_use = if f.lower { a > 0.0 } else { a < 0.0 };
@@ -232,23 +237,39 @@ impl Substitution<'_> {
 /// relaxation lines the substitution used (`trace[j][i] > 0`: the lower
 /// line; `< 0`: the upper one; `0`: the row does not see the neuron, and the
 /// lower line is as good a choice as any).
-fn relaxed_forward(below: &super::Below, trace: &[Vec<f64>], x: Vec<f64>) -> Vec<Vec<f64>> {
+///
+/// Only the values the gradient reads are exact: a neuron whose line in use
+/// is flat (an inactive ReLU: most of an MNIST network's neurons) passes on
+/// its intercept whatever its input, so its pre-activation is computed only
+/// when `need[j][i]` (it is 0 otherwise), and the zero outputs are skipped in
+/// the next layer's sums. On MNIST-FC this cuts the pass several-fold.
+fn relaxed_forward(below: &super::Below, trace: &[Vec<f64>], x: Vec<f64>, need: &[Vec<bool>]) -> Vec<Vec<f64>> {
     let mut y = x;
     let mut pre = Vec::with_capacity(trace.len());
+    let mut nonzero: Vec<usize> = Vec::new();
     for (j, layer) in below.net.layers().iter().enumerate() {
-        let z = layer.affine.apply(&y);
         let lines = &below.lines[j];
-        y = z
-            .iter()
-            .enumerate()
-            .map(|(i, &zi)| {
-                if trace[j][i] < 0.0 {
-                    lines.upper_slope[i] * zi + lines.upper_intercept[i]
-                } else {
-                    lines.lower_slope[i] * zi + lines.lower_intercept[i]
-                }
-            })
-            .collect();
+        let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
+        nonzero.clear();
+        nonzero.extend((0..y.len()).filter(|&c| y[c] != 0.0));
+        // A gather pays only when most inputs are zero.
+        let sparse = 4 * nonzero.len() < y.len();
+        let mut z = vec![0.0; w.rows()];
+        let mut next = vec![0.0; w.rows()];
+        for i in 0..w.rows() {
+            let (slope, intercept) = if trace[j][i] < 0.0 {
+                (lines.upper_slope[i], lines.upper_intercept[i])
+            } else {
+                (lines.lower_slope[i], lines.lower_intercept[i])
+            };
+            if slope != 0.0 || need[j][i] {
+                let row = w.row(i);
+                let dot = if sparse { nonzero.iter().map(|&c| row[c] * y[c]).sum() } else { crate::model::dot(row, &y) };
+                z[i] = dot + bias[i];
+            }
+            next[i] = slope * z[i] + intercept;
+        }
+        y = next;
         pre.push(z);
     }
     pre
