@@ -487,9 +487,10 @@ const SOAK_CROSS_CHECK_SECS: u64 = 2;
 /// The search configurations a soak cycles through (by seed): every
 /// strategy, every bounding method of the MILP strategy, input and phase
 /// splitting with MILP leaves, with few unstable neurons per leaf, and down
-/// to stable boxes or domains, on one and two threads. The third field is
+/// to stable boxes or domains, on one and two threads. The second field is
+/// the root bounds of the MILP and phase-splitting strategies, the third
 /// the MILP threshold of both splitting strategies.
-const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 9] = [
+const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 11] = [
     (Strategy::Auto, BoundMethod::Lp, 12, 1),
     (Strategy::InputSplit, BoundMethod::Symbolic, 12, 1),
     (Strategy::InputSplit, BoundMethod::Symbolic, 0, 2),
@@ -497,8 +498,10 @@ const SOAK_CONFIGS: [(Strategy, BoundMethod, usize, usize); 9] = [
     (Strategy::Milp, BoundMethod::Interval, 12, 1),
     (Strategy::Milp, BoundMethod::Symbolic, 12, 1),
     (Strategy::Milp, BoundMethod::Lp, 12, 1),
+    (Strategy::Milp, BoundMethod::Optimised, 12, 1),
     (Strategy::PhaseSplit, BoundMethod::Symbolic, 0, 2),
     (Strategy::PhaseSplit, BoundMethod::Lp, 3, 1),
+    (Strategy::PhaseSplit, BoundMethod::Optimised, 6, 2),
 ];
 
 /// What a soak run saw.
@@ -558,6 +561,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
             seed,
             strategy,
             bounds,
+            phase_bounds: bounds,
             split_milp_unstable,
             phase_milp_unstable: split_milp_unstable,
             threads,

@@ -13,11 +13,15 @@
 //! * [`symbolic`]: linear relaxations back-substituted to the input
 //!   (DeepPoly / CROWN), intersected with interval bounds; also bounds any
 //!   linear function of the outputs directly ([`symbolic::bound_linear`]);
-//! * [`lp`]: symbolic bounds, then one LP per unstable neuron and side over
+//! * [`optimised`]: symbolic bounds with the relaxation lines chosen per
+//!   unstable neuron and side by gradient steps (alpha-CROWN), layer by
+//!   layer;
+//! * [`lp`]: optimised bounds, then one LP per unstable neuron and side over
 //!   the triangle relaxation of the earlier layers, solved with HiGHS.
 
 pub mod interval;
 pub mod lp;
+pub mod optimised;
 pub mod symbolic;
 
 use std::time::Instant;
@@ -91,6 +95,42 @@ pub(crate) fn intersect_uncrossed(a: &Bounds, b: &Bounds) -> Bounds {
     r
 }
 
+/// Bounds of every layer of `net` over `input`, one layer at a time: the
+/// symbolic bounds of layer `k` from the final bounds of the layers below
+/// (so every improvement sharpens what is built on it), which `tighten`
+/// then improves in place given those layers.
+///
+/// The adaptive relaxations make symbolic bounds non-monotone in the
+/// bounds below (tighter bounds can flip a lower-line choice), so each
+/// layer is also intersected with the plain symbolic bounds: the result is
+/// never looser than those.
+pub(crate) fn layer_by_layer(
+    net: &Network,
+    input: &InputBox,
+    mut tighten: impl FnMut(&[Bounds], &mut Bounds),
+) -> NetworkBounds {
+    let plain = symbolic::compute(net, input);
+    let mut layers: Vec<Bounds> = Vec::with_capacity(net.layers().len());
+    for plain_k in &plain.layers {
+        let mut b = intersect_uncrossed(&symbolic::layer_bounds(net, input, &layers), plain_k);
+        // Layer 0's bounds are exact already (an affine map of a box).
+        if !layers.is_empty() {
+            tighten(&layers, &mut b);
+        }
+        layers.push(b);
+    }
+    NetworkBounds { layers }
+}
+
+/// The network cut after layer `k`, with layer `k`'s activation dropped:
+/// its outputs are layer `k`'s pre-activations (what the per-neuron
+/// tightenings bound). `None` cannot happen for a layer of a valid network.
+pub(crate) fn prefix(net: &Network, k: usize) -> Option<Network> {
+    let mut layers = net.layers()[..=k].to_vec();
+    layers[k].activation = crate::model::Activation::Identity;
+    Network::new(layers).ok()
+}
+
 /// Swap back any pair `l > u` (see [`intersect_uncrossed`]).
 pub(crate) fn uncross(b: &mut Bounds) {
     for (l, u) in b.lower.iter_mut().zip(b.upper.iter_mut()) {
@@ -122,8 +162,26 @@ pub enum BoundMethod {
     Interval,
     /// Back-substituted linear relaxations, intersected with interval bounds.
     Symbolic,
-    /// Symbolic bounds tightened by one LP per unstable neuron and side.
+    /// Symbolic bounds with the relaxation lines optimised per unstable
+    /// neuron and side, layer by layer.
+    Optimised,
+    /// Optimised bounds tightened by one LP per unstable neuron and side.
     Lp,
+}
+
+impl BoundMethod {
+    /// Every method, from cheapest to tightest.
+    pub const ALL: [BoundMethod; 4] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Optimised, BoundMethod::Lp];
+
+    /// The name used by the command line and the reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BoundMethod::Interval => "interval",
+            BoundMethod::Symbolic => "symbolic",
+            BoundMethod::Optimised => "optimised",
+            BoundMethod::Lp => "lp",
+        }
+    }
 }
 
 /// Compute bounds with `method`, with no time limit.
@@ -145,6 +203,7 @@ pub fn compute_until(
     match method {
         BoundMethod::Interval => interval::compute(net, input),
         BoundMethod::Symbolic => symbolic::compute(net, input),
+        BoundMethod::Optimised => optimised::compute(net, input),
         BoundMethod::Lp => lp::compute(net, input, deadline, highs_threads),
     }
 }

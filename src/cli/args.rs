@@ -96,7 +96,9 @@ pub enum BoundsArg {
     Interval,
     /// Symbolic back-substitution.
     Symbolic,
-    /// Symbolic bounds tightened by LP within the LP budget.
+    /// Symbolic with relaxation lines optimised per neuron (alpha-CROWN).
+    Optimised,
+    /// Optimised bounds tightened by LP within the LP budget.
     Lp,
 }
 
@@ -107,9 +109,11 @@ pub enum MethodArg {
     Interval,
     /// Symbolic back-substitution.
     Symbolic,
+    /// Symbolic with relaxation lines optimised per neuron.
+    Optimised,
     /// LP tightening.
     Lp,
-    /// All three, in that order.
+    /// All four, in that order.
     All,
 }
 
@@ -259,6 +263,9 @@ pub struct SearchArgs {
     /// Neuron bounds of every box of the input-splitting search (lp: LP on the whole region, symbolic per box inside it).
     #[arg(long, value_enum, default_value_t = BoundsArg::Symbolic)]
     pub split_bounds: BoundsArg,
+    /// Neuron bounds of the whole region at the root of the phase-splitting search.
+    #[arg(long, value_enum, default_value_t = BoundsArg::Optimised)]
+    pub phase_bounds: BoundsArg,
     /// Input splitting sends a box to the MILP once at most this many neurons are unstable.
     #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable)]
     pub split_milp_unstable: usize,
@@ -293,6 +300,7 @@ impl SearchArgs {
             strategy,
             bounds: self.bounds.method(),
             split_bounds: self.split_bounds.method(),
+            phase_bounds: self.phase_bounds.method(),
             split_milp_unstable: self.split_milp_unstable,
             phase_milp_unstable: self.phase_milp_unstable,
             ..Settings::default()
@@ -308,6 +316,7 @@ impl BoundsArg {
         match self {
             BoundsArg::Interval => BoundMethod::Interval,
             BoundsArg::Symbolic => BoundMethod::Symbolic,
+            BoundsArg::Optimised => BoundMethod::Optimised,
             BoundsArg::Lp => BoundMethod::Lp,
         }
     }

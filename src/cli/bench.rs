@@ -296,24 +296,31 @@ fn summary(rows: &[Row]) -> String {
     out
 }
 
-/// Unstable neurons and milliseconds per bounding method, for one instance.
-type BoundsRow = ([usize; 3], [f64; 3]);
+/// Unstable neurons and milliseconds per bounding method
+/// ([`BoundMethod::ALL`]), for one instance.
+type BoundsRow = ([usize; METHODS], [f64; METHODS]);
+
+/// How many bounding methods `bench --bounds-table` compares.
+const METHODS: usize = BoundMethod::ALL.len();
 
 /// `bench --bounds-table`: per instance and bounding method, the unstable
 /// neurons (summed over regions) and the time to compute the bounds; LP
 /// tightening gets the instance's (capped) timeout as its budget.
 fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result<Exit> {
-    const METHODS: [BoundMethod; 3] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp];
     let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
     let bar = ProgressBar::new(instances.len() as u64);
-    let mut csv =
-        String::from("onnx,vnnlib,unstable_interval,unstable_symbolic,unstable_lp,ms_interval,ms_symbolic,ms_lp\n");
+    let names = BoundMethod::ALL.map(BoundMethod::name);
+    let mut csv = format!(
+        "onnx,vnnlib,{},{}\n",
+        names.map(|n| format!("unstable_{n}")).join(","),
+        names.map(|n| format!("ms_{n}")).join(",")
+    );
     let mut groups: BTreeMap<&str, Vec<BoundsRow>> = BTreeMap::new();
     for inst in instances {
         let (net, prop) = files.get(root, inst)?;
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
-        let (mut unstable, mut ms) = ([0; 3], [0.0; 3]);
-        for (m, method) in METHODS.into_iter().enumerate() {
+        let (mut unstable, mut ms) = ([0; METHODS], [0.0; METHODS]);
+        for (m, method) in BoundMethod::ALL.into_iter().enumerate() {
             let start = Instant::now();
             let deadline = start + Duration::from_secs_f64(timeout.max(0.001));
             for region in &prop.regions {
@@ -324,8 +331,11 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
         }
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{:.3},{:.3},{:.3}",
-            inst.onnx, inst.vnnlib, unstable[0], unstable[1], unstable[2], ms[0], ms[1], ms[2]
+            "{},{},{},{}",
+            inst.onnx,
+            inst.vnnlib,
+            unstable.map(|u| u.to_string()).join(","),
+            ms.map(|t| format!("{t:.3}")).join(",")
         );
         groups.entry(&inst.vnnlib).or_default().push((unstable, ms));
         bar.inc(1);
@@ -334,24 +344,13 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
     if let Some(out) = &args.out {
         std::fs::write(out, &csv).map_err(|e| Error::io(out, e))?;
     }
-    println!(
-        "{:<24} {:>4} | mean unstable: {:>9} {:>9} {:>9} | median ms: {:>9} {:>9} {:>9}",
-        "property", "n", "interval", "symbolic", "lp", "interval", "symbolic", "lp"
-    );
+    let columns = names.map(|n| format!("{n:>9}")).join(" ");
+    println!("{:<24} {:>4} | mean unstable: {columns} | median ms: {columns}", "property", "n");
     let line = |name: &str, rows: &[BoundsRow]| {
-        let mean = |m: usize| rows.iter().map(|r| r.0[m] as f64).sum::<f64>() / rows.len().max(1) as f64;
-        let med = |m: usize| median(&mut rows.iter().map(|r| r.1[m]).collect::<Vec<_>>());
-        println!(
-            "{:<24} {:>4} | {:>23.1} {:>9.1} {:>9.1} | {:>20.3} {:>9.3} {:>9.1}",
-            name,
-            rows.len(),
-            mean(0),
-            mean(1),
-            mean(2),
-            med(0),
-            med(1),
-            med(2)
-        );
+        let cells = |f: &dyn Fn(usize) -> f64| (0..METHODS).map(|m| format!("{:>9.1}", f(m))).collect::<Vec<_>>().join(" ");
+        let mean = cells(&|m| rows.iter().map(|r| r.0[m] as f64).sum::<f64>() / rows.len().max(1) as f64);
+        let med = cells(&|m| median(&mut rows.iter().map(|r| r.1[m]).collect::<Vec<_>>()));
+        println!("{:<24} {:>4} | {:>15}{mean} | {:>11}{med}", name, rows.len(), "", "");
     };
     let mut all = Vec::new();
     for (name, rows) in &groups {

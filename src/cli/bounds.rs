@@ -32,7 +32,7 @@ pub fn bounds_report(net: &Network, nb: &NetworkBounds, method: BoundMethod, tim
         .collect();
     let out = nb.output();
     json!({
-        "method": format!("{method:?}").to_lowercase(),
+        "method": method.name(),
         "seconds": time.as_secs_f64(),
         "unstable": nb.unstable_count(net),
         "layers": layers,
@@ -46,8 +46,9 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
     let methods: Vec<BoundMethod> = match args.method {
         MethodArg::Interval => vec![BoundMethod::Interval],
         MethodArg::Symbolic => vec![BoundMethod::Symbolic],
+        MethodArg::Optimised => vec![BoundMethod::Optimised],
         MethodArg::Lp => vec![BoundMethod::Lp],
-        MethodArg::All => vec![BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp],
+        MethodArg::All => BoundMethod::ALL.to_vec(),
     };
     let regions: Vec<Value> = prop
         .regions

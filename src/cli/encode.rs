@@ -50,7 +50,7 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
             w.rows,
             enc.stats.unstable,
             enc.stats.neurons,
-            method_name(method)
+            method.name()
         );
     }
     Ok(Exit::Holds)
@@ -65,11 +65,6 @@ pub fn region_path(out: &Path, k: usize, count: usize) -> PathBuf {
     let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = out.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
     out.with_file_name(format!("{stem}.r{k}.{ext}"))
-}
-
-/// `interval`, `symbolic` or `lp`, as the `--bounds` values and `bounds` report name them.
-fn method_name(method: BoundMethod) -> String {
-    format!("{method:?}").to_lowercase()
 }
 
 /// The comment at the top of every file: provenance, meaning, names.
@@ -94,7 +89,7 @@ variables: x_i = input i; z_L_i = pre-activation of neuron i of layer L (from 0;
         version = env!("CARGO_PKG_VERSION"),
         model = args.model.display(),
         spec = args.spec.display(),
-        bounds = method_name(method),
+        bounds = method.name(),
         pad_abs = BOUND_PAD_ABS,
         pad_rel = BOUND_PAD_REL,
         relax = UNSAFE_RELAX,

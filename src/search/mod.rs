@@ -126,9 +126,7 @@ fn branch_and_bound(
     let pool = worker_pool(settings.threads)?;
     let input_split = split::SplitSearch::new(net, prop, deadline, settings);
     let phase_split = phase_split::PhaseSearch::new(net, prop, deadline, settings);
-    // Input splitting refines its boxes' bounds from the root with its own
-    // method; phase splitting keeps the root bounds of the MILP strategy.
-    let root_method = if path == SearchPath::InputSplit { settings.split_bounds } else { settings.bounds };
+    let root_method = if path == SearchPath::InputSplit { settings.split_bounds } else { settings.phase_bounds };
     let mut unknown = None;
     for (r, region) in prop.regions.iter().enumerate() {
         // The region's whole box, bounded once; the search refines these.

@@ -53,7 +53,9 @@ fn configs() -> Vec<(&'static str, Settings)> {
         ("split to stable boxes", split(0)),
         ("milp, interval bounds", milp(BoundMethod::Interval)),
         ("milp, symbolic bounds", milp(BoundMethod::Symbolic)),
+        ("milp, optimised bounds", milp(BoundMethod::Optimised)),
         ("milp, LP bounds", milp(BoundMethod::Lp)),
+        ("phase split, optimised root", Settings { strategy: Strategy::PhaseSplit, ..quiet.clone() }),
         ("defaults", Settings::default()),
     ]
 }
