@@ -6,8 +6,9 @@
 # whole region under that method's bounds).
 #
 # OPTION is the flag that takes the method: --split-bounds (default; the
-# input-splitting search, ACAS Xu) or --bounds (the MILP strategy's big-M
-# bounds, MNIST-FC). A summary per method goes to stderr.
+# input-splitting search, ACAS Xu), --phase-bounds (the root of the
+# phase-splitting search, MNIST-FC) or --bounds (the MILP strategy's big-M
+# bounds). A summary per method goes to stderr.
 #
 # usage: scripts/compare-bounds.sh INSTANCES.csv CAP_SECONDS THREADS [OPTION] > out.csv
 set -euo pipefail
@@ -18,7 +19,7 @@ field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([a-z0-9.e-]*\).*/\1/p" | head -1; }
 echo "onnx,vnnlib,method,verdict,seconds,unstable"
 while IFS=, read -r onnx vnnlib _ || [ -n "$onnx" ]; do
   [ -z "$onnx" ] && continue
-  for method in interval symbolic lp; do
+  for method in interval symbolic optimised lp; do
     json=$("$bin" check "$root/$onnx" "$root/$vnnlib" "$option" "$method" --timeout "$cap" \
       --threads "$threads" --json 2>/dev/null | tr ',' '\n' || true)
     verdict=$(printf '%s' "$json" | field verdict)
