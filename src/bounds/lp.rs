@@ -160,29 +160,14 @@ fn optimise(session: &mut HighsSession, z: VarId, side: Side, deadline: Option<I
 mod tests {
     use super::*;
     use crate::bounds::symbolic;
-    use crate::bounds::tests::{assert_sound, deep_network, random_box};
+    use crate::bounds::tests::{assert_sound_inside_symbolic, deep_network, random_box};
     use crate::model::Activation;
     use crate::rng::Rng;
     use crate::testutil;
 
     #[test]
     fn sound_and_inside_symbolic() {
-        let mut rng = Rng::new(21);
-        let (mut width_sym, mut width_lp) = (0.0, 0.0);
-        for t in 0..40 {
-            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
-            let input = random_box(&mut rng, net.input_dim());
-            let sym = symbolic::compute(&net, &input);
-            let lp = compute(&net, &input, None, 1);
-            assert_sound(&net, &input, &lp, &mut rng, 300);
-            for (bs, bl) in sym.layers.iter().zip(&lp.layers) {
-                for i in 0..bs.len() {
-                    assert!(bl.lower[i] >= bs.lower[i] && bl.upper[i] <= bs.upper[i], "LP bound outside symbolic");
-                    width_sym += bs.upper[i] - bs.lower[i];
-                    width_lp += bl.upper[i] - bl.lower[i];
-                }
-            }
-        }
+        let (width_sym, width_lp) = assert_sound_inside_symbolic(21, 40, |net, input| compute(net, input, None, 1));
         assert!(width_lp < width_sym, "LP {width_lp} vs symbolic {width_sym}");
     }
 

@@ -354,6 +354,34 @@ pub(crate) mod tests {
         }
     }
 
+    /// On `cases` random networks of every activation kind (from `seed`):
+    /// `method`'s bounds are sound at sampled inputs and never looser than
+    /// the symbolic bounds. Returns the summed widths (symbolic, method), so
+    /// that the caller can assert how much tighter the method is.
+    pub fn assert_sound_inside_symbolic(
+        seed: u64,
+        cases: usize,
+        method: impl Fn(&Network, &InputBox) -> NetworkBounds,
+    ) -> (f64, f64) {
+        let mut rng = Rng::new(seed);
+        let (mut width_sym, mut width) = (0.0, 0.0);
+        for t in 0..cases {
+            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
+            let input = random_box(&mut rng, net.input_dim());
+            let sym = symbolic::compute(&net, &input);
+            let nb = method(&net, &input);
+            assert_sound(&net, &input, &nb, &mut rng, 300);
+            for (bs, bm) in sym.layers.iter().zip(&nb.layers) {
+                for i in 0..bs.len() {
+                    assert!(bm.lower[i] >= bs.lower[i] && bm.upper[i] <= bs.upper[i], "bound outside symbolic");
+                    width_sym += bs.upper[i] - bs.lower[i];
+                    width += bm.upper[i] - bm.lower[i];
+                }
+            }
+        }
+        (width_sym, width)
+    }
+
     #[test]
     fn interval_is_sound() {
         let mut rng = Rng::new(1);

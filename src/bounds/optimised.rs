@@ -78,9 +78,8 @@ pub fn tighten_layer(net: &Network, input: &InputBox, earlier: &[Bounds], b: &mu
 mod tests {
     use super::*;
     use crate::bounds::symbolic;
-    use crate::bounds::tests::{assert_sound, deep_network, random_box};
+    use crate::bounds::tests::assert_sound_inside_symbolic;
     use crate::model::Activation;
-    use crate::rng::Rng;
     use crate::spec::InputBox;
     use crate::testutil;
 
@@ -88,22 +87,7 @@ mod tests {
     /// never looser than symbolic bounds, and tighter in total.
     #[test]
     fn sound_and_inside_symbolic() {
-        let mut rng = Rng::new(31);
-        let (mut width_sym, mut width_opt) = (0.0, 0.0);
-        for t in 0..60 {
-            let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
-            let input = random_box(&mut rng, net.input_dim());
-            let sym = symbolic::compute(&net, &input);
-            let opt = compute(&net, &input);
-            assert_sound(&net, &input, &opt, &mut rng, 300);
-            for (bs, bo) in sym.layers.iter().zip(&opt.layers) {
-                for i in 0..bs.len() {
-                    assert!(bo.lower[i] >= bs.lower[i] && bo.upper[i] <= bs.upper[i], "optimised bound outside symbolic");
-                    width_sym += bs.upper[i] - bs.lower[i];
-                    width_opt += bo.upper[i] - bo.lower[i];
-                }
-            }
-        }
+        let (width_sym, width_opt) = assert_sound_inside_symbolic(31, 60, compute);
         assert!(width_opt < 0.99 * width_sym, "optimised {width_opt} vs symbolic {width_sym}");
     }
 
