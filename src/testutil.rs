@@ -555,6 +555,9 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         report.seconds[0] += t.elapsed().as_secs_f64();
         let (strategy, bounds, split_milp_unstable, threads) = SOAK_CONFIGS[seed as usize % SOAK_CONFIGS.len()];
         let falsify = (seed / SOAK_CONFIGS.len() as u64) % 2 == 1;
+        // Phase splitting alternates between the top-ranked split and the
+        // default choice among candidates.
+        let phase_candidates = if (seed / SOAK_CONFIGS.len() as u64 / 2).is_multiple_of(2) { 1 } else { Settings::default().phase_candidates };
         let settings = Settings {
             falsify_samples: if falsify { 64 } else { 0 },
             falsify_restarts: if falsify { 2 } else { 0 },
@@ -564,6 +567,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
             phase_bounds: bounds,
             split_milp_unstable,
             phase_milp_unstable: split_milp_unstable,
+            phase_candidates,
             threads,
             ..Settings::default()
         };
@@ -577,8 +581,8 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         let m = reference.margin;
         let fail = |what: &str| -> ! {
             panic!(
-                "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, falsify \
-                 {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
+                "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, candidates \
+                 {phase_candidates}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
                 reference.input, reference.region
             )
         };

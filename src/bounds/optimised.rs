@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 
 use super::symbolic::optimise::Warm;
-use super::symbolic::Substitution;
+use super::symbolic::{NeuronSlopes, Substitution};
 use super::{is_unstable, layer_by_layer, prefix, Bounds, NetworkBounds};
 use crate::model::Network;
 use crate::spec::InputBox;
@@ -26,7 +26,18 @@ use crate::spec::InputBox;
 /// Optimised bounds for every layer of `net` over `input`, each layer's
 /// unstable neurons tightened from the optimised bounds of the layers below.
 pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
-    layer_by_layer(net, input, |earlier, b| tighten_layer(net, input, earlier, b, LAYER_STEPS))
+    compute_with_slopes(net, input).0
+}
+
+/// [`compute`], and the slopes that gave each neuron's bounds (for
+/// refining the bounds of parts of the box,
+/// [`refine`](super::symbolic::refine)).
+pub fn compute_with_slopes(net: &Network, input: &InputBox) -> (NetworkBounds, NeuronSlopes) {
+    let mut slopes = NeuronSlopes::default();
+    let bounds = layer_by_layer(net, input, |earlier, b| {
+        slopes.set_layer(earlier.len(), tighten_layer(net, input, earlier, b, LAYER_STEPS));
+    });
+    (bounds, slopes)
 }
 
 /// Gradient steps per end of each neuron. alpha-CROWN's default for
@@ -35,35 +46,39 @@ pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
 pub const LAYER_STEPS: usize = 20;
 
 /// Tighten the unstable neurons of layer `k = earlier.len()`, whose sound
-/// bounds given `earlier` are `b`, in place. A neuron's end stops improving
+/// bounds given `earlier` are `b`, in place, and return the slopes used for
+/// each (layer `k` of a [`NeuronSlopes`]). A neuron's end stops improving
 /// once it passes the last kink on its side (the neuron is then stable, and
 /// a tighter bound would change no relaxation). Neurons run in parallel.
-pub fn tighten_layer(net: &Network, input: &InputBox, earlier: &[Bounds], b: &mut Bounds, steps: usize) {
+pub fn tighten_layer(net: &Network, input: &InputBox, earlier: &[Bounds], b: &mut Bounds, steps: usize) -> Vec<Vec<Vec<f64>>> {
     let k = earlier.len();
     let act = &net.layers()[k].activation;
     let unstable: Vec<usize> = (0..b.len()).filter(|&i| is_unstable(act, i, b.lower[i], b.upper[i])).collect();
+    let mut slopes = vec![Vec::new(); 2 * b.len()];
     let Some(cut) = prefix(net, k) else {
-        return; // cannot happen for a layer of a valid network; keep the bounds
+        return slopes; // cannot happen for a layer of a valid network; keep the bounds
     };
     if unstable.is_empty() {
-        return;
+        return slopes;
     }
     let mut nb = NetworkBounds { layers: earlier.to_vec() };
     nb.layers.push(b.clone());
     let sub = Substitution::new(&cut, input, &nb);
     // (neuron, sign): sign 1 bounds z from below, -1 bounds -z from below.
     let tasks: Vec<(usize, f64)> = unstable.iter().flat_map(|&i| [(i, 1.0), (i, -1.0)]).collect();
-    let results: Vec<f64> = tasks
+    let results: Vec<(f64, Warm)> = tasks
         .par_iter()
         .map(|&(i, sign)| {
             let inside = act.kinks(i).into_iter().filter(|&q| b.lower[i] < q && q < b.upper[i]);
             // Past the last kink on this side, the neuron is stable.
             let threshold = if sign > 0.0 { inside.fold(f64::NEG_INFINITY, f64::max) } else { -inside.fold(f64::INFINITY, f64::min) };
-            let (bound, _) = sub.optimised_bound(&[(i, sign)], &[], &mut Warm::default(), steps, threshold);
-            sign * bound.lower
+            let mut warm = Warm::default();
+            let (bound, _) = sub.optimised_bound(&[(i, sign)], &[], &mut warm, steps, threshold);
+            (sign * bound.lower, warm)
         })
         .collect();
-    for (&(i, sign), v) in tasks.iter().zip(results) {
+    for (&(i, sign), (v, warm)) in tasks.iter().zip(results) {
+        slopes[2 * i + usize::from(sign < 0.0)] = warm.into_slopes();
         // A result outside the current interval would contradict a sound
         // bound of a non-empty box: numerical trouble, ignored.
         if sign > 0.0 && v > b.lower[i] && v <= b.upper[i] {
@@ -72,6 +87,7 @@ pub fn tighten_layer(net: &Network, input: &InputBox, earlier: &[Bounds], b: &mu
             b.upper[i] = v;
         }
     }
+    slopes
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@
 //! vectorise; on an ACAS Xu network (6 x 50 ReLU) this takes about 0.6 ms on
 //! the whole property-1 box and 0.3 ms on a small box.
 
+use std::ops::Range;
+
 use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
@@ -238,6 +240,50 @@ fn kinks_inside(act: &Activation, i: usize, l: f64, u: f64) -> Kinks {
     }
 }
 
+/// The free side of a neuron with one kink strictly inside finite bounds:
+/// every line through the kink point `(at, value)` with a slope in
+/// `[min, max]` is valid on that side (the lower side of a convex kink, the
+/// upper side of a concave one; see [`optimise`]). Which member is best
+/// depends on the row being bounded.
+#[derive(Debug, Clone, Copy)]
+struct Family {
+    layer: usize,
+    neuron: usize,
+    /// The free side is the lower one (a convex kink).
+    lower: bool,
+    at: f64,
+    value: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Family {
+    /// The family of neuron `neuron` of layer `layer` on `[l, u]`, if it has one.
+    fn of(act: &Activation, layer: usize, neuron: usize, l: f64, u: f64) -> Option<Family> {
+        if !(l.is_finite() && u.is_finite()) {
+            return None;
+        }
+        match kinks_inside(act, neuron, l, u) {
+            Kinks::One(k) => Some(Family {
+                layer,
+                neuron,
+                lower: k.left <= k.right,
+                at: k.at,
+                value: k.value,
+                min: k.left.min(k.right),
+                max: k.left.max(k.right),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `true` when a row weight `a` on this neuron uses the free side (the
+    /// lower line for `a > 0`, the upper one for `a < 0`).
+    fn in_use(&self, a: f64) -> bool {
+        if self.lower { a > 0.0 } else { a < 0.0 }
+    }
+}
+
 /// What back-substitution reads about the layers below: each layer's
 /// relaxation lines and the box its outputs lie in (the activation's image
 /// of its bounds), plus the input box.
@@ -248,6 +294,8 @@ struct Below<'a> {
     lines: Vec<LayerLines>,
     /// `(lower, upper)` of each layer's output `y_j`.
     boxes: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Each layer's neurons with a free line.
+    families: Vec<Vec<Family>>,
 }
 
 /// The relaxations of one layer, one vector per field so that the
@@ -267,7 +315,7 @@ fn split_sign(a: f64) -> (f64, f64) {
 
 impl<'a> Below<'a> {
     fn new(net: &'a Network, input: &'a InputBox) -> Below<'a> {
-        Below { net, input, lines: Vec::new(), boxes: Vec::new() }
+        Below { net, input, lines: Vec::new(), boxes: Vec::new(), families: Vec::new() }
     }
 
     /// From sound bounds of the first `bounds.len()` layers.
@@ -286,7 +334,9 @@ impl<'a> Below<'a> {
 
     /// Record the final bounds of the next layer.
     fn push(&mut self, b: &Bounds) {
-        let act = &self.net.layers()[self.depth()].activation;
+        let depth = self.depth();
+        let act = &self.net.layers()[depth].activation;
+        self.families.push((0..b.len()).filter_map(|i| Family::of(act, depth, i, b.lower[i], b.upper[i])).collect());
         let rel: Vec<Relaxation> = (0..b.len()).map(|i| relax(act, i, b.lower[i], b.upper[i])).collect();
         self.lines.push(LayerLines {
             lower_slope: rel.iter().map(|r| r.lower.slope).collect(),
@@ -318,7 +368,13 @@ impl<'a> Below<'a> {
     /// `extra` adds terms `e (z_q - at)` of the pre-activations of layer
     /// `j` to every row, `(q, e, at)`, between the activation and the
     /// affine map.
-    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[(usize, f64, f64)]) {
+    ///
+    /// `row_slopes`, unless empty, gives each row its own slopes for the
+    /// free lines of layer `j` (`row_slopes[r][q]`, NaN or missing: the
+    /// layer's line), clamped into each family: any member is valid, so
+    /// each row may use the one chosen for it (alpha-CROWN's per-neuron
+    /// slopes for intermediate bounds).
+    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[(usize, f64, f64)], row_slopes: &[&[f64]]) {
         let affine = &self.net.layers()[j].affine;
         let lines = &self.lines[j];
         let w = &affine.weights;
@@ -334,12 +390,24 @@ impl<'a> Below<'a> {
         let (ls, li) = (&lines.lower_slope[..n], &lines.lower_intercept[..n]);
         let (us, ui) = (&lines.upper_slope[..n], &lines.upper_intercept[..n]);
         let bias = &affine.bias[..n];
-        for ((arow, out), c) in rows.coeffs.chunks_exact(n).zip(next.chunks_exact_mut(m)).zip(&mut rows.constants) {
+        let rows_out = rows.coeffs.chunks_exact(n).zip(next.chunks_exact_mut(m)).zip(&mut rows.constants);
+        for (r, ((arow, out), c)) in rows_out.enumerate() {
             let (slopes, consts) = (&mut slopes[..n], &mut consts[..n]);
             for q in 0..n {
                 let (pos, neg) = split_sign(arow[q]);
                 slopes[q] = pos * ls[q] + neg * us[q];
                 consts[q] = pos * li[q] + neg * ui[q] + slopes[q] * bias[q];
+            }
+            if let Some(own) = row_slopes.get(r).filter(|s| !s.is_empty()) {
+                for f in &self.families[j] {
+                    let (q, a) = (f.neuron, arow[f.neuron]);
+                    let s = own.get(q).copied().unwrap_or(f64::NAN);
+                    if !s.is_nan() && f.in_use(a) {
+                        let s = s.clamp(f.min, f.max);
+                        slopes[q] = a * s;
+                        consts[q] = a * (f.value - s * f.at) + slopes[q] * bias[q];
+                    }
+                }
             }
             for &(q, e, at) in extra {
                 slopes[q] += e;
@@ -508,10 +576,14 @@ impl Rows {
 /// than `outer`. The third value is then `true` when a neuron's bounds
 /// cross by more than [`EMPTY_GAP`]: both ends are sound on the set, so no
 /// point of it exists.
+///
+/// `slopes` (see [`NeuronSlopes`]) gives the rows of some neurons their
+/// own free lines.
 fn layer_bounds_below(
     below: &Below,
     last: bool,
     outer: Option<&Bounds>,
+    slopes: &[Vec<Vec<f64>>],
     scratch: &mut Scratch,
 ) -> (Bounds, Option<Rows>, bool) {
     let k = below.depth();
@@ -542,7 +614,13 @@ fn layer_bounds_below(
         if live.is_empty() {
             break;
         }
-        below.step(j, &mut rows, scratch, &[]);
+        let own: Vec<&[f64]> = if slopes.is_empty() {
+            Vec::new()
+        } else {
+            let of = |row: usize| slopes.get(row).and_then(|l| l.get(j)).map_or(&[][..], Vec::as_slice);
+            live.iter().flat_map(|&i| [of(2 * i), of(2 * i + 1)]).collect()
+        };
+        below.step(j, &mut rows, scratch, &[], &own);
         let (lx, ux) = below.box_at(j);
         // f64::max/min ignore a NaN operand: a NaN level bound (only after
         // overflow) leaves the previous one.
@@ -581,7 +659,7 @@ fn layer_bounds_below(
 pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Bounds {
     let below = Below::from_bounds(net, input, earlier);
     let last = earlier.len() + 1 == net.layers().len();
-    layer_bounds_below(&below, last, None, &mut Scratch::default()).0
+    layer_bounds_below(&below, last, None, &[], &mut Scratch::default()).0
 }
 
 /// Symbolic bounds for every layer of `net` over `input`.
@@ -605,7 +683,7 @@ pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
 pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
     // Both sound on the same non-empty box: any gap is rounding, and the
     // bounds are uncrossed anyway.
-    refine_from(net, input, outer, 0).bounds
+    refine(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default()).bounds
 }
 
 /// A neuron whose fresh bounds and outer bounds are apart by more than this
@@ -614,7 +692,7 @@ pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) ->
 /// sums we form stays many orders of magnitude below this.
 pub const EMPTY_GAP: f64 = 1e-6;
 
-/// What [`refine_from`] returns.
+/// What [`refine`] returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refined {
     /// The refined bounds (crossed pairs uncrossed).
@@ -625,20 +703,60 @@ pub struct Refined {
     pub empty: bool,
 }
 
-/// `outer`'s bounds for layers `0..from`, and for the later layers symbolic
-/// bounds computed from those, intersected with `outer`'s as in
-/// [`compute_within`]. With `outer` sound on some subset of the input box
-/// (say the inputs where a neuron of layer `from - 1` is active, with its
-/// bounds clamped to `[0, u]`), the result is sound on that subset.
-pub fn refine_from(net: &Network, input: &InputBox, outer: &NetworkBounds, from: usize) -> Refined {
+/// The free-line slopes chosen for bounding individual neurons, as
+/// alpha-CROWN keeps them for intermediate layers: `[k][2 i + s]` holds,
+/// for neuron `i` of layer `k`, the slopes (`[layer j][neuron q]`, NaN:
+/// the layer's own line) that bound it from below (`s = 0`) or above
+/// (`s = 1`); empty when none were chosen.
+///
+/// Slopes chosen on a box stay valid on every part of it (each is clamped
+/// into its neuron's family there, and a neuron that became stable simply
+/// has none), so the optimised bounds of the whole box
+/// ([`optimised`](super::optimised)) pass theirs on to every
+/// phase-splitting domain: with them, a domain's refined bounds start from
+/// the root's tightness instead of the plain lines'.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronSlopes {
+    layers: Vec<Vec<Vec<Vec<f64>>>>,
+}
+
+impl NeuronSlopes {
+    /// The slopes of layer `k`'s neurons, `[2 i + s]` (empty when none).
+    fn layer(&self, k: usize) -> &[Vec<Vec<f64>>] {
+        self.layers.get(k).map_or(&[], Vec::as_slice)
+    }
+
+    /// Set layer `k`'s slopes, `[2 i + s]` as in [`NeuronSlopes`].
+    pub fn set_layer(&mut self, k: usize, rows: Vec<Vec<Vec<f64>>>) {
+        if self.layers.len() <= k {
+            self.layers.resize(k + 1, Vec::new());
+        }
+        self.layers[k] = rows;
+    }
+}
+
+/// `outer`'s bounds, with the layers of `which` replaced by symbolic bounds
+/// computed from the layers below, intersected with `outer`'s as in
+/// [`compute_within`], each neuron's rows using its `slopes`. With `outer`
+/// sound on some subset of the input box (say the inputs where a neuron of
+/// layer `which.start - 1` is active, with its bounds clamped to `[0, u]`),
+/// the result is sound on that subset: refined or not, every layer's bounds
+/// are sound there.
+pub fn refine(net: &Network, input: &InputBox, outer: &NetworkBounds, which: Range<usize>, slopes: &NeuronSlopes) -> Refined {
     let n_layers = net.layers().len();
-    let mut below = Below::from_bounds(net, input, &outer.layers[..from]);
+    let mut below = Below::from_bounds(net, input, &outer.layers[..which.start]);
     let mut scratch = Scratch::default();
-    let mut layers: Vec<Bounds> = outer.layers[..from].to_vec();
+    let mut layers: Vec<Bounds> = outer.layers[..which.start].to_vec();
     let mut empty = false;
-    for k in from..n_layers {
-        let (b, _, crossed) = layer_bounds_below(&below, k + 1 == n_layers, Some(&outer.layers[k]), &mut scratch);
-        empty |= crossed;
+    for k in which.start..n_layers {
+        let b = if which.contains(&k) {
+            let (b, _, crossed) =
+                layer_bounds_below(&below, k + 1 == n_layers, Some(&outer.layers[k]), slopes.layer(k), &mut scratch);
+            empty |= crossed;
+            b
+        } else {
+            outer.layers[k].clone()
+        };
         below.push(&b);
         layers.push(b);
     }
@@ -679,7 +797,7 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
     let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
     let mut last_rows = None;
     for k in 0..n_layers {
-        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &mut scratch);
+        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &[], &mut scratch);
         below.push(&b);
         layers.push(b);
         last_rows = rows;
@@ -697,7 +815,7 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
                 rows.coeffs[(2 * o + 1) * m + o] = -1.0;
             }
             for j in (0..n_layers).rev() {
-                below.step(j, &mut rows, &mut scratch, &[]);
+                below.step(j, &mut rows, &mut scratch, &[], &[]);
             }
             rows
         }
@@ -766,14 +884,12 @@ pub fn linear_bound(net: &Network, input: &InputBox, bounds: &NetworkBounds, c: 
 /// each.
 pub struct Substitution<'a> {
     below: Below<'a>,
-    /// The bounds the relaxations come from.
-    bounds: &'a NetworkBounds,
 }
 
 impl<'a> Substitution<'a> {
     /// The relaxations that `bounds` (sound bounds for `input`) define.
     pub fn new(net: &'a Network, input: &'a InputBox, bounds: &'a NetworkBounds) -> Substitution<'a> {
-        Substitution { below: Below::from_bounds(net, input, &bounds.layers), bounds }
+        Substitution { below: Below::from_bounds(net, input, &bounds.layers) }
     }
 
     /// [`linear_bound`] of `c·f(x)` with these relaxations.
@@ -847,7 +963,7 @@ fn substitute_objective(
             t[j] = rows.coeffs.clone();
         }
         let here: Vec<(usize, f64, f64)> = extra.iter().filter(|e| e.0 == j).map(|e| (e.1, e.2, e.3)).collect();
-        below.step(j, &mut rows, &mut scratch, &here);
+        below.step(j, &mut rows, &mut scratch, &here, &[]);
         let (lx, ux) = below.box_at(j);
         value = value.max(rows.minimum(0, lx, ux));
     }
@@ -873,7 +989,12 @@ mod tests {
         for t in 0..80 {
             let net = if t % 2 == 0 { testutil::random_network(&mut rng, 6) } else { deep_network(&mut rng, t) };
             let input = random_box(&mut rng, net.input_dim());
-            let root = compute(&net, &input);
+            // Half the cases refine with the optimised bounds' own slopes.
+            let (root, slopes) = if t % 4 < 2 {
+                (compute(&net, &input), NeuronSlopes::default())
+            } else {
+                crate::bounds::optimised::compute_with_slopes(&net, &input)
+            };
             let unstable: Vec<(usize, usize, f64)> = net
                 .layers()
                 .iter()
@@ -897,7 +1018,7 @@ mod tests {
                 } else {
                     clamped.layers[j].lower[i] = k;
                 }
-                let r = refine_from(&net, &input, &clamped, j + 1);
+                let r = refine(&net, &input, &clamped, j + 1..net.layers().len(), &slopes);
                 let on_side: Vec<Vec<f64>> = sample(&mut rng, &input, 400)
                     .into_iter()
                     .filter(|x| {

@@ -272,6 +272,9 @@ pub struct SearchArgs {
     /// Phase splitting sends a domain to the MILP once at most this many neurons are unstable.
     #[arg(long, value_name = "N", default_value_t = Settings::default().phase_milp_unstable)]
     pub phase_milp_unstable: usize,
+    /// Phase splitting bounds the children of this many candidate splits per domain and keeps the best.
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_candidates)]
+    pub phase_candidates: usize,
 }
 
 impl SearchArgs {
@@ -303,6 +306,7 @@ impl SearchArgs {
             phase_bounds: self.phase_bounds.method(),
             split_milp_unstable: self.split_milp_unstable,
             phase_milp_unstable: self.phase_milp_unstable,
+            phase_candidates: self.phase_candidates,
             ..Settings::default()
         };
         s.validate()?;

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::bounds::{self, symbolic, NetworkBounds};
+use crate::bounds::{self, symbolic, BoundMethod, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
@@ -133,7 +133,12 @@ fn branch_and_bound(
         // Stability and scaling are reported for these bounds, before any split.
         let started = Instant::now();
         let lp_deadline = settings.timeout.map(|t| started + t.mul_f64(settings.lp_budget));
-        let root = bounds::compute_until(net, &region.input, root_method, lp_deadline, settings.threads);
+        // Optimised root bounds pass on their per-neuron slopes to the
+        // domains of phase splitting (see `symbolic::NeuronSlopes`).
+        let (root, slopes) = match (path, root_method) {
+            (SearchPath::PhaseSplit, BoundMethod::Optimised) => bounds::optimised::compute_with_slopes(net, &region.input),
+            _ => (bounds::compute_until(net, &region.input, root_method, lp_deadline, settings.threads), Default::default()),
+        };
         stats.phases.bounds += started.elapsed();
         stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
@@ -142,7 +147,7 @@ fn branch_and_bound(
         stats.stable += stats.neurons - unstable;
         let result = pool.install(|| match path {
             SearchPath::InputSplit => input_split.run(r, Some(&root)),
-            _ => phase_split.run(r, &root),
+            _ => phase_split.run(r, &root, &slopes),
         });
         match result {
             split::SplitResult::Safe => {}

@@ -56,6 +56,10 @@ fn configs() -> Vec<(&'static str, Settings)> {
         ("milp, optimised bounds", milp(BoundMethod::Optimised)),
         ("milp, LP bounds", milp(BoundMethod::Lp)),
         ("phase split, optimised root", Settings { strategy: Strategy::PhaseSplit, ..quiet.clone() }),
+        (
+            "phase split, top-ranked split only",
+            Settings { strategy: Strategy::PhaseSplit, phase_candidates: 1, phase_milp_unstable: 0, ..quiet.clone() },
+        ),
         ("defaults", Settings::default()),
     ]
 }

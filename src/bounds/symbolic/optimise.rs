@@ -31,7 +31,7 @@
 //! contributes `a (f(at) + s (ẑ - at))`, so `d/ds = a (ẑ - at)`; a
 //! multiplier contributes `-beta side (ẑ - at)`, so `d/dbeta = -side (ẑ - at)`.
 
-use super::{padded, substitute_objective, kinks_inside, Kinks, LinearBound, Substitution};
+use super::{padded, substitute_objective, Family, LinearBound, Substitution};
 
 /// A constraint `side (z - at) >= 0` on pre-activation `neuron` of layer
 /// `layer` (`side` is `1` or `-1`).
@@ -59,6 +59,14 @@ pub struct Warm {
     betas: Vec<f64>,
 }
 
+impl Warm {
+    /// The slopes, `[layer][neuron]` (NaN: not set), as
+    /// [`NeuronSlopes`](super::NeuronSlopes) keeps them for one row.
+    pub fn into_slopes(self) -> Vec<Vec<f64>> {
+        self.slopes
+    }
+}
+
 /// Adam step size for the slopes (slopes range over an interval of width
 /// at most 1 for ReLU; alpha-CROWN's default).
 pub const SLOPE_RATE: f64 = 0.1;
@@ -70,20 +78,6 @@ pub const BETA_RATE: f64 = 0.05;
 const ADAM_B1: f64 = 0.9;
 const ADAM_B2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
-
-/// The family of valid lines on one side of a neuron with one kink inside its
-/// interval: slopes in `[min, max]` through `(at, value)`.
-#[derive(Debug, Clone, Copy)]
-struct Family {
-    layer: usize,
-    neuron: usize,
-    /// The free side is the lower one (a convex kink).
-    lower: bool,
-    at: f64,
-    value: f64,
-    min: f64,
-    max: f64,
-}
 
 /// Adam state of one parameter vector.
 struct Adam {
@@ -128,7 +122,7 @@ impl Substitution<'_> {
     ) -> (LinearBound, Vec<Vec<f64>>) {
         let net = self.below.net;
         let n_layers = net.layers().len();
-        let families = self.families();
+        let families: Vec<Family> = self.below.families.iter().flatten().copied().collect();
         let mut below = self.below.clone();
         warm.slopes.resize(n_layers, Vec::new());
         let mut slopes: Vec<f64> = families
@@ -187,8 +181,7 @@ impl Substitution<'_> {
             let pre = relaxed_forward(&below, &trace, x, &need);
             for (g, f) in slope_grad.iter_mut().zip(&families) {
                 let a = trace[f.layer][f.neuron];
-                let in_use = if f.lower { a > 0.0 } else { a < 0.0 };
-                *g = if in_use { a * (pre[f.layer][f.neuron] - f.at) } else { 0.0 };
+                *g = if f.in_use(a) { a * (pre[f.layer][f.neuron] - f.at) } else { 0.0 };
             }
             for (g, k) in beta_grad.iter_mut().zip(constraints) {
                 *g = -k.side * (pre[k.layer][k.neuron] - k.at);
@@ -205,31 +198,6 @@ impl Substitution<'_> {
         }
         warm.betas = best_betas;
         best.expect("at least one iteration runs")
-    }
-
-    /// The neurons with a free line: one kink strictly inside finite bounds.
-    fn families(&self) -> Vec<Family> {
-        let mut out = Vec::new();
-        for (layer, (l, b)) in self.below.net.layers().iter().zip(&self.bounds.layers).enumerate() {
-            for neuron in 0..b.len() {
-                let (lo, hi) = (b.lower[neuron], b.upper[neuron]);
-                if !(lo.is_finite() && hi.is_finite()) {
-                    continue;
-                }
-                if let Kinks::One(k) = kinks_inside(&l.activation, neuron, lo, hi) {
-                    out.push(Family {
-                        layer,
-                        neuron,
-                        lower: k.left <= k.right,
-                        at: k.at,
-                        value: k.value,
-                        min: k.left.min(k.right),
-                        max: k.left.max(k.right),
-                    });
-                }
-            }
-        }
-        out
     }
 }
 
