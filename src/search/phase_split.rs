@@ -199,7 +199,7 @@ impl<'a> PhaseSearch<'a> {
         }
         let many_unstable = bounds.unstable_count(net) > self.milp_max_unstable;
         let ranked = rank_splits(net, &bounds, &open.trace);
-        let split = match ranked.first() {
+        let (split, first) = match ranked.first() {
             Some(_) if fixes.len() < MAX_DEPTH && many_unstable => {
                 let candidates = &ranked[..ranked.len().min(self.candidates)];
                 let domain = Domain { input: &r.input, bounds: &bounds, fixes: &fixes };
@@ -232,7 +232,9 @@ impl<'a> PhaseSearch<'a> {
             fixes.push(split.fix(above));
             self.explore(tree, refined.bounds, fixes, params.clone())
         };
-        let (a, b) = rayon::join(|| child(true), || child(false));
+        // The first child runs on this thread at once, the second when
+        // another worker is free (or after the first).
+        let (a, b) = rayon::join(|| child(first), || child(!first));
         combine(a, b)
     }
 
@@ -328,25 +330,30 @@ impl Domain<'_> {
     /// multipliers `warm` (no new steps, no refinement), also sees how the
     /// fixed phase combines with the rest of the row. Ties go to the higher
     /// ranked candidate.
-    fn best_split(&self, net: &Network, c: &[(usize, f64)], warm: &Warm, candidates: &[(f64, Split)]) -> Split {
-        let mut best = candidates[0].1;
+    ///
+    /// Also returns the side of the worse child (`true`: above the kink),
+    /// which the search explores first: a counterexample is more likely
+    /// there. On MNIST-FC 256x4 property 1 at eps 0.05 the top-ranked split
+    /// with the upper side first finds one in 21 domains; the best of 4
+    /// with the upper side first found none in 1961 (30 s), with the worse
+    /// side first one in 25.
+    fn best_split(&self, net: &Network, c: &[(usize, f64)], warm: &Warm, candidates: &[(f64, Split)]) -> (Split, bool) {
+        let mut best = (candidates[0].1, true);
         if candidates.len() == 1 {
             return best;
         }
         let mut best_bound = f64::NEG_INFINITY;
         for &(_, split) in candidates {
-            let worse = [true, false]
-                .into_iter()
-                .map(|above| {
-                    let bounds = split.clamp(self.bounds, above);
-                    let sub = symbolic::Substitution::new(net, self.input, &bounds);
-                    let mut fixes = self.fixes.to_vec();
-                    fixes.push(split.fix(above));
-                    sub.optimised_bound(c, &fixes, &mut warm.clone(), 0, f64::INFINITY).0.lower
-                })
-                .fold(f64::INFINITY, f64::min);
-            if worse > best_bound {
-                (best, best_bound) = (split, worse);
+            let child = |above: bool| {
+                let bounds = split.clamp(self.bounds, above);
+                let sub = symbolic::Substitution::new(net, self.input, &bounds);
+                let mut fixes = self.fixes.to_vec();
+                fixes.push(split.fix(above));
+                sub.optimised_bound(c, &fixes, &mut warm.clone(), 0, f64::INFINITY).0.lower
+            };
+            let (up, down) = (child(true), child(false));
+            if up.min(down) > best_bound {
+                (best, best_bound) = ((split, up <= down), up.min(down));
             }
         }
         best
@@ -478,7 +485,7 @@ mod tests {
                 .collect();
             let top = worse.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let domain = Domain { input: &input, bounds: &nb, fixes: &[] };
-            let chosen = domain.best_split(&net, &c, &Warm::default(), candidates);
+            let (chosen, _) = domain.best_split(&net, &c, &Warm::default(), candidates);
             let at = candidates.iter().position(|(_, s)| *s == chosen).expect("a candidate");
             assert!(worse[at] >= top - 1e-9 * (1.0 + top.abs()), "chose candidate {at} ({}), best {top}", worse[at]);
             differs += usize::from(at != 0);
