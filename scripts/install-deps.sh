@@ -7,9 +7,15 @@ set -euo pipefail
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
-    missing+=(libclang-dev)
-fi
+# bindgen loads libclang.so or libclang-<version>.so; libclang-cpp.so (which
+# other packages pull in) is a different library and does not count.
+have_libclang=no
+for f in /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; do
+    case "$(basename "$f")" in
+        libclang.so* | libclang-[0-9]*.so*) have_libclang=yes ;;
+    esac
+done
+[ "$have_libclang" = yes ] || missing+=(libclang-dev)
 command -v cargo >/dev/null 2>&1 || {
     echo "error: cargo not found. Install Rust with rustup (https://rustup.rs) and re-run." >&2
     exit 2
