@@ -46,8 +46,9 @@
 //! # Ok::<(), reluverify::Error>(())
 //! ```
 #![deny(missing_docs)]
-// One audited exception: the AVX2 dispatch of the back-substitution kernel
-// (`bounds::symbolic::add_rows`).
+// One audited exception: the back-substitution kernels
+// (`bounds::symbolic::kernels`: their AVX2 dispatch and the call into
+// `matrixmultiply`'s raw-pointer product).
 #![deny(unsafe_code)]
 
 pub mod bounds;

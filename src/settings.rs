@@ -51,6 +51,12 @@ pub struct Settings {
     /// answered the same 4, in 27.9, 14.1 and 15.1 s (256x2 property 3 eps
     /// 0.03: 15.1, 7.0 and 3.5 s; 256x4 property 0 eps 0.03: 9.4, 3.4, 8.5 s).
     pub phase_candidates: usize,
+    /// Phase splitting bounds each domain's neurons under its fixed phases'
+    /// constraints, with multipliers that take gradient steps from the
+    /// parent's (`bounds::symbolic::phases`); `false` refines the layers
+    /// after a split from the clamped bounds alone. Default: `true` (see
+    /// `search::phase_split` for what it does to the trees).
+    pub phase_constrained: bool,
     /// Random samples tried per region before any solver is called (at most
     /// [`crate::search::HIGH_DIM_SAMPLES`] for high-dimensional inputs).
     /// Default: 1024.
@@ -75,6 +81,7 @@ impl Default for Settings {
             split_milp_unstable: 12,
             phase_milp_unstable: 20,
             phase_candidates: 4,
+            phase_constrained: true,
             falsify_samples: 1024,
             falsify_restarts: 4,
             seed: 0,

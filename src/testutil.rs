@@ -558,6 +558,9 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         // Phase splitting alternates between the top-ranked split and the
         // default choice among candidates.
         let phase_candidates = if (seed / SOAK_CONFIGS.len() as u64 / 2).is_multiple_of(2) { 1 } else { Settings::default().phase_candidates };
+        // ... and between refinement with and without the fixed phases'
+        // constraints.
+        let phase_constrained = (seed / SOAK_CONFIGS.len() as u64 / 4).is_multiple_of(2);
         let settings = Settings {
             falsify_samples: if falsify { 64 } else { 0 },
             falsify_restarts: if falsify { 2 } else { 0 },
@@ -568,6 +571,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
             split_milp_unstable,
             phase_milp_unstable: split_milp_unstable,
             phase_candidates,
+            phase_constrained,
             threads,
             ..Settings::default()
         };
@@ -582,7 +586,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         let fail = |what: &str| -> ! {
             panic!(
                 "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, candidates \
-                 {phase_candidates}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
+                 {phase_candidates}, constrained {phase_constrained}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
                 reference.input, reference.region
             )
         };

@@ -42,8 +42,14 @@
 //! Cost: one step costs `rows x out_j x in_j` multiply-adds (less the
 //! columns of dead neurons), so a full substitution of every layer is
 //! `O(L^2 n^3)`. The loops are written branch-free over neurons so that they
-//! vectorise; on an ACAS Xu network (6 x 50 ReLU) this takes about 0.6 ms on
-//! the whole property-1 box and 0.3 ms on a small box.
+//! vectorise; from [`GEMM_MIN_ROWS`] rows on, a step is one matrix product
+//! of the rows' slopes with the weights (`kernels.rs`). On an ACAS Xu
+//! network (6 x 50 ReLU) a full substitution takes about 0.6 ms on the whole
+//! property-1 box and 0.3 ms on a small box.
+//!
+//! [`refine`] can also bound neurons under constraints on pre-activations
+//! (the fixed phases of a phase-splitting domain), with Lagrange multipliers
+//! kept between calls: see [`phases`].
 
 use std::ops::Range;
 
@@ -51,7 +57,13 @@ use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
+mod kernels;
 pub mod optimise;
+pub mod phases;
+
+use kernels::{add_rows, mul, select};
+
+use phases::{FixedPhases, LayerPhases};
 
 /// Relative padding (plus the same amount absolute) subtracted from the value
 /// returned by [`bound_linear`]. The callers compare that value directly with
@@ -365,24 +377,28 @@ impl<'a> Below<'a> {
     /// `s z_q = s (W_q · y_{j-1} + b_q)`. Cost: `rows x out_j x in_j`
     /// multiply-adds, less the zero products (dead neurons give none).
     ///
-    /// `extra` adds terms `e (z_q - at)` of the pre-activations of layer
-    /// `j` to every row, `(q, e, at)`, between the activation and the
-    /// affine map.
+    /// `extra[r]` adds terms `e (z_q - at)` of the pre-activations of layer
+    /// `j` to row `r`, `(q, e, at)`, between the activation and the affine
+    /// map (rows past the end of `extra` get none).
     ///
     /// `row_slopes`, unless empty, gives each row its own slopes for the
     /// free lines of layer `j` (`row_slopes[r][q]`, NaN or missing: the
     /// layer's line), clamped into each family: any member is valid, so
     /// each row may use the one chosen for it (alpha-CROWN's per-neuron
     /// slopes for intermediate bounds).
-    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[(usize, f64, f64)], row_slopes: &[&[f64]]) {
+    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[Vec<(usize, f64, f64)>], row_slopes: &[&[f64]]) {
         let affine = &self.net.layers()[j].affine;
         let lines = &self.lines[j];
         let w = &affine.weights;
         let (n, m) = (w.rows(), w.cols());
-        let Scratch { next, slopes, consts, terms } = scratch;
+        let Scratch { next, slopes, consts, terms, packed } = scratch;
         next.clear();
         next.resize(rows.len() * m, 0.0);
-        slopes.resize(n, 0.0);
+        let batched = rows.len() >= GEMM_MIN_ROWS;
+        // Batched, `slopes` holds every row's slopes (then multiplied by
+        // `W` at once); else one row's at a time.
+        slopes.clear();
+        slopes.resize(if batched { rows.len() * n } else { n }, 0.0);
         consts.resize(n, 0.0);
         terms.resize(n, (0.0, 0));
         // Equal lengths up front let the compiler drop bounds checks and
@@ -392,7 +408,8 @@ impl<'a> Below<'a> {
         let bias = &affine.bias[..n];
         let rows_out = rows.coeffs.chunks_exact(n).zip(next.chunks_exact_mut(m)).zip(&mut rows.constants);
         for (r, ((arow, out), c)) in rows_out.enumerate() {
-            let (slopes, consts) = (&mut slopes[..n], &mut consts[..n]);
+            let at = if batched { r * n } else { 0 };
+            let (slopes, consts) = (&mut slopes[at..at + n], &mut consts[..n]);
             for q in 0..n {
                 let (pos, neg) = split_sign(arow[q]);
                 slopes[q] = pos * ls[q] + neg * us[q];
@@ -409,11 +426,14 @@ impl<'a> Below<'a> {
                     }
                 }
             }
-            for &(q, e, at) in extra {
+            for &(q, e, at) in extra.get(r).map_or(&[][..], Vec::as_slice) {
                 slopes[q] += e;
                 consts[q] += e * (bias[q] - at);
             }
             *c += sum(consts);
+            if batched {
+                continue;
+            }
             // Compact the nonzero slopes without a branch per neuron.
             let mut len = 0;
             for (q, &s) in slopes.iter().enumerate() {
@@ -422,8 +442,48 @@ impl<'a> Below<'a> {
             }
             add_rows(out, w, &terms[..len]);
         }
+        if batched {
+            // Only the neurons some row sees (dead ones: none) take part.
+            let cols: Vec<usize> = (0..n).filter(|&q| slopes.chunks_exact(n).any(|s| s[q] != 0.0)).collect();
+            let (a, b) = if cols.len() == n {
+                (&slopes[..], w.data())
+            } else {
+                packed.clear();
+                for s in slopes.chunks_exact(n) {
+                    packed.extend(cols.iter().map(|&q| s[q]));
+                }
+                let split = packed.len();
+                for &q in &cols {
+                    packed.extend_from_slice(w.row(q));
+                }
+                let (a, b) = packed.split_at(split);
+                (a, b)
+            };
+            mul(a, b, cols.len(), next);
+        }
         std::mem::swap(&mut rows.coeffs, next);
         rows.width = m;
+    }
+}
+
+impl Below<'_> {
+    /// The line of each neuron of layer `j` that [`Below::step`] uses for a
+    /// row with coefficients `a` over `y_j`, as slopes and intercepts: the
+    /// lower line for `a >= 0` (at `a = 0` the row does not see the neuron,
+    /// and any line will do), the upper one for `a < 0`, a free line with
+    /// its slope from `own` (NaN or missing: the layer's line).
+    fn lines_in_use(&self, j: usize, a: &[f64], own: &[f64], slopes: &mut [f64], intercepts: &mut [f64]) {
+        let l = &self.lines[j];
+        select(slopes, a, &l.lower_slope, &l.upper_slope);
+        select(intercepts, a, &l.lower_intercept, &l.upper_intercept);
+        for f in self.families[j].iter().filter(|_| !own.is_empty()) {
+            let s = own.get(f.neuron).copied().unwrap_or(f64::NAN);
+            if !s.is_nan() && f.in_use(a[f.neuron]) {
+                let s = s.clamp(f.min, f.max);
+                slopes[f.neuron] = s;
+                intercepts[f.neuron] = f.value - s * f.at;
+            }
+        }
     }
 }
 
@@ -437,51 +497,17 @@ struct Scratch {
     consts: Vec<f64>,
     /// `(slope, q)` for the nonzero slopes of that row.
     terms: Vec<(f64, usize)>,
+    /// The slopes and weight rows of the neurons in use, packed for one
+    /// matrix product.
+    packed: Vec<f64>,
 }
 
-/// `out += sum_t s_t W[q_t]`, four rows of `W` per pass over `out` (one
-/// load and store of `out` per four products instead of one per product).
-///
-/// Most of the time of phase splitting on MNIST-FC is spent here. On CPUs
-/// with AVX2 the same code runs compiled for it (four f64 per instruction
-/// instead of two). The arithmetic is element by element, with the same
-/// operations in the same order and no fused multiply-add, so both versions
-/// give bit-identical results.
-#[allow(unsafe_code)]
-fn add_rows(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `add_rows_avx2` only requires AVX2, which this CPU has
-        // (checked just above).
-        return unsafe { add_rows_avx2(out, w, terms) };
-    }
-    add_rows_portable(out, w, terms);
-}
-
-/// [`add_rows`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn add_rows_avx2(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
-    add_rows_portable(out, w, terms);
-}
-
-/// The body of [`add_rows`], inlined into each version.
-#[inline(always)]
-fn add_rows_portable(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
-    let mut quads = terms.chunks_exact(4);
-    for t in &mut quads {
-        let (s0, s1, s2, s3) = (t[0].0, t[1].0, t[2].0, t[3].0);
-        let rows = out.iter_mut().zip(w.row(t[0].1)).zip(w.row(t[1].1)).zip(w.row(t[2].1)).zip(w.row(t[3].1));
-        for ((((o, w0), w1), w2), w3) in rows {
-            *o += s0 * w0 + s1 * w1 + s2 * w2 + s3 * w3;
-        }
-    }
-    for &(s, q) in quads.remainder() {
-        for (o, wv) in out.iter_mut().zip(w.row(q)) {
-            *o += s * wv;
-        }
-    }
-}
+/// From this many rows on, [`Below::step`] multiplies all of them by the
+/// weights in one matrix product (the `matrixmultiply` crate's blocked
+/// kernels keep a block of `W` in cache for many rows) instead of adding
+/// each row's weighted rows of `W` separately; below it, the per-row sums
+/// skip each row's own zero slopes, which a product cannot.
+pub const GEMM_MIN_ROWS: usize = 8;
 
 /// The minimum of `coeffs · v + constant` over the box `[lx, ux]`.
 fn minimum(coeffs: &[f64], constant: f64, lx: &[f64], ux: &[f64]) -> f64 {
@@ -578,12 +604,15 @@ impl Rows {
 /// point of it exists.
 ///
 /// `slopes` (see [`NeuronSlopes`]) gives the rows of some neurons their
-/// own free lines.
+/// own free lines. With `phases`, each row also takes the terms of the
+/// domain's fixed phases with its multipliers, which then take one step
+/// (see [`phases`]).
 fn layer_bounds_below(
     below: &Below,
     last: bool,
     outer: Option<&Bounds>,
     slopes: &[Vec<Vec<f64>>],
+    mut phases: Option<LayerPhases>,
     scratch: &mut Scratch,
 ) -> (Bounds, Option<Rows>, bool) {
     let k = below.depth();
@@ -610,6 +639,25 @@ fn layer_bounds_below(
         rows.coeffs.extend(w.iter().map(|v| -v));
         rows.constants.extend([b, -b]);
     }
+    if let Some(ph) = &phases {
+        // Constraints on this layer: `e (z_q - at) = e (W_q y_{k-1} + b_q - at)`.
+        for (p, &i) in live.iter().enumerate() {
+            for s in 0..2 {
+                let r = 2 * p + s;
+                for (q, e, at) in ph.terms(2 * i + s, k) {
+                    for (a, wv) in rows.coeffs[r * width..(r + 1) * width].iter_mut().zip(w.row(q)) {
+                        *a += e * wv;
+                    }
+                    rows.constants[r] += e * (bias[q] - at);
+                }
+            }
+        }
+        for (p, &i) in live.iter().enumerate() {
+            best.lower[i] = best.lower[i].max(rows.minimum(2 * p, lx, ux));
+            best.upper[i] = best.upper[i].min(-rows.minimum(2 * p + 1, lx, ux));
+        }
+    }
+    let mut levels = Vec::new();
     for j in (0..k).rev() {
         if live.is_empty() {
             break;
@@ -620,7 +668,14 @@ fn layer_bounds_below(
             let of = |row: usize| slopes.get(row).and_then(|l| l.get(j)).map_or(&[][..], Vec::as_slice);
             live.iter().flat_map(|&i| [of(2 * i), of(2 * i + 1)]).collect()
         };
-        below.step(j, &mut rows, scratch, &[], &own);
+        let extra: Vec<Vec<(usize, f64, f64)>> = match &phases {
+            Some(ph) => {
+                levels.push(LayerPhases::level(j, &live, &rows));
+                live.iter().flat_map(|&i| [ph.terms(2 * i, j), ph.terms(2 * i + 1, j)]).collect()
+            }
+            None => Vec::new(),
+        };
+        below.step(j, &mut rows, scratch, &extra, &own);
         let (lx, ux) = below.box_at(j);
         // f64::max/min ignore a NaN operand: a NaN level bound (only after
         // overflow) leaves the previous one.
@@ -634,6 +689,11 @@ fn layer_bounds_below(
                 rows.keep_pairs(&keep);
                 live = live.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
             }
+        }
+    }
+    if let Some(ph) = &mut phases {
+        if !live.is_empty() {
+            ph.ascend(below, &rows, &live, &levels, slopes);
         }
     }
     for l in &mut best.lower {
@@ -659,7 +719,7 @@ fn layer_bounds_below(
 pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Bounds {
     let below = Below::from_bounds(net, input, earlier);
     let last = earlier.len() + 1 == net.layers().len();
-    layer_bounds_below(&below, last, None, &[], &mut Scratch::default()).0
+    layer_bounds_below(&below, last, None, &[], None, &mut Scratch::default()).0
 }
 
 /// Symbolic bounds for every layer of `net` over `input`.
@@ -683,7 +743,7 @@ pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
 pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
     // Both sound on the same non-empty box: any gap is rounding, and the
     // bounds are uncrossed anyway.
-    refine(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default()).bounds
+    refine(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default(), None).bounds
 }
 
 /// A neuron whose fresh bounds and outer bounds are apart by more than this
@@ -742,7 +802,20 @@ impl NeuronSlopes {
 /// layer `which.start - 1` is active, with its bounds clamped to `[0, u]`),
 /// the result is sound on that subset: refined or not, every layer's bounds
 /// are sound there.
-pub fn refine(net: &Network, input: &InputBox, outer: &NetworkBounds, which: Range<usize>, slopes: &NeuronSlopes) -> Refined {
+///
+/// With `fixed`, the phases fixed on that subset (every fixed neuron's
+/// interval in `outer` on its side of the kink), the bounds are sound on
+/// the inputs that satisfy every constraint, each neuron's rows taking the
+/// constraints with their multipliers, which then take one step (see
+/// [`phases`]).
+pub fn refine(
+    net: &Network,
+    input: &InputBox,
+    outer: &NetworkBounds,
+    which: Range<usize>,
+    slopes: &NeuronSlopes,
+    mut fixed: Option<&mut FixedPhases>,
+) -> Refined {
     let n_layers = net.layers().len();
     let mut below = Below::from_bounds(net, input, &outer.layers[..which.start]);
     let mut scratch = Scratch::default();
@@ -750,9 +823,20 @@ pub fn refine(net: &Network, input: &InputBox, outer: &NetworkBounds, which: Ran
     let mut empty = false;
     for k in which.start..n_layers {
         let b = if which.contains(&k) {
-            let (b, _, crossed) =
-                layer_bounds_below(&below, k + 1 == n_layers, Some(&outer.layers[k]), slopes.layer(k), &mut scratch);
-            empty |= crossed;
+            let mut b = outer.layers[k].clone();
+            // Without constraints one pass is all there is; with them, each
+            // pass is sound and starts from the last one's bounds and
+            // multipliers.
+            let passes = if fixed.as_deref().is_some_and(|f| f.constrains(k)) { phases::PASSES } else { 1 };
+            for _ in 0..passes {
+                let phases = fixed.as_deref_mut().and_then(|f| f.layer(k, b.len()));
+                let (fresh, _, crossed) = layer_bounds_below(&below, k + 1 == n_layers, Some(&b), slopes.layer(k), phases, &mut scratch);
+                b = fresh;
+                empty |= crossed;
+                if crossed {
+                    break;
+                }
+            }
             b
         } else {
             outer.layers[k].clone()
@@ -797,7 +881,7 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
     let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
     let mut last_rows = None;
     for k in 0..n_layers {
-        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &[], &mut scratch);
+        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &[], None, &mut scratch);
         below.push(&b);
         layers.push(b);
         last_rows = rows;
@@ -963,7 +1047,7 @@ fn substitute_objective(
             t[j] = rows.coeffs.clone();
         }
         let here: Vec<(usize, f64, f64)> = extra.iter().filter(|e| e.0 == j).map(|e| (e.1, e.2, e.3)).collect();
-        below.step(j, &mut rows, &mut scratch, &here, &[]);
+        below.step(j, &mut rows, &mut scratch, &[here], &[]);
         let (lx, ux) = below.box_at(j);
         value = value.max(rows.minimum(0, lx, ux));
     }
@@ -1018,7 +1102,7 @@ mod tests {
                 } else {
                     clamped.layers[j].lower[i] = k;
                 }
-                let r = refine(&net, &input, &clamped, j + 1..net.layers().len(), &slopes);
+                let r = refine(&net, &input, &clamped, j + 1..net.layers().len(), &slopes, None);
                 let on_side: Vec<Vec<f64>> = sample(&mut rng, &input, 400)
                     .into_iter()
                     .filter(|x| {

@@ -275,6 +275,9 @@ pub struct SearchArgs {
     /// Phase splitting bounds the children of this many candidate splits per domain and keeps the best.
     #[arg(long, value_name = "N", default_value_t = Settings::default().phase_candidates)]
     pub phase_candidates: usize,
+    /// Phase splitting refines a domain's bounds from the clamped bounds alone, without its split constraints.
+    #[arg(long)]
+    pub phase_plain_refinement: bool,
 }
 
 impl SearchArgs {
@@ -307,6 +310,7 @@ impl SearchArgs {
             split_milp_unstable: self.split_milp_unstable,
             phase_milp_unstable: self.phase_milp_unstable,
             phase_candidates: self.phase_candidates,
+            phase_constrained: !self.phase_plain_refinement,
             ..Settings::default()
         };
         s.validate()?;

@@ -28,10 +28,19 @@
 //! best row's linear bound is checked as a counterexample; then, when few
 //! neurons remain unstable, a compact MILP (stable neurons substituted)
 //! settles the domain exactly; else a neuron is split and the two children
-//! are bounded again ([`symbolic::refine`], the layers after the split, each
-//! neuron's rows with the slopes the root's optimised bounds chose for it:
-//! [`symbolic::NeuronSlopes`]). Children whose bounds contradict each other
-//! are empty and safe.
+//! are bounded again ([`symbolic::refine`], the split's layer and those
+//! after it, each neuron's rows with the slopes the root's optimised bounds
+//! chose for it, [`symbolic::NeuronSlopes`], and with the constraints of
+//! every phase fixed so far, [`symbolic::phases`]). Children whose bounds
+//! contradict each other are empty and safe.
+//!
+//! The constraints in the neurons' bounds are what makes deep trees
+//! shrink: clamping a fixed neuron's interval makes its own relaxation
+//! exact, but a neuron of its layer or a later one is still bounded over
+//! inputs on the fixed neuron's other side, so without them the bounds of a
+//! domain barely tighten with depth. On MNIST-FC 256x2 property 1 at eps
+//! 0.03 the fifth disjunct's tree took 8 513 domains without them and 373
+//! with them, the third 386 804 (380 s) and 1 289 (4 s).
 //!
 //! The choice of neuron starts from BaBSR (Bunel et al., 2020): the bound of
 //! a row `c·y` is a sum over neurons of `a (line(z))` where `a` is the row's
@@ -54,6 +63,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::bounds::symbolic::optimise::{Constraint, Warm};
+use crate::bounds::symbolic::phases::FixedPhases;
 use crate::bounds::symbolic::{self, relax, NeuronSlopes};
 use crate::bounds::{is_unstable, NetworkBounds};
 use crate::milp::encode::encode_compact;
@@ -83,6 +93,7 @@ pub struct PhaseSearch<'a> {
     deadline: Option<Instant>,
     milp_max_unstable: usize,
     candidates: usize,
+    constrained: bool,
     stop: AtomicBool,
     found: Mutex<Option<Witness>>,
     /// Counters, readable after the search (`boxes` counts domains).
@@ -148,6 +159,7 @@ impl<'a> PhaseSearch<'a> {
             deadline,
             milp_max_unstable: settings.phase_milp_unstable,
             candidates: settings.phase_candidates.max(1),
+            constrained: settings.phase_constrained,
             stop: AtomicBool::new(false),
             found: Mutex::new(None),
             stats: SplitStats::default(),
@@ -164,7 +176,7 @@ impl<'a> PhaseSearch<'a> {
             .into_par_iter()
             .map(|d| {
                 let params = vec![Warm::default(); disjuncts[d].constraints.len()];
-                self.explore(Tree { region, disjunct: d, slopes }, root.clone(), Vec::new(), params)
+                self.explore(Tree { region, disjunct: d, slopes }, root.clone(), FixedPhases::default(), params)
             })
             .reduce(|| SplitResult::Safe, combine);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
@@ -179,9 +191,9 @@ impl<'a> PhaseSearch<'a> {
     }
 
     /// Settle `tree`'s disjunct on the domain whose bounds are `bounds` and
-    /// whose fixed phases are `fixes`, starting the optimisation of each of
+    /// whose fixed phases are `phases`, starting the optimisation of each of
     /// its rows from `params`.
-    fn explore(&self, tree: Tree, bounds: NetworkBounds, fixes: Vec<Constraint>, mut params: Vec<Warm>) -> SplitResult {
+    fn explore(&self, tree: Tree, bounds: NetworkBounds, phases: FixedPhases, mut params: Vec<Warm>) -> SplitResult {
         if self.stopped() {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
@@ -190,7 +202,8 @@ impl<'a> PhaseSearch<'a> {
         let r = &self.prop.regions[tree.region];
         let conj = &r.unsafe_set.disjuncts[tree.disjunct];
         let sub = symbolic::Substitution::new(net, &r.input, &bounds);
-        let Some(open) = open_row(&sub, conj, &fixes, &mut params) else {
+        let fixes = phases.constraints();
+        let Some(open) = open_row(&sub, conj, fixes, &mut params) else {
             self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
             return SplitResult::Safe;
         };
@@ -202,7 +215,7 @@ impl<'a> PhaseSearch<'a> {
         let (split, first) = match ranked.first() {
             Some(_) if fixes.len() < MAX_DEPTH && many_unstable => {
                 let candidates = &ranked[..ranked.len().min(self.candidates)];
-                let domain = Domain { input: &r.input, bounds: &bounds, fixes: &fixes };
+                let domain = Domain { input: &r.input, bounds: &bounds, fixes };
                 domain.best_split(net, &conj.constraints[open.index].coeffs, &params[open.index], candidates)
             }
             // At the depth cap with many unstable neurons left, the MILP has
@@ -223,14 +236,18 @@ impl<'a> PhaseSearch<'a> {
             if self.stopped() {
                 return SplitResult::Unknown(UnknownReason::TimeLimit);
             }
-            let refined = symbolic::refine(net, &r.input, &split.clamp(&bounds, above), split.layer + 1..refined_end(net), tree.slopes);
+            let mut phases = phases.clone();
+            phases.push(split.fix(above));
+            // With the constraints, the split's own layer gains too (its
+            // other neurons are bounded on the new side only).
+            let (from, fixed) = if self.constrained { (split.layer, Some(&mut phases)) } else { (split.layer + 1, None) };
+            let clamped = split.clamp(&bounds, above);
+            let refined = symbolic::refine(net, &r.input, &clamped, from..refined_end(net), tree.slopes, fixed);
             if refined.empty {
                 self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
                 return SplitResult::Safe;
             }
-            let mut fixes = fixes.clone();
-            fixes.push(split.fix(above));
-            self.explore(tree, refined.bounds, fixes, params.clone())
+            self.explore(tree, refined.bounds, phases, params.clone())
         };
         // The first child runs on this thread at once, the second when
         // another worker is free (or after the first).
@@ -427,7 +444,7 @@ mod tests {
                 let Some(&(_, split)) = rank_splits(&net, &nb, &trace).first() else { break };
                 let above = rng.below(2) == 1;
                 let refined =
-                    symbolic::refine(&net, &input, &split.clamp(&nb, above), split.layer + 1..refined_end(&net), &Default::default());
+                    symbolic::refine(&net, &input, &split.clamp(&nb, above), split.layer + 1..refined_end(&net), &Default::default(), None);
                 if refined.empty {
                     break;
                 }

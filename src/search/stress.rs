@@ -60,6 +60,10 @@ fn configs() -> Vec<(&'static str, Settings)> {
             "phase split, top-ranked split only",
             Settings { strategy: Strategy::PhaseSplit, phase_candidates: 1, phase_milp_unstable: 0, ..quiet.clone() },
         ),
+        (
+            "phase split, refined without the fixed phases' constraints",
+            Settings { strategy: Strategy::PhaseSplit, phase_constrained: false, ..quiet.clone() },
+        ),
         ("defaults", Settings::default()),
     ]
 }

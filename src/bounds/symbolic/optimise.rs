@@ -31,6 +31,7 @@
 //! contributes `a (f(at) + s (ẑ - at))`, so `d/ds = a (ẑ - at)`; a
 //! multiplier contributes `-beta side (ẑ - at)`, so `d/dbeta = -side (ẑ - at)`.
 
+use super::kernels::dot_rows;
 use super::{padded, substitute_objective, Family, LinearBound, Substitution};
 
 /// A constraint `side (z - at) >= 0` on pre-activation `neuron` of layer
@@ -80,7 +81,8 @@ const ADAM_B2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
 
 /// Adam state of one parameter vector.
-struct Adam {
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Adam {
     rate: f64,
     m: Vec<f64>,
     v: Vec<f64>,
@@ -88,12 +90,20 @@ struct Adam {
 }
 
 impl Adam {
-    fn new(n: usize, rate: f64) -> Adam {
+    pub(super) fn new(n: usize, rate: f64) -> Adam {
         Adam { rate, m: vec![0.0; n], v: vec![0.0; n], t: 0 }
     }
 
+    /// Make room for `n` parameters; new ones start with no history.
+    pub(super) fn grow(&mut self, n: usize) {
+        if self.m.len() < n {
+            self.m.resize(n, 0.0);
+            self.v.resize(n, 0.0);
+        }
+    }
+
     /// One ascent step of `x` along `grad`, projected into `[lo(i), hi(i)]`.
-    fn step(&mut self, x: &mut [f64], grad: &[f64], lo: impl Fn(usize) -> f64, hi: impl Fn(usize) -> f64) {
+    pub(super) fn step(&mut self, x: &mut [f64], grad: &[f64], lo: impl Fn(usize) -> f64, hi: impl Fn(usize) -> f64) {
         self.t += 1;
         let (c1, c2) = (1.0 - ADAM_B1.powi(self.t), 1.0 - ADAM_B2.powi(self.t));
         for (i, (x, g)) in x.iter_mut().zip(grad).enumerate() {
@@ -178,7 +188,13 @@ impl Substitution<'_> {
             let x: Vec<f64> = (0..bound.coeffs.len())
                 .map(|i| if bound.coeffs[i] > 0.0 { below.input.lower[i] } else { below.input.upper[i] })
                 .collect();
-            let pre = relaxed_forward(&below, &trace, x, &need);
+            // The free lines are set in `below.lines` itself (above).
+            let pre = relaxed_forward(&below, x, &need, |j| {
+                let n = trace[j].len();
+                let (mut slopes, mut intercepts) = (vec![0.0; n], vec![0.0; n]);
+                below.lines_in_use(j, &trace[j], &[], &mut slopes, &mut intercepts);
+                slopes.into_iter().zip(intercepts).collect()
+            });
             for (g, f) in slope_grad.iter_mut().zip(&families) {
                 let a = trace[f.layer][f.neuron];
                 *g = if f.in_use(a) { a * (pre[f.layer][f.neuron] - f.at) } else { 0.0 };
@@ -201,43 +217,36 @@ impl Substitution<'_> {
     }
 }
 
-/// The pre-activations of every layer when `x` goes forward through the
-/// relaxation lines the substitution used (`trace[j][i] > 0`: the lower
-/// line; `< 0`: the upper one; `0`: the row does not see the neuron, and the
-/// lower line is as good a choice as any).
+/// The pre-activations of layers `0..need.len()` when `x` goes forward
+/// through the lines `lines(j)` of each layer `j` (`(slope, intercept)` per
+/// neuron; for the gradient of a bound, the lines its substitution used).
 ///
 /// Only the values the gradient reads are exact: a neuron whose line in use
 /// is flat (an inactive ReLU: most of an MNIST network's neurons) passes on
 /// its intercept whatever its input, so its pre-activation is computed only
 /// when `need[j][i]` (it is 0 otherwise), and the zero outputs are skipped in
 /// the next layer's sums. On MNIST-FC this cuts the pass several-fold.
-fn relaxed_forward(below: &super::Below, trace: &[Vec<f64>], x: Vec<f64>, need: &[Vec<bool>]) -> Vec<Vec<f64>> {
+pub(super) fn relaxed_forward(
+    below: &super::Below,
+    x: Vec<f64>,
+    need: &[Vec<bool>],
+    lines: impl Fn(usize) -> Vec<(f64, f64)>,
+) -> Vec<Vec<f64>> {
     let mut y = x;
-    let mut pre = Vec::with_capacity(trace.len());
-    let mut nonzero: Vec<usize> = Vec::new();
-    for (j, layer) in below.net.layers().iter().enumerate() {
-        let lines = &below.lines[j];
+    let mut pre = Vec::with_capacity(need.len());
+    let mut dots: Vec<f64> = Vec::new();
+    for (j, layer) in below.net.layers().iter().enumerate().take(need.len()) {
+        let lines = lines(j);
         let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
-        nonzero.clear();
-        nonzero.extend((0..y.len()).filter(|&c| y[c] != 0.0));
-        // A gather pays only when most inputs are zero.
-        let sparse = 4 * nonzero.len() < y.len();
+        let computed: Vec<usize> = (0..w.rows()).filter(|&i| lines[i].0 != 0.0 || need[j][i]).collect();
+        dots.clear();
+        dots.resize(computed.len(), 0.0);
+        dot_rows(&mut dots, w, &computed, &y);
         let mut z = vec![0.0; w.rows()];
-        let mut next = vec![0.0; w.rows()];
-        for i in 0..w.rows() {
-            let (slope, intercept) = if trace[j][i] < 0.0 {
-                (lines.upper_slope[i], lines.upper_intercept[i])
-            } else {
-                (lines.lower_slope[i], lines.lower_intercept[i])
-            };
-            if slope != 0.0 || need[j][i] {
-                let row = w.row(i);
-                let dot = if sparse { nonzero.iter().map(|&c| row[c] * y[c]).sum() } else { crate::model::dot(row, &y) };
-                z[i] = dot + bias[i];
-            }
-            next[i] = slope * z[i] + intercept;
+        for (&i, d) in computed.iter().zip(&dots) {
+            z[i] = d + bias[i];
         }
-        y = next;
+        y = lines.iter().zip(&z).map(|(&(slope, intercept), z)| slope * z + intercept).collect();
         pre.push(z);
     }
     pre
