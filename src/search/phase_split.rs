@@ -263,8 +263,10 @@ impl<'a> PhaseSearch<'a> {
     }
 
     /// Settle `tree`'s disjunct on a domain with one compact MILP. The fixed
-    /// phases are in the bounds: a clamped neuron is stable and enters the
-    /// MILP as the affine piece of its phase.
+    /// phases are in the bounds: the padding of the encoding leaves a
+    /// clamped neuron's kink just inside its bounds, so the neuron keeps its
+    /// `z` variable, bounded to its side, and the MILP is exact on the
+    /// domain (checked against the layered encoding when this was written).
     fn milp(&self, tree: Tree, bounds: &NetworkBounds) -> SplitResult {
         let r = &self.prop.regions[tree.region];
         let base = encode_compact(self.net, &r.input, bounds);

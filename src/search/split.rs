@@ -162,8 +162,8 @@ impl<'a> SplitSearch<'a> {
         let n = self.stats.boxes.fetch_add(1, Ordering::Relaxed);
         if n % ATTACK_EVERY == ATTACK_EVERY - 1 {
             // One global descent from a random start, seeded by the box count.
-            let mut rng = Rng::new(self.seed ^ n as u64);
-            if let Some(w) = falsify::restart_region(net, self.prop, region, falsify::Start::Random(&mut rng)) {
+            let start = falsify::Start::Random(&mut Rng::new(self.seed ^ n as u64));
+            if let Some(w) = falsify::restart_region(net, self.prop, region, start, falsify::FIRST_STEP) {
                 return self.record(w);
             }
         }
@@ -198,7 +198,8 @@ impl<'a> SplitSearch<'a> {
                 return res;
             }
             // A few gradient steps from that corner, inside this box.
-            if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS) {
+            let steps = BOX_DESCENT_STEPS;
+            if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, steps, falsify::FIRST_STEP) {
                 return self.record(w);
             }
             // ReluVal's "smear": |gradient interval| (times the width, below),
