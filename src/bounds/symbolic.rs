@@ -670,7 +670,9 @@ fn layer_bounds_below(
         };
         let extra: Vec<Vec<(usize, f64, f64)>> = match &phases {
             Some(ph) => {
-                levels.push(LayerPhases::level(j, &live, &rows));
+                if ph.needs_level(j) {
+                    levels.push(LayerPhases::level(j, &live, &rows));
+                }
                 live.iter().flat_map(|&i| [ph.terms(2 * i, j), ph.terms(2 * i + 1, j)]).collect()
             }
             None => Vec::new(),

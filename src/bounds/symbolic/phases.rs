@@ -152,6 +152,14 @@ impl LayerPhases<'_> {
             .collect()
     }
 
+    /// `true` when [`LayerPhases::ascend`] reads the rows before the step
+    /// through layer `j`: its forward passes end at the deepest constrained
+    /// layer (at most `k`), and only the layers below that one pass the
+    /// corners through the rows' lines.
+    pub(super) fn needs_level(&self, j: usize) -> bool {
+        self.constraints.iter().any(|c| c.layer <= self.k && j < c.layer)
+    }
+
     /// Record `rows` (two per neuron of `live`) before the step through
     /// layer `j`, for [`LayerPhases::ascend`].
     pub(super) fn level(j: usize, live: &[usize], rows: &Rows) -> Level {
