@@ -363,6 +363,64 @@ mod tests {
         assert!(substituted > 20, "only {substituted} compact encodings were smaller");
     }
 
+    /// A phase-split domain: one neuron's bounds clamped to one side of a
+    /// kink. The padding leaves the kink just inside the clamped interval,
+    /// so the compact encoding keeps the neuron's variable with those
+    /// bounds and is exact on the domain, as the layered one (every `z`
+    /// bounded) is: the phase search's leaf MILPs rely on it.
+    #[test]
+    fn compact_encoding_is_exact_on_a_clamped_domain() {
+        use crate::bounds::{symbolic, tests::random_box};
+        use crate::milp::highs::Highs;
+        use crate::milp::{Limits, MilpSolver, SolveStatus};
+        use crate::rng::Rng;
+        let mut rng = Rng::new(22);
+        let limits = Limits { time_limit: Some(20.0), threads: 1, first_solution: false };
+        let mut domains = 0;
+        for _ in 0..60 {
+            let net = testutil::random_network(&mut rng, 6);
+            let input = random_box(&mut rng, net.input_dim());
+            let mut bounds = symbolic::compute(&net, &input);
+            let hidden = net.layers().len() - 1;
+            let kinked: Vec<(usize, usize, f64)> = (0..hidden)
+                .flat_map(|k| {
+                    let (layer, b) = (&net.layers()[k], &bounds.layers[k]);
+                    (0..layer.output_dim()).flat_map(move |i| {
+                        let (l, u) = (b.lower[i], b.upper[i]);
+                        layer.activation.kinks(i).into_iter().filter(move |&z| l < z && z < u).map(move |z| (k, i, z))
+                    })
+                })
+                .collect();
+            if kinked.is_empty() {
+                continue;
+            }
+            let (k, i, at) = kinked[rng.below(kinked.len())];
+            if rng.below(2) == 0 {
+                bounds.layers[k].lower[i] = at;
+            } else {
+                bounds.layers[k].upper[i] = at;
+            }
+            let c: Vec<f64> = (0..net.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect();
+            let optimum = |enc: Encoding| {
+                let mut milp = enc.milp;
+                milp.objective = enc.outputs.iter().zip(&c).map(|(&v, &w)| (v, w)).collect();
+                match Highs.solve(&milp, &limits) {
+                    SolveStatus::Optimal { objective, .. } => Some(objective),
+                    SolveStatus::Infeasible => None,
+                    other => panic!("{other:?}"),
+                }
+            };
+            let layered = optimum(encode(&net, &input, &bounds));
+            let compact = optimum(encode_compact(&net, &input, &bounds));
+            match (layered, compact) {
+                (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "layered {a}, compact {b}"),
+                (a, b) => assert_eq!(a.is_none(), b.is_none(), "layered {a:?}, compact {b:?}"),
+            }
+            domains += 1;
+        }
+        assert!(domains > 30, "only {domains} domains");
+    }
+
     #[test]
     fn stable_neurons_have_no_binary() {
         let net = testutil::single_neuron(Activation::Relu);

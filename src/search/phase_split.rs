@@ -266,7 +266,7 @@ impl<'a> PhaseSearch<'a> {
     /// phases are in the bounds: the padding of the encoding leaves a
     /// clamped neuron's kink just inside its bounds, so the neuron keeps its
     /// `z` variable, bounded to its side, and the MILP is exact on the
-    /// domain (checked against the layered encoding when this was written).
+    /// domain (test `compact_encoding_is_exact_on_a_clamped_domain`).
     fn milp(&self, tree: Tree, bounds: &NetworkBounds) -> SplitResult {
         let r = &self.prop.regions[tree.region];
         let base = encode_compact(self.net, &r.input, bounds);

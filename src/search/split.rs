@@ -198,8 +198,9 @@ impl<'a> SplitSearch<'a> {
                 return res;
             }
             // A few gradient steps from that corner, inside this box.
-            let steps = BOX_DESCENT_STEPS;
-            if let Some(w) = falsify::descend(net, self.prop, region, conj, &bx, corner, steps, falsify::FIRST_STEP) {
+            let found =
+                falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS, falsify::FIRST_STEP);
+            if let Some(w) = found {
                 return self.record(w);
             }
             // ReluVal's "smear": |gradient interval| (times the width, below),

@@ -152,12 +152,17 @@ impl LayerPhases<'_> {
             .collect()
     }
 
+    /// How many layers [`LayerPhases::ascend`]'s forward passes go through:
+    /// up to the deepest constrained layer at most `k`.
+    fn forward_depth(&self) -> usize {
+        self.constraints.iter().filter(|c| c.layer <= self.k).map(|c| c.layer + 1).max().unwrap_or(0)
+    }
+
     /// `true` when [`LayerPhases::ascend`] reads the rows before the step
-    /// through layer `j`: its forward passes end at the deepest constrained
-    /// layer (at most `k`), and only the layers below that one pass the
-    /// corners through the rows' lines.
+    /// through layer `j`: only the layers below the last of its forward
+    /// passes take the corners through the rows' lines.
     pub(super) fn needs_level(&self, j: usize) -> bool {
-        self.constraints.iter().any(|c| c.layer <= self.k && j < c.layer)
+        j + 1 < self.forward_depth()
     }
 
     /// Record `rows` (two per neuron of `live`) before the step through
@@ -185,7 +190,7 @@ impl LayerPhases<'_> {
     ) {
         let k = self.k;
         let relevant: Vec<usize> = (0..self.constraints.len()).filter(|&c| self.constraints[c].layer <= k).collect();
-        let depth = relevant.iter().map(|&c| self.constraints[c].layer + 1).max().unwrap_or(0);
+        let depth = self.forward_depth();
         let n_rows = rows.len();
         // The minimising corner of each row, one row of `y` each.
         let (lx, ux) = below.box_at(0);
