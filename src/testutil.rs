@@ -107,6 +107,11 @@ fn random_layers(
 /// neurons with random activation kinds, 1-3 outputs.
 pub fn random_network(rng: &mut Rng, max_width: usize) -> Network {
     let inputs = 2 + rng.below(3);
+    random_network_on(rng, inputs, max_width)
+}
+
+/// Like [`random_network`], with `inputs` inputs.
+pub fn random_network_on(rng: &mut Rng, inputs: usize, max_width: usize) -> Network {
     let hidden = 1 + rng.below(3);
     random_layers(rng, inputs, hidden, 1.0, |rng| 2 + rng.below(max_width - 1), random_activation)
 }
@@ -561,6 +566,8 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         // ... and between refinement with and without the fixed phases'
         // constraints.
         let phase_constrained = (seed / SOAK_CONFIGS.len() as u64 / 4).is_multiple_of(2);
+        // ... and between the default tree budget and a root MILP after a few domains.
+        let phase_tree_domains = if (seed / SOAK_CONFIGS.len() as u64 / 8).is_multiple_of(2) { Settings::default().phase_tree_domains } else { 3 };
         let settings = Settings {
             falsify_samples: if falsify { 64 } else { 0 },
             falsify_restarts: if falsify { 2 } else { 0 },
@@ -572,6 +579,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
             phase_milp_unstable: split_milp_unstable,
             phase_candidates,
             phase_constrained,
+            phase_tree_domains,
             threads,
             ..Settings::default()
         };
@@ -586,7 +594,7 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         let fail = |what: &str| -> ! {
             panic!(
                 "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, candidates \
-                 {phase_candidates}, constrained {phase_constrained}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
+                 {phase_candidates}, constrained {phase_constrained}, tree budget {phase_tree_domains}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
                 reference.input, reference.region
             )
         };

@@ -278,6 +278,10 @@ pub struct SearchArgs {
     /// Phase splitting refines a domain's bounds from the clamped bounds alone, without its split constraints.
     #[arg(long)]
     pub phase_plain_refinement: bool,
+    /// Phase splitting solves a disjunct by one MILP over the whole region once its tree has this many domains
+    /// (regions with few unstable neurons only).
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_tree_domains)]
+    pub phase_tree_domains: usize,
 }
 
 impl SearchArgs {
@@ -311,6 +315,7 @@ impl SearchArgs {
             phase_milp_unstable: self.phase_milp_unstable,
             phase_candidates: self.phase_candidates,
             phase_constrained: !self.phase_plain_refinement,
+            phase_tree_domains: self.phase_tree_domains,
             ..Settings::default()
         };
         s.validate()?;

@@ -61,6 +61,10 @@ fn configs() -> Vec<(&'static str, Settings)> {
             Settings { strategy: Strategy::PhaseSplit, phase_candidates: 1, phase_milp_unstable: 0, ..quiet.clone() },
         ),
         (
+            "phase split, root MILP after one domain per tree",
+            Settings { strategy: Strategy::PhaseSplit, phase_tree_domains: 1, phase_milp_unstable: 0, ..quiet.clone() },
+        ),
+        (
             "phase split, refined without the fixed phases' constraints",
             Settings { strategy: Strategy::PhaseSplit, phase_constrained: false, ..quiet.clone() },
         ),
