@@ -49,12 +49,17 @@ use super::{Below, Rows};
 
 /// Step size of the multipliers' Adam steps. Adam's first steps move a
 /// parameter by about this much, so a multiplier grows by about this much
-/// per pass below its split. Measured on MNIST-FC (2 threads, trees that
-/// closed within 100 s): 256x2 property 1 eps 0.03, third disjunct, 0.02 /
-/// 0.05 / 0.1 / 0.2 / 0.4 / 0.8 took 14 877 / 6 311 / 3 303 / 2 483 / 2 471 /
-/// 4 762 domains with one pass; with two, 256x4 property 4 eps 0.05, first
-/// disjunct, 0.1 / 0.2 / 0.4 took 973 / 437 / 852.
-pub const PHASE_BETA_RATE: f64 = 0.2;
+/// per pass below its split. Measured on MNIST-FC, domains to close:
+/// 256x2 property 1 eps 0.03, third disjunct (2 threads, one pass), 0.02 /
+/// 0.05 / 0.1 / 0.2 / 0.4 / 0.8 took 14 877 / 6 311 / 3 303 / 2 483 / 2 471
+/// / 4 762; with two passes, 256x4 property 4 eps 0.05, six of its
+/// disjuncts' trees (one thread), 0.2 / 0.4 / 0.5 took 10 960 / 9 233 /
+/// 7 879 in all (the first disjunct alone 437 / 852 / 1 461, the fourth 2 820
+/// / 1 385 / 1 067), and whole instances (2 threads) 256x4 property 10 eps
+/// 0.05 14 070 / 11 542 / 9 795, 256x4 property 0 eps 0.03 621 / 447 / 433,
+/// property 5 eps 0.03 700 / 576 / 621, 256x2 property 3 eps 0.03 2 276 /
+/// 2 143 / 2 143; 0.6 and 1.0 took more than 0.4 on two of the trees.
+pub const PHASE_BETA_RATE: f64 = 0.5;
 
 /// Passes over each constrained layer per refinement, each one step of the
 /// multipliers. A new split's multipliers start at 0, so with one pass its
