@@ -26,8 +26,8 @@
 //! parent's parameters); a row whose lower bound clears its right-hand side
 //! makes the domain safe. Otherwise the input corner that minimises the
 //! best row's linear bound is checked as a counterexample; then, when few
-//! neurons remain unstable, a compact MILP (stable neurons substituted)
-//! settles the domain exactly; else a neuron is split and the two children
+//! neurons remain unstable, a MILP (compact, stable neurons substituted,
+//! for few inputs; layered for many) settles the domain exactly; else a neuron is split and the two children
 //! are bounded again ([`symbolic::refine`], the split's layer and those
 //! after it, each neuron's rows with the slopes the root's optimised bounds
 //! chose for it, [`symbolic::NeuronSlopes`], and with the constraints of
