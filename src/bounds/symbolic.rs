@@ -502,11 +502,12 @@ struct Scratch {
     packed: Vec<f64>,
 }
 
-/// From this many rows on, [`Below::step`] multiplies all of them by the
-/// weights in one matrix product (the `matrixmultiply` crate's blocked
-/// kernels keep a block of `W` in cache for many rows) instead of adding
-/// each row's weighted rows of `W` separately; below it, the per-row sums
-/// skip each row's own zero slopes, which a product cannot.
+/// From this many rows on, a step of back-substitution (`Below::step`)
+/// multiplies all of them by the weights in one matrix product (the
+/// `matrixmultiply` crate's blocked kernels keep a block of `W` in cache for
+/// many rows) instead of adding each row's weighted rows of `W` separately;
+/// below it, the per-row sums skip each row's own zero slopes, which a
+/// product cannot.
 pub const GEMM_MIN_ROWS: usize = 8;
 
 /// The minimum of `coeffs · v + constant` over the box `[lx, ux]`.

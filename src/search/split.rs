@@ -49,7 +49,7 @@ pub const MAX_DEPTH: usize = 60;
 pub const MIN_SHRINK: f64 = 0.1;
 
 /// Every this many boxes, a worker runs one gradient descent from a random
-/// point of the whole region ([`falsify::restart_region`]), costing about as
+/// point of the whole region (`falsify::restart_region`), costing about as
 /// much as a box. Counterexamples confined to a small part of a large region
 /// (ACAS Xu net 1_9, property 7) are found this way long before the split
 /// search reaches them, while a proof pays about `1 / ATTACK_EVERY` extra.
