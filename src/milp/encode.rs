@@ -303,8 +303,23 @@ fn encode_activation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounds::interval;
+    use crate::bounds::{interval, symbolic, tests::random_box};
+    use crate::milp::highs::Highs;
+    use crate::milp::{Limits, MilpSolver, SolveStatus};
+    use crate::rng::Rng;
     use crate::testutil;
+
+    /// The minimum of `c·y` over `enc` (exact, no time pressure), or `None`
+    /// when it is infeasible.
+    fn minimum(enc: Encoding, c: &[f64]) -> Option<f64> {
+        let mut milp = enc.milp;
+        milp.objective = enc.outputs.iter().zip(c).map(|(&v, &w)| (v, w)).collect();
+        match Highs.solve(&milp, &Limits { time_limit: Some(20.0), threads: 1, first_solution: false }) {
+            SolveStatus::Optimal { objective, .. } => Some(objective),
+            SolveStatus::Infeasible => None,
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn binary_counts_per_kind() {
@@ -328,31 +343,19 @@ mod tests {
     /// over each gives the same optimum; sampled inputs never go below it.
     #[test]
     fn compact_encoding_has_the_layered_optimum() {
-        use crate::bounds::{symbolic, tests::random_box};
-        use crate::milp::highs::Highs;
-        use crate::milp::{Limits, MilpSolver, SolveStatus};
-        use crate::rng::Rng;
         let mut rng = Rng::new(21);
-        let limits = Limits { time_limit: Some(20.0), threads: 1, first_solution: false };
         let mut substituted = 0;
         for _ in 0..40 {
             let net = testutil::random_network(&mut rng, 6);
             let input = random_box(&mut rng, net.input_dim());
             let bounds = symbolic::compute(&net, &input);
             let c: Vec<f64> = (0..net.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect();
-            let optimum = |enc: Encoding| {
-                let mut milp = enc.milp;
-                milp.objective = enc.outputs.iter().zip(&c).map(|(&v, &w)| (v, w)).collect();
-                match Highs.solve(&milp, &limits) {
-                    SolveStatus::Optimal { objective, .. } => objective,
-                    other => panic!("{other:?}"),
-                }
-            };
             let layered = encode(&net, &input, &bounds);
             let compact = encode_compact(&net, &input, &bounds);
             assert_eq!(layered.stats, compact.stats);
             substituted += usize::from(compact.milp.vars.len() < layered.milp.vars.len());
-            let (a, b) = (optimum(layered), optimum(compact));
+            let feasible = |enc| minimum(enc, &c).expect("the box is not empty");
+            let (a, b) = (feasible(layered), feasible(compact));
             assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "layered {a}, compact {b}");
             for _ in 0..50 {
                 let x: Vec<f64> = (0..input.dim()).map(|i| rng.range(input.lower[i], input.upper[i])).collect();
@@ -370,12 +373,7 @@ mod tests {
     /// bounded) is: the phase search's leaf MILPs rely on it.
     #[test]
     fn compact_encoding_is_exact_on_a_clamped_domain() {
-        use crate::bounds::{symbolic, tests::random_box};
-        use crate::milp::highs::Highs;
-        use crate::milp::{Limits, MilpSolver, SolveStatus};
-        use crate::rng::Rng;
         let mut rng = Rng::new(22);
-        let limits = Limits { time_limit: Some(20.0), threads: 1, first_solution: false };
         let mut domains = 0;
         for _ in 0..60 {
             let net = testutil::random_network(&mut rng, 6);
@@ -401,17 +399,8 @@ mod tests {
                 bounds.layers[k].upper[i] = at;
             }
             let c: Vec<f64> = (0..net.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect();
-            let optimum = |enc: Encoding| {
-                let mut milp = enc.milp;
-                milp.objective = enc.outputs.iter().zip(&c).map(|(&v, &w)| (v, w)).collect();
-                match Highs.solve(&milp, &limits) {
-                    SolveStatus::Optimal { objective, .. } => Some(objective),
-                    SolveStatus::Infeasible => None,
-                    other => panic!("{other:?}"),
-                }
-            };
-            let layered = optimum(encode(&net, &input, &bounds));
-            let compact = optimum(encode_compact(&net, &input, &bounds));
+            let layered = minimum(encode(&net, &input, &bounds), &c);
+            let compact = minimum(encode_compact(&net, &input, &bounds), &c);
             match (layered, compact) {
                 (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "layered {a}, compact {b}"),
                 (a, b) => assert_eq!(a.is_none(), b.is_none(), "layered {a:?}, compact {b:?}"),
