@@ -567,7 +567,8 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         // constraints.
         let phase_constrained = (seed / SOAK_CONFIGS.len() as u64 / 4).is_multiple_of(2);
         // ... and between the default tree budget and a root MILP after a few domains.
-        let phase_tree_domains = if (seed / SOAK_CONFIGS.len() as u64 / 8).is_multiple_of(2) { Settings::default().phase_tree_domains } else { 3 };
+        let phase_tree_domains =
+            if (seed / SOAK_CONFIGS.len() as u64 / 8).is_multiple_of(2) { Settings::default().phase_tree_domains } else { 3 };
         let settings = Settings {
             falsify_samples: if falsify { 64 } else { 0 },
             falsify_restarts: if falsify { 2 } else { 0 },

@@ -26,8 +26,8 @@
 //! parent's parameters); a row whose lower bound clears its right-hand side
 //! makes the domain safe. Otherwise the input corner that minimises the
 //! best row's linear bound is checked as a counterexample; then, when few
-//! neurons remain unstable, a MILP (compact, stable neurons substituted,
-//! for few inputs; layered for many) settles the domain exactly; else a neuron is split and the two children
+//! neurons remain unstable, a MILP ([`encode_suited`]: compact, stable
+//! neurons substituted, for few inputs) settles the domain exactly; else a neuron is split and the two children
 //! are bounded again ([`symbolic::refine`], the split's layer and those
 //! after it, each neuron's rows with the slopes the root's optimised bounds
 //! chose for it, [`symbolic::NeuronSlopes`], and with the constraints of
@@ -74,14 +74,14 @@ use crate::bounds::symbolic::optimise::{Constraint, Warm};
 use crate::bounds::symbolic::phases::FixedPhases;
 use crate::bounds::symbolic::{self, relax, NeuronSlopes};
 use crate::bounds::{is_unstable, NetworkBounds};
-use crate::milp::encode::{encode, encode_compact};
+use crate::milp::encode::encode_suited;
 use crate::model::{Activation, Network};
 use crate::settings::Settings;
 use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, UnknownReason, Witness};
 
 use super::split::{combine, SplitResult, SplitStats};
-use super::{solve_disjunct, DisjunctResult, INPUT_SPLIT_MAX_DIM, UNSAFE_RELAX};
+use super::{solve_disjunct, DisjunctResult, UNSAFE_RELAX};
 
 /// Domains are never split deeper than this; deeper ones go to the MILP.
 /// Each split fixes one neuron, so depth is bounded by the unstable count
@@ -322,15 +322,7 @@ impl<'a> PhaseSearch<'a> {
     /// layered form keeps every neuron's variables anyway).
     fn milp(&self, tree: Tree, bounds: &NetworkBounds) -> SplitResult {
         let r = &self.prop.regions[tree.region];
-        // The compact form's rows are dense in the inputs: with hundreds of
-        // them, the layered form is the faster one (MNIST-FC 256x2 property 1
-        // at eps 0.03, root MILPs of two disjuncts, 142 binaries: 22 and 22 s
-        // layered, 31 and 46 s compact).
-        let base = if self.net.input_dim() > INPUT_SPLIT_MAX_DIM {
-            encode(self.net, &r.input, bounds)
-        } else {
-            encode_compact(self.net, &r.input, bounds)
-        };
+        let base = encode_suited(self.net, &r.input, bounds);
         self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
         let mut solved = 0;
         // Workers already use every core; each MILP gets one thread.
@@ -575,8 +567,8 @@ mod tests {
         assert!(differs > 5, "{differs}");
     }
 
-    /// Random networks with more inputs than input splitting takes (so the
-    /// root MILP is the layered one) and random properties, with a budget of
+    /// Random networks with more inputs than the compact encoding is used
+    /// for (so the root MILP is the layered one) and random properties, with a budget of
     /// one domain per tree and no MILP leaves: every disjunct the root's
     /// bounds leave open goes to the root MILP, and the verdicts agree with
     /// the exact enumeration.
@@ -597,7 +589,7 @@ mod tests {
             if holds >= 6 && violated >= 6 {
                 break;
             }
-            let net = testutil::random_network_on(&mut rng, INPUT_SPLIT_MAX_DIM + 4, 5);
+            let net = testutil::random_network_on(&mut rng, crate::milp::encode::COMPACT_MAX_INPUTS + 4, 5);
             let prop = testutil::random_property(&mut rng, &net);
             let outcome = crate::search::verify(&net, &prop, &settings).unwrap();
             if outcome.stats.milps == 0 {
