@@ -206,7 +206,8 @@ impl<'a> SplitSearch<'a> {
         let mut score = vec![0.0; bx.dim()];
         for &d in &open {
             let conj = &dnf.disjuncts[d];
-            let Some(OpenPart { within, lin, row: row_coeffs }) = Self::open_part(&sub, &bx, conj, &mut warm[d], depth) else {
+            let part = Self::open_part(&sub, &bx, conj, &mut warm[d], depth);
+            let Some(OpenPart { within, lin, row: row_coeffs }) = part else {
                 continue;
             };
             still_open.push(d);
