@@ -687,14 +687,16 @@ fn layer_bounds_below(
             best.upper[i] = best.upper[i].min(-rows.minimum(2 * p + 1, lx, ux));
         }
         if !last && j > 0 {
-            let keep: Vec<bool> = live.iter().map(|&i| unstable(&best, i)).collect();
-            if keep.contains(&false) {
-                rows.keep_pairs(&keep);
-                live = live.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
-            }
+            keep_unstable(&mut rows, &mut live, |i| unstable(&best, i));
         }
     }
     if let Some(ph) = &mut phases {
+        if !last {
+            // A neuron the input level made stable is never bounded again
+            // (in this domain's descendants its bounds start from these), so
+            // its rows' multipliers need no step.
+            keep_unstable(&mut rows, &mut live, |i| unstable(&best, i));
+        }
         if !live.is_empty() {
             ph.ascend(below, &rows, &live, &levels, slopes);
         }
@@ -713,6 +715,16 @@ fn layer_bounds_below(
     let empty = best.lower.iter().zip(&best.upper).any(|(&l, &u)| gap(l, u));
     uncross(&mut best);
     (best, last.then_some(rows), empty)
+}
+
+/// Keep the neurons of `live` for which `unstable` holds, and their row pairs.
+fn keep_unstable(rows: &mut Rows, live: &mut Vec<usize>, unstable: impl Fn(usize) -> bool) {
+    let keep: Vec<bool> = live.iter().map(|&i| unstable(i)).collect();
+    if keep.contains(&false) {
+        rows.keep_pairs(&keep);
+        let mut kept = keep.iter();
+        live.retain(|_| *kept.next().expect("one flag per neuron"));
+    }
 }
 
 /// Bounds of layer `k = earlier.len()` of `net` over `input`, given sound

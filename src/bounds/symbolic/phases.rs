@@ -43,7 +43,7 @@
 //! minimum of a complete substitution, as without constraints; the
 //! optimisation decides how tight a bound is, never whether it is sound.
 
-use super::kernels::{mul_transposed, select};
+use super::kernels::{mul_transposed_f32, select};
 use super::optimise::{Adam, Constraint};
 use super::{Below, Rows};
 
@@ -184,7 +184,10 @@ impl LayerPhases<'_> {
     /// The forward passes of all rows run together, one matrix product per
     /// layer up to the deepest constrained one: on MNIST-FC they cost as
     /// much as the substitution itself, and one product of all rows with a
-    /// layer's weights is several times faster than a pass per row.
+    /// layer's weights is several times faster than a pass per row. The
+    /// products are computed in f32 (`mul_transposed_f32`): the values only
+    /// choose the direction of a step, and every bound is computed afresh
+    /// in f64 from whatever multipliers result.
     pub(super) fn ascend(
         &mut self,
         below: &Below,
@@ -229,7 +232,7 @@ impl LayerPhases<'_> {
             }
             let w: Vec<f64> = cols.iter().flat_map(|&q| layer.affine.weights.row(q).iter().copied()).collect();
             let mut z = vec![0.0; n_rows * cols.len()];
-            mul_transposed(&y, &w, width, &mut z);
+            mul_transposed_f32(&y, &w, width, &mut z);
             for zr in z.chunks_exact_mut(cols.len().max(1)) {
                 for (v, &q) in zr.iter_mut().zip(&cols) {
                     *v += layer.affine.bias[q];
