@@ -598,9 +598,9 @@ impl Rows {
 /// small box are settled this way after a level or two.
 ///
 /// With `outer`, sound bounds of layer `k` on the same set, every neuron
-/// starts from them: one already stable there needs no rows at all (in a
-/// phase-split domain that is most of them), and the result is never looser
-/// than `outer`. The third value is then `true` when a neuron's bounds
+/// starts from them: one already stable there keeps them, with no rows and
+/// no interval arithmetic at all (in a phase-split domain that is most of
+/// them), and the result is never looser than `outer`. The third value is then `true` when a neuron's bounds
 /// cross by more than [`EMPTY_GAP`]: both ends are sound on the set, so no
 /// point of it exists.
 ///
@@ -620,17 +620,30 @@ fn layer_bounds_below(
     let layer = &below.net.layers()[k];
     let act = &layer.activation;
     let (lx, ux) = below.box_at(k);
-    // Level 0: interval arithmetic over the box of layer k - 1.
+    // Level 0: interval arithmetic over the box of layer k - 1 (with the box
+    // ends swapped, `minimum` gives the maximum).
     let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
-    let mut best = Bounds {
-        lower: (0..w.rows()).map(|i| minimum(w.row(i), bias[i], lx, ux)).collect(),
-        // With the box ends swapped, `minimum` gives the maximum.
-        upper: (0..w.rows()).map(|i| minimum(w.row(i), bias[i], ux, lx)).collect(),
-    };
-    if let Some(o) = outer {
-        best = best.intersect(o);
-    }
+    let interval = |i: usize| (minimum(w.row(i), bias[i], lx, ux), minimum(w.row(i), bias[i], ux, lx));
     let unstable = |b: &Bounds, i: usize| is_unstable(act, i, b.lower[i], b.upper[i]);
+    let mut best = match outer {
+        // A neuron stable in `outer` keeps its bounds: nothing tighter is
+        // needed of it (see above), and in a deep phase-split domain the
+        // interval of all neurons cost more than the rows of the few
+        // unstable ones.
+        Some(o) => {
+            let mut b = o.clone();
+            for i in (0..w.rows()).filter(|&i| last || unstable(o, i)) {
+                let (l, u) = interval(i);
+                b.lower[i] = b.lower[i].max(l);
+                b.upper[i] = b.upper[i].min(u);
+            }
+            b
+        }
+        None => {
+            let (lower, upper) = (0..w.rows()).map(interval).unzip();
+            Bounds { lower, upper }
+        }
+    };
     let mut live: Vec<usize> = (0..layer.output_dim()).filter(|&i| last || unstable(&best, i)).collect();
     let width = layer.input_dim();
     let mut rows = Rows { width, coeffs: Vec::with_capacity(2 * live.len() * width), constants: Vec::new() };
