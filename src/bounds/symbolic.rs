@@ -600,9 +600,9 @@ impl Rows {
 /// With `outer`, sound bounds of layer `k` on the same set, every neuron
 /// starts from them: one already stable there keeps them, with no rows and
 /// no interval arithmetic at all (in a phase-split domain that is most of
-/// them), and the result is never looser than `outer`. The third value is then `true` when a neuron's bounds
-/// cross by more than [`EMPTY_GAP`]: both ends are sound on the set, so no
-/// point of it exists.
+/// them), and the result is never looser than `outer`. The third value is
+/// then `true` when a neuron's bounds cross by more than [`EMPTY_GAP`]: both
+/// ends are sound on the set, so no point of it exists.
 ///
 /// `slopes` (see [`NeuronSlopes`]) gives the rows of some neurons their
 /// own free lines. With `phases`, each row also takes the terms of the

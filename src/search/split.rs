@@ -255,9 +255,10 @@ impl<'a> SplitSearch<'a> {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or(0, |(i, _)| i);
         let (left, right) = split_box(&unsafe_hull, dim);
+        let (left_open, left_warm) = (still_open.clone(), warm.clone());
         let (a, b) = rayon::join(
-            || self.explore(region, left, still_open.clone(), depth + 1, Some(&bounds), warm.clone()),
-            || self.explore(region, right, still_open.clone(), depth + 1, Some(&bounds), warm.clone()),
+            || self.explore(region, left, left_open, depth + 1, Some(&bounds), left_warm),
+            || self.explore(region, right, still_open, depth + 1, Some(&bounds), warm),
         );
         combine(a, b)
     }

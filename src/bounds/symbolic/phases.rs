@@ -230,7 +230,8 @@ impl LayerPhases<'_> {
                     cols.push(q);
                 }
             }
-            let w: Vec<f64> = cols.iter().flat_map(|&q| layer.affine.weights.row(q).iter().copied()).collect();
+            let w = &layer.affine.weights;
+            let w: Vec<f32> = cols.iter().flat_map(|&q| w.row(q).iter().map(|&v| v as f32)).collect();
             let mut z = vec![0.0; n_rows * cols.len()];
             mul_transposed_f32(&y, &w, width, &mut z);
             for zr in z.chunks_exact_mut(cols.len().max(1)) {
