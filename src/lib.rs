@@ -34,6 +34,7 @@
 //! let prop = Property {
 //!     regions: vec![Region {
 //!         input: InputBox::new(vec![-1.0], vec![1.0])?,
+//!         input_constraints: vec![],
 //!         unsafe_set: Dnf {
 //!             disjuncts: vec![Conjunction {
 //!                 constraints: vec![LinearConstraint { coeffs: vec![(0, 1.0)], rhs: -0.1 }],

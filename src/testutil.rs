@@ -8,7 +8,8 @@
 //! 2, Clip: up to 3) adds that piece's input constraint and output formula,
 //! pruning patterns whose input polytope is empty (one LP each). At a leaf
 //! the output is an affine function of the input, and one LP gives the least
-//! violation margin of each unsafe disjunct.
+//! violation margin of each unsafe disjunct. A region's linear input
+//! constraints are rows of every one of these LPs from the start.
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,7 @@ pub fn property(lower: &[f64], upper: &[f64], disjuncts: &[&[Row<'_>]]) -> Prope
     Property {
         regions: vec![Region {
             input: InputBox::new(lower.to_vec(), upper.to_vec()).unwrap(),
+            input_constraints: Vec::new(),
             unsafe_set: Dnf {
                 disjuncts: disjuncts
                     .iter()
@@ -173,7 +175,7 @@ pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
     let samples = sample_outputs(rng, net, &input);
     let disjuncts = 1 + rng.below(2);
     let unsafe_set = random_dnf(rng, (net.output_dim(), &samples, (-0.1, 0.5)), disjuncts, |rng| 1 + rng.below(2));
-    Property { regions: vec![Region { input, unsafe_set }] }
+    Property { regions: vec![Region::boxed(input, unsafe_set)] }
 }
 
 /// A random network of any shape the soak covers: every activation kind
@@ -265,10 +267,44 @@ pub fn soak_property(rng: &mut Rng, net: &Network) -> Property {
                     random_dnf(rng, rows, disjuncts, |rng| 1 + rng.below(2))
                 }
             };
-            Region { input, unsafe_set }
+            Region::boxed(input, unsafe_set)
         })
         .collect();
-    Property { regions }
+    let mut prop = Property { regions };
+    // A quarter of the cases get input constraints (drawn last, so the rest
+    // of the case is the same as without them).
+    if rng.below(4) == 0 {
+        for region in &mut prop.regions {
+            region.input_constraints = random_input_constraints(rng, &region.input);
+        }
+    }
+    prop
+}
+
+/// 1-2 random input constraints `a·x <= b` on `input`: each through a random
+/// point of the box, shifted by -5% to 30% of the range of `a·x` over the box,
+/// so that they usually cut the box, sometimes barely, and sometimes
+/// (together) leave no point at all.
+pub fn random_input_constraints(rng: &mut Rng, input: &InputBox) -> Vec<LinearConstraint> {
+    let n = input.dim();
+    (0..1 + rng.below(2))
+        .map(|_| {
+            // Each input takes part with probability 3/4 (at least one does).
+            let mut coeffs: Vec<(usize, f64)> = Vec::new();
+            for i in 0..n {
+                let a = rng.range(-1.0, 1.0);
+                if n == 1 || rng.below(4) != 0 {
+                    coeffs.push((i, a));
+                }
+            }
+            if coeffs.is_empty() {
+                coeffs.push((0, 1.0));
+            }
+            let p: f64 = coeffs.iter().map(|&(i, a)| a * rng.range(input.lower[i], input.upper[i])).sum();
+            let range: f64 = coeffs.iter().map(|&(i, a)| a.abs() * (input.upper[i] - input.lower[i])).sum();
+            LinearConstraint { coeffs, rhs: p + range * rng.range(-0.05, 0.3) }
+        })
+        .collect()
 }
 
 /// What the reference found: the least violation margin over all regions and
@@ -453,6 +489,18 @@ pub fn reference(net: &Network, prop: &Property) -> Reference {
         let identity: Vec<AffineFn> =
             (0..n).map(|i| ((0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect(), 0.0)).collect();
         let pre = affine_of(&net.layers()[0].affine, &identity);
+        // The input constraints as rows `-inf <= a·x <= b`.
+        let rows: Vec<(AffineFn, f64, f64)> = region
+            .input_constraints
+            .iter()
+            .map(|c| {
+                let mut a = vec![0.0; n];
+                for &(i, v) in &c.coeffs {
+                    a[i] += v;
+                }
+                ((a, 0.0), f64::NEG_INFINITY, c.rhs)
+            })
+            .collect();
         let mut e = Enumerator {
             net,
             input: &region.input,
@@ -461,7 +509,11 @@ pub fn reference(net: &Network, prop: &Property) -> Reference {
             interval: interval::compute(net, &region.input),
             best: best.clone(),
         };
-        e.walk(0, 0, Vec::new(), pre, Vec::new(), region.input.center());
+        let start = if rows.is_empty() { Some(region.input.center()) } else { e.lp(&rows, None).map(|(x, _)| x) };
+        // An empty polytope has no input, so nothing to find there.
+        if let Some(start) = start {
+            e.walk(0, 0, Vec::new(), pre, rows, start);
+        }
         best = e.best;
     }
     best
@@ -488,6 +540,13 @@ pub const SOAK_REFERENCE_TOL: f64 = 1e-7;
 
 /// Time each cross-check of a soak case gets.
 const SOAK_CROSS_CHECK_SECS: u64 = 2;
+
+/// Time each cross-check of a soak case with input constraints gets: the
+/// cross-check drops only boxes that miss the polytope entirely, so a
+/// property that holds because of the constraints leaves it splitting along
+/// the polytope's boundary until its deadline; it is run for soundness (a
+/// disagreement still fails the soak), not to decide.
+const SOAK_CONSTRAINED_CROSS_CHECK_MILLIS: u64 = 200;
 
 /// The search configurations a soak cycles through (by seed): every
 /// strategy, every bounding method of the MILP strategy, input and phase
@@ -519,9 +578,15 @@ pub struct SoakReport {
     /// See `holds`.
     pub unknown: u64,
     /// `holds` verdicts the cross-check confirmed (the rest were inconclusive;
-    /// a disagreement fails the soak).
+    /// a disagreement fails the soak), of cases without input constraints.
     pub cross_confirmed: u64,
-    /// Violated cases handed to the cross-check as if they held.
+    /// Cases with input constraints (their cross-checks count in none of
+    /// the cross-check fields).
+    pub constrained: u64,
+    /// Of those, cases that hold.
+    pub constrained_holds: u64,
+    /// Violated cases without input constraints handed to the cross-check
+    /// as if they held.
     pub forged: u64,
     /// Of those, caught (a validated counterexample found).
     pub forged_caught: u64,
@@ -599,19 +664,26 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
                 reference.input, reference.region
             )
         };
+        let constrained = prop.regions.iter().any(|r| !r.input_constraints.is_empty());
+        report.constrained += u64::from(constrained);
         let cross = |verdict: &Verdict| {
-            let deadline = Instant::now() + Duration::from_secs(SOAK_CROSS_CHECK_SECS);
-            cross_check(&net, &prop, verdict, Some(deadline), 1).unwrap().result
+            let time = match constrained {
+                false => Duration::from_secs(SOAK_CROSS_CHECK_SECS),
+                true => Duration::from_millis(SOAK_CONSTRAINED_CROSS_CHECK_MILLIS),
+            };
+            cross_check(&net, &prop, verdict, Some(Instant::now() + time), 1).unwrap().result
         };
         let t = Instant::now();
         match &verdict {
             Verdict::Holds { .. } => {
                 report.holds += 1;
+                report.constrained_holds += u64::from(constrained);
                 let thin = m < UNSAFE_RELAX - SOAK_REFERENCE_TOL;
                 if thin || check_witness(&net, &prop, reference.region, &reference.input).is_some() {
                     fail("wrong holds");
                 }
                 match cross(&verdict) {
+                    CrossCheck::Confirmed if constrained => {}
                     CrossCheck::Confirmed => report.cross_confirmed += 1,
                     CrossCheck::Disagrees { witness } => fail(&format!("the cross-check refutes holds: {witness:?}")),
                     CrossCheck::Inconclusive { .. } => {}
@@ -622,11 +694,11 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
                 if check_witness(&net, &prop, witness.region, &witness.input).is_none() || m > SOAK_REFERENCE_TOL {
                     fail("wrong violated");
                 }
-                report.forged += 1;
+                report.forged += u64::from(!constrained);
                 let forged = Verdict::Holds { proved_by: ProofMethod::Milp };
                 if let CrossCheck::Disagrees { witness } = cross(&forged) {
                     assert!(check_witness(&net, &prop, witness.region, &witness.input).is_some());
-                    report.forged_caught += 1;
+                    report.forged_caught += u64::from(!constrained);
                 }
             }
             Verdict::Unknown { .. } => {

@@ -2,8 +2,9 @@
 //!
 //! A verdict is a value, not an error. [`Verdict::Violated`] can only be built
 //! from a [`Witness`] that [`check_witness`] accepted: the input lies in a
-//! region's box and the plain f64 forward pass of the loaded network lands in
-//! that region's unsafe set, with no tolerance.
+//! region's box, satisfies its input constraints, and the plain f64 forward
+//! pass of the loaded network lands in that region's unsafe set, all with no
+//! tolerance.
 
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ impl ProofMethod {
 /// A validated counterexample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Witness {
-    /// The input, inside the region's box.
+    /// The input, inside the region's box and input constraints.
     pub input: Vec<f64>,
     /// The network's f64 output on `input`.
     pub output: Vec<f64>,
@@ -207,14 +208,19 @@ pub struct Outcome {
 }
 
 /// Validate a candidate counterexample `x` for region `region`: clamp it into
-/// the region's box, run the f64 forward pass, and return a [`Witness`] if the
-/// output satisfies one of the region's unsafe disjuncts exactly.
+/// the region's box, require every input constraint of the region to hold
+/// there, run the f64 forward pass, and return a [`Witness`] if the output
+/// satisfies one of the region's unsafe disjuncts. Every check is exact f64
+/// arithmetic with no tolerance.
 pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -> Option<Witness> {
     let r = prop.regions.get(region)?;
     if x.len() != r.input.dim() || x.iter().any(|v| !v.is_finite()) {
         return None;
     }
     let input = r.input.clamp(x);
+    if !r.meets_input_constraints(&input) {
+        return None;
+    }
     let output = net.forward(&input);
     let disjunct = r.unsafe_set.satisfied_by(&output)?;
     Some(Witness { input, output, region, disjunct })

@@ -194,6 +194,15 @@ fn non_linear_term() {
 }
 
 #[test]
+fn input_and_output_in_one_constraint() {
+    check_fails(
+        "models/abs.onnx",
+        "tests/data/bad/mixed_input_output.vnnlib",
+        &["mixed_input_output.vnnlib:6:9: this comparison mixes inputs (X_0) and outputs (Y_0)"],
+    );
+}
+
+#[test]
 fn malformed_json() {
     check_fails(
         "models/abs.onnx",

@@ -147,3 +147,53 @@ fn cross_check_confirms_both_verdicts() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--cross-check-timeout"), "{}", stderr(&o));
 }
+
+/// `y = relu(x0 - x1)`: 2 inputs, 1 ReLU neuron, 1 output, no normalisation.
+const DIFFERENCE_NNET: &[u8] = b"2,2,1,2,\n2,1,1,\n0,\n-10,-10,\n10,10,\n0,0,0,\n1,1,1,\n1,-1,\n0,\n1,\n0,\n";
+
+/// `DIFFERENCE_NNET` on `[0, 1]^2` with the VNN-LIB input assertions
+/// `extra`, unsafe when `y >= 0.5`: on the box alone it is violated at
+/// `(1, 0)`. Returns the exit code and the `--json` output.
+fn difference_check(name: &str, extra: &str) -> (i32, serde_json::Value) {
+    let model = scratch("difference.nnet", DIFFERENCE_NNET);
+    let text = format!(
+        "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n\
+         (assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n{extra}\n\
+         (assert (>= Y_0 0.5))\n"
+    );
+    let spec = scratch(name, text.as_bytes());
+    let o = run(&["check", model.to_str().unwrap(), spec.to_str().unwrap(), "--json"]);
+    (code(&o), json(&o))
+}
+
+/// Input constraints (issue 20), against hand-worked answers:
+/// `x0 - x1 <= 0` keeps `y = 0`, so the property holds although the box
+/// alone violates it; `x0 + x1 <= 0.8` still allows `y = 0.8` at
+/// `(0.8, 0)`, and the witness must satisfy the constraint; `x0 + x1 <=
+/// -0.5` leaves no input at all.
+#[test]
+fn vnnlib_input_constraints_change_the_verdict() {
+    let (c, v) = difference_check("diff_box.vnnlib", "");
+    assert_eq!((c, &v["verdict"]), (1, &serde_json::json!("violated")), "{v}");
+    let (c, v) = difference_check("diff_order.vnnlib", "(assert (<= (+ X_0 (* -1 X_1)) 0))");
+    assert_eq!((c, &v["verdict"]), (0, &serde_json::json!("holds")), "{v}");
+    let (c, v) = difference_check("diff_sum.vnnlib", "(assert (<= (+ X_0 X_1) 0.8))");
+    assert_eq!(c, 1, "{v}");
+    let x: Vec<f64> = v["witness"]["input"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert!(x[0] + x[1] <= 0.8 && x[0] - x[1] >= 0.5, "witness {x:?}");
+    let (c, v) = difference_check("diff_empty.vnnlib", "(assert (<= (+ X_0 X_1) -0.5))");
+    assert_eq!((c, &v["verdict"]), (0, &serde_json::json!("holds")), "{v}");
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1), "{v}");
+}
+
+#[test]
+fn json_input_constraints_hold_like_vnnlib() {
+    let model = scratch("difference_json.nnet", DIFFERENCE_NNET);
+    let spec = scratch(
+        "diff_order.json",
+        br#"{"inputs": [{"name": "a", "lower": 0, "upper": 1}, {"name": "b", "lower": 0, "upper": 1}],
+             "input_constraints": ["a <= b"], "unsafe": "y0 >= 0.5"}"#,
+    );
+    let o = run(&["check", model.to_str().unwrap(), spec.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}

@@ -36,7 +36,7 @@ use crate::milp::encode::encode;
 use crate::milp::highs::HighsSession;
 use crate::milp::{SolveStatus, VarId};
 use crate::model::Network;
-use crate::spec::InputBox;
+use crate::spec::{InputBox, LinearConstraint};
 
 /// Absolute widening applied to every LP optimum before it becomes a bound.
 ///
@@ -67,11 +67,26 @@ enum Side {
 /// sound. `highs_threads` is passed to HiGHS for every LP (keep it equal to
 /// what the rest of the run uses: HiGHS sizes its global pool once).
 pub fn compute(net: &Network, input: &InputBox, deadline: Option<Instant>, highs_threads: usize) -> NetworkBounds {
+    compute_in(net, input, &[], deadline, highs_threads)
+}
+
+/// [`compute`] over the part of `input` where the linear input constraints
+/// `rows` hold: every LP gets them as rows over the input variables, exactly
+/// as given (the LP optimum is widened anyway). The other bounds each layer
+/// starts from are over the whole box, which holds the polytope, so the
+/// result is sound for every input of the polytope.
+pub fn compute_in(
+    net: &Network,
+    input: &InputBox,
+    rows: &[LinearConstraint],
+    deadline: Option<Instant>,
+    highs_threads: usize,
+) -> NetworkBounds {
     layer_by_layer(net, input, |earlier, b| {
         // Cheap, and it leaves the LPs fewer unstable neurons.
         optimised::tighten_layer(net, input, earlier, b, optimised::LAYER_STEPS);
         if !expired(deadline) {
-            tighten(net, input, earlier, b, deadline, highs_threads);
+            tighten(net, input, rows, earlier, b, deadline, highs_threads);
         }
     })
 }
@@ -85,6 +100,7 @@ fn expired(deadline: Option<Instant>) -> bool {
 fn tighten(
     net: &Network,
     input: &InputBox,
+    rows: &[LinearConstraint],
     earlier: &[Bounds],
     b: &mut Bounds,
     deadline: Option<Instant>,
@@ -102,6 +118,7 @@ fn tighten(
     let mut nb = NetworkBounds { layers: earlier.to_vec() };
     nb.layers.push(b.clone());
     let mut enc = encode(&prefix, input, &nb);
+    enc.add_input_constraints(rows, 0.0);
     for v in &mut enc.milp.vars {
         v.integer = false;
     }

@@ -39,7 +39,8 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
         let nb = bounds::compute_until(&net, &region.input, method, None, args.threads);
         let enc = encode_region(&net, region, &nb, -UNSAFE_RELAX)?;
         let path = region_path(&args.out, k, count);
-        let header = header(args, method, k, count, region.unsafe_set.disjuncts.len());
+        let counts = (region.unsafe_set.disjuncts.len(), region.input_constraints.len());
+        let header = header(args, method, k, count, counts);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let w = write(&enc.milp, format, &header, BufWriter::new(file)).map_err(|e| e.with_path(&path))?;
         println!(
@@ -68,7 +69,14 @@ pub fn region_path(out: &Path, k: usize, count: usize) -> PathBuf {
 }
 
 /// The comment at the top of every file: provenance, meaning, names.
-fn header(args: &EncodeArgs, method: BoundMethod, k: usize, count: usize, disjuncts: usize) -> String {
+/// `(disjuncts, input_rows)` counts the region's unsafe disjuncts and input constraints.
+fn header(
+    args: &EncodeArgs,
+    method: BoundMethod,
+    k: usize,
+    count: usize,
+    (disjuncts, input_rows): (usize, usize),
+) -> String {
     format!(
         "written by reluverify {version} (reluverify encode)
 model: {model}
@@ -76,6 +84,7 @@ spec: {spec}
 region {k} (of {count}; the property holds iff the file of every region is infeasible)
 neuron bounds: {bounds}, padded by {pad_abs:e} + {pad_rel:e} * |bound|
 unsafe disjuncts: {disjuncts}; unsafe rows c.y <= d are relaxed to c.y <= d + {relax:e}
+input constraints: {input_rows}; their rows a.x <= b are relaxed to a.x <= b + {relax:e}
 
 INFEASIBLE = the property HOLDS on this region (the MILP is a relaxation, so this is a proof).
 FEASIBLE = the property is VIOLATED on this region: the x_i of a solution are a counterexample

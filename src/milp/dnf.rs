@@ -49,9 +49,11 @@ pub const BIG_M_PAD_REL: f64 = 1e-9;
 pub const BIG_M_PAD_ABS: f64 = 1e-9;
 
 /// Encode `net` over `region`'s input box with neuron `bounds` (sound for
-/// that box) and add its whole unsafe set with [`add_unsafe_dnf`].
+/// that box), add its input constraints (rows `a·x <= b - margin`) and its
+/// whole unsafe set with [`add_unsafe_dnf`].
 pub fn encode_region(net: &Network, region: &Region, bounds: &NetworkBounds, margin: f64) -> Result<Encoding> {
     let mut enc = encode(net, &region.input, bounds);
+    enc.add_input_constraints(&region.input_constraints, margin);
     add_unsafe_dnf(&mut enc, &region.unsafe_set, margin)?;
     Ok(enc)
 }

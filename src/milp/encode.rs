@@ -18,11 +18,16 @@
 //!
 //! Stable neurons (no kink strictly inside `(l, u)`) get no binary: `y` is
 //! the affine piece that is active on the whole interval.
+//!
+//! A region's linear input constraints are not part of the network encoding:
+//! callers add them with [`Encoding::add_input_constraints`] next to the
+//! unsafe rows, exactly (the neuron bounds only need to be sound on the box,
+//! which holds the polytope).
 
 use super::{Milp, VarId};
 use crate::bounds::{is_unstable, NetworkBounds};
 use crate::model::{Activation, Network};
-use crate::spec::{Conjunction, InputBox};
+use crate::spec::{Conjunction, InputBox, LinearConstraint};
 
 /// Absolute padding added to every neuron bound before it is used as a
 /// variable bound or big-M constant. Bounds are computed in floating point,
@@ -69,6 +74,17 @@ impl Encoding {
     pub fn add_unsafe(&mut self, conj: &Conjunction, margin: f64) {
         for c in &conj.constraints {
             let coeffs = c.coeffs.iter().map(|&(k, v)| (self.outputs[k], v)).collect();
+            self.milp.add_le(coeffs, c.rhs - margin);
+        }
+    }
+
+    /// Add the region's input constraints as rows `a·x <= b - margin` over
+    /// the input variables, with `margin` meaning what it means for
+    /// [`Encoding::add_unsafe`] (negative: relaxed for a proof; positive:
+    /// strictly inside, to repair a witness).
+    pub fn add_input_constraints(&mut self, rows: &[LinearConstraint], margin: f64) {
+        for c in rows {
+            let coeffs = c.coeffs.iter().map(|&(i, v)| (self.inputs[i], v)).collect();
             self.milp.add_le(coeffs, c.rhs - margin);
         }
     }

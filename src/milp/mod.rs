@@ -6,13 +6,15 @@
 //! narrow interface a solver implements; `highs.rs` is the only file that
 //! names HiGHS. Tests can inspect the rows of an encoding without a solver.
 //! `dnf.rs` joins a region's unsafe disjuncts into one MILP and `write.rs`
-//! writes a [`Milp`] as an LP or MPS file for other solvers. `scaling.rs`
+//! writes a [`Milp`] as an LP or MPS file for other solvers. `polytope.rs`
+//! encloses a region's input polytope in a box by LP. `scaling.rs`
 //! measures whether an encoding's numbers are extreme enough for solver
 //! tolerances or f64 rounding to matter, and words the warnings.
 
 pub mod dnf;
 pub mod encode;
 pub mod highs;
+pub mod polytope;
 pub mod scaling;
 pub mod solver;
 pub mod write;

@@ -22,6 +22,13 @@
 //! [`MAX_DEPTH`] without a decision: the margin is thinner than the bounds
 //! can see).
 //!
+//! A region's linear input constraints enter only two ways: a box on which
+//! some constraint's minimum (interval arithmetic over the box, padded by
+//! [`INPUT_MISS_PAD`]) exceeds its right-hand side misses the polytope and is
+//! dropped, and probes are projected into the polytope before the witness
+//! check (which rejects any point outside it). A property that holds only
+//! because of the constraints is therefore often inconclusive here.
+//!
 //! A `violated` verdict needs no second method: its witness already passed
 //! the f64 check. The cross-check runs that check again and confirms it. An
 //! `unknown` verdict has nothing to check.
@@ -33,7 +40,7 @@ use std::time::{Duration, Instant};
 use crate::bounds::{symbolic, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
-use crate::spec::{Conjunction, InputBox, Property};
+use crate::spec::{Conjunction, InputBox, Property, Region};
 use crate::verdict::{check_witness, Verdict, Witness};
 
 use super::INPUT_SPLIT_MAX_DIM;
@@ -52,6 +59,25 @@ pub const MAX_DEPTH: usize = 64;
 /// the depth limit ends the search; at 16 the bounds' choice is overruled
 /// so often that property 2 on 1_7 takes 50 times more boxes than at 256.
 pub const STARVED_RATIO: f64 = 256.0;
+
+/// Relative padding of the interval check that a box misses a region's
+/// polytope: the minimum of `a·x` over the box must exceed `b` by this much
+/// times the magnitude of the terms, far above the rounding of a short sum.
+pub const INPUT_MISS_PAD: f64 = 1e-9;
+
+/// `true` when some input constraint of `region` holds at no point of `bx`
+/// (its minimum over the box, padded by [`INPUT_MISS_PAD`], exceeds its
+/// right-hand side).
+fn misses_polytope(region: &Region, bx: &InputBox) -> bool {
+    region.input_constraints.iter().any(|c| {
+        let (mut min, mut scale) = (0.0, c.rhs.abs());
+        for &(i, a) in &c.coeffs {
+            min += if a > 0.0 { a * bx.lower[i] } else { a * bx.upper[i] };
+            scale += a.abs() * bx.lower[i].abs().max(bx.upper[i].abs());
+        }
+        min - c.rhs > INPUT_MISS_PAD * (1.0 + scale)
+    })
+}
 
 /// What the cross-check concluded about a verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +215,10 @@ impl Splitter<'_> {
             return self.give_up("time limit reached".into());
         }
         self.boxes.fetch_add(1, Ordering::Relaxed);
+        let r = &self.prop.regions[region];
+        if misses_polytope(r, &bx) {
+            return Node::Safe;
+        }
         let net = self.net;
         let bounds = match outer {
             Some(outer) => symbolic::compute_within(net, &bx, outer),
@@ -207,6 +237,7 @@ impl Splitter<'_> {
             let corner: Vec<f64> =
                 (0..bx.dim()).map(|i| if coeffs[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
             for x in [corner, bx.center()] {
+                let x = if r.input_constraints.is_empty() { x } else { r.project(&x) };
                 if let Some(w) = check_witness(net, self.prop, region, &x) {
                     self.stop.store(true, Ordering::Relaxed);
                     return Node::Unsafe(w);

@@ -3,29 +3,45 @@
 //! Samples the centre, corners and uniform random points of each region's
 //! box and keeps the first input whose f64 output is unsafe. Every hit goes
 //! through [`check_witness`], so a returned witness is always valid.
+//!
+//! In a region with linear input constraints every sample and every
+//! gradient step is moved into the polytope by [`Region::project`] (clamp to
+//! the box, then project onto each violated constraint); a point it cannot
+//! bring inside fails the witness check and is skipped.
 
 use crate::model::Network;
 use crate::rng::Rng;
-use crate::spec::{Conjunction, InputBox, Property};
+use crate::spec::{Conjunction, InputBox, Property, Region};
 use crate::verdict::{check_witness, Witness};
 
 /// Inputs of at most this many dimensions get all `2^dim` corners tried;
 /// larger ones get random corners instead.
 const MAX_DIM_ALL_CORNERS: usize = 10;
 
+/// `x` projected into `region`'s polytope ([`Region::project`]) when the
+/// region has input constraints; otherwise `x` itself, at no cost (the
+/// witness check clamps into the box).
+pub fn into_region(region: &Region, x: Vec<f64>) -> Vec<f64> {
+    if region.input_constraints.is_empty() {
+        x
+    } else {
+        region.project(&x)
+    }
+}
+
 /// Try up to `samples` points per region; return the first validated witness.
 pub fn sample(net: &Network, prop: &Property, samples: usize, seed: u64) -> Option<Witness> {
     let mut rng = Rng::new(seed);
     for (r, region) in prop.regions.iter().enumerate() {
         let b = &region.input;
-        if let Some(w) = check_witness(net, prop, r, &b.center()) {
+        if let Some(w) = check_witness(net, prop, r, &into_region(region, b.center())) {
             return Some(w);
         }
         let dim = b.dim();
         let corners = if dim <= MAX_DIM_ALL_CORNERS { (1usize << dim).min(samples) } else { 0 };
         for c in 0..corners {
             let x: Vec<f64> = (0..dim).map(|i| if c >> i & 1 == 1 { b.upper[i] } else { b.lower[i] }).collect();
-            if let Some(w) = check_witness(net, prop, r, &x) {
+            if let Some(w) = check_witness(net, prop, r, &into_region(region, x)) {
                 return Some(w);
             }
         }
@@ -38,7 +54,7 @@ pub fn sample(net: &Network, prop: &Property, samples: usize, seed: u64) -> Opti
                     _ => rng.range(b.lower[i], b.upper[i]),
                 })
                 .collect();
-            if let Some(w) = check_witness(net, prop, r, &x) {
+            if let Some(w) = check_witness(net, prop, r, &into_region(region, x)) {
                 return Some(w);
             }
         }
@@ -69,7 +85,9 @@ pub const WIDE_FIRST_STEP: f64 = 1.0;
 /// `max_j (c_j·y - rhs_j)` of `conj` inside `bx`, from `x`, for `steps`
 /// steps whose size shrinks from `first_step` times the box width to a
 /// small fraction of it. Returns the first point that [`check_witness`]
-/// accepts for `region`.
+/// accepts for `region`. With input constraints every point is projected
+/// into the region's polytope ([`into_region`]), which may take it out of
+/// `bx` but never out of the region.
 #[allow(clippy::too_many_arguments)]
 pub fn descend(
     net: &Network,
@@ -82,6 +100,8 @@ pub fn descend(
     first_step: f64,
 ) -> Option<Witness> {
     let width: Vec<f64> = bx.lower.iter().zip(&bx.upper).map(|(l, u)| u - l).collect();
+    let r = &prop.regions[region];
+    x = into_region(r, x);
     for step in 0..steps {
         let pre = net.forward_pre_activations(&x);
         let y = net.output_from(&pre);
@@ -97,7 +117,7 @@ pub fn descend(
         for i in 0..x.len() {
             x[i] -= eta * width[i] * g[i].signum();
         }
-        x = bx.clamp(&x);
+        x = into_region(r, bx.clamp(&x));
     }
     let y = net.forward(&x);
     (conj.max_violation(&y) <= 0.0).then(|| check_witness(net, prop, region, &x)).flatten()
@@ -148,7 +168,7 @@ pub(crate) fn restart_region(
     };
     for conj in &prop.regions[r].unsafe_set.disjuncts {
         if conj.constraints.is_empty() {
-            return check_witness(net, prop, r, &x);
+            return check_witness(net, prop, r, &into_region(&prop.regions[r], x));
         }
         if let Some(w) = descend(net, prop, r, conj, b, x.clone(), PGD_STEPS, first_step) {
             return Some(w);

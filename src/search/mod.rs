@@ -6,6 +6,15 @@
 //! (`phase_split.rs`) or one MILP per (region, unsafe disjunct). The
 //! property holds only if every disjunct of every region is proved empty;
 //! any validated witness settles "violated"; anything else is "unknown".
+//!
+//! Regions with linear input constraints first get their box shrunk to the
+//! box enclosing their polytope ([`milp::polytope`](crate::milp::polytope));
+//! a region whose polytope is empty holds vacuously and is left out, with a
+//! warning. Every stage then works on the shrunk box (bounds on the box are
+//! sound for the polytope inside it) and takes the constraints where it can:
+//! the MILP and LP leaves exactly, input splitting as cuts that drop boxes
+//! missing the polytope, falsification by projecting its points into the
+//! polytope, and the witness check exactly.
 
 pub mod cross_check;
 pub mod falsify;
@@ -24,11 +33,12 @@ use crate::bounds::{self, symbolic, BoundMethod, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
+use crate::milp::polytope::{enclosing_box, Enclosure};
 use crate::milp::scaling::Scaling;
 use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
 use crate::settings::{Settings, Strategy};
-use crate::spec::{Conjunction, InputBox, Property};
+use crate::spec::{Conjunction, InputBox, Property, Region};
 use crate::verdict::{
     check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
 };
@@ -76,7 +86,64 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     let start = Instant::now();
     let deadline = settings.timeout.map(|t| start + t);
     let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
+    let Some(enclosed) = enclose_polytopes(prop, settings.threads) else {
+        return verify_boxes(net, prop, settings, start, deadline, stats);
+    };
+    let empty: Vec<String> = (0..prop.regions.len())
+        .filter(|r| !enclosed.origin.contains(r))
+        .map(|r| {
+            format!("region {r}: its input constraints admit no input (the polytope is empty), so it holds vacuously")
+        })
+        .collect();
+    let mut outcome = if enclosed.prop.regions.is_empty() {
+        stats.elapsed = start.elapsed();
+        Outcome { verdict: Verdict::Holds { proved_by: ProofMethod::Bounds }, stats }
+    } else {
+        verify_boxes(net, &enclosed.prop, settings, start, deadline, stats)?
+    };
+    if let Verdict::Violated { witness } = &mut outcome.verdict {
+        witness.region = enclosed.origin[witness.region];
+    }
+    outcome.stats.warnings.extend(empty);
+    Ok(outcome)
+}
 
+/// A property whose regions' boxes are shrunk to their polytopes.
+struct Enclosed {
+    /// The regions whose polytope is not empty, each with the box enclosing it.
+    prop: Property,
+    /// For each of those, its index in the original property.
+    origin: Vec<usize>,
+}
+
+/// `prop` with each region's box shrunk to the box enclosing its input
+/// polytope ([`enclosing_box`]) and regions with an empty polytope left out;
+/// `None`, at no cost, when no region has input constraints. Every region
+/// kept is a subset of the original one (same constraints and unsafe set,
+/// box inside its box), so a witness for it is one for the original region.
+fn enclose_polytopes(prop: &Property, threads: usize) -> Option<Enclosed> {
+    if prop.regions.iter().all(|r| r.input_constraints.is_empty()) {
+        return None;
+    }
+    let mut enclosed = Enclosed { prop: Property { regions: Vec::new() }, origin: Vec::new() };
+    for (r, region) in prop.regions.iter().enumerate() {
+        if let Enclosure::Within(input) = enclosing_box(region, threads) {
+            enclosed.prop.regions.push(Region { input, ..region.clone() });
+            enclosed.origin.push(r);
+        }
+    }
+    Some(enclosed)
+}
+
+/// [`verify`] once every region's box encloses its polytope tightly.
+fn verify_boxes(
+    net: &Network,
+    prop: &Property,
+    settings: &Settings,
+    start: Instant,
+    deadline: Option<Instant>,
+    mut stats: Stats,
+) -> Result<Outcome> {
     let strategy = match settings.strategy {
         Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
         Strategy::Auto => Strategy::PhaseSplit,
@@ -137,7 +204,7 @@ fn branch_and_bound(
         // domains of phase splitting (see `symbolic::NeuronSlopes`).
         let (root, slopes) = match (path, root_method) {
             (SearchPath::PhaseSplit, BoundMethod::Optimised) => bounds::optimised::compute_with_slopes(net, &region.input),
-            _ => (bounds::compute_until(net, &region.input, root_method, lp_deadline, settings.threads), Default::default()),
+            _ => (region_bounds(net, region, root_method, lp_deadline, settings.threads), Default::default()),
         };
         stats.phases.bounds += started.elapsed();
         stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
@@ -190,7 +257,7 @@ fn milp_per_region(
     let lp_deadline = settings.timeout.map(|t| start + t.mul_f64(settings.lp_budget));
     for (r, region) in prop.regions.iter().enumerate() {
         let started = Instant::now();
-        let nb = bounds::compute_until(net, &region.input, settings.bounds, lp_deadline, settings.threads);
+        let nb = region_bounds(net, region, settings.bounds, lp_deadline, settings.threads);
         stats.phases.bounds += started.elapsed();
         stats.root_bounds.push(RootBounds { method: settings.bounds, bounds: nb.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
@@ -238,6 +305,24 @@ fn milp_per_region(
     })
 }
 
+/// Neuron bounds of `region`'s box by `method` ([`bounds::compute_until`]);
+/// LP tightening ([`BoundMethod::Lp`]) also takes the region's input
+/// constraints, exactly, so its LPs range over the polytope only.
+fn region_bounds(
+    net: &Network,
+    region: &Region,
+    method: BoundMethod,
+    deadline: Option<Instant>,
+    threads: usize,
+) -> NetworkBounds {
+    match method {
+        BoundMethod::Lp if !region.input_constraints.is_empty() => {
+            bounds::lp::compute_in(net, &region.input, &region.input_constraints, deadline, threads)
+        }
+        _ => bounds::compute_until(net, &region.input, method, deadline, threads),
+    }
+}
+
 /// A rayon pool of `threads` workers for one run.
 fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
@@ -263,6 +348,11 @@ pub(crate) enum DisjunctResult {
 /// Solve one disjunct's MILP before `deadline` (counting solves in `milps`); validate any solver point in f64 and repair it
 /// with [`REPAIR_MARGINS`] when it fails.
 ///
+/// The region's input constraints are added to `base` like the unsafe rows,
+/// with the same margin: relaxed by [`UNSAFE_RELAX`] for the proof, tightened
+/// by the repair margins when a point fails the f64 check (a point that
+/// misses an input constraint by rounding is repaired the same way).
+///
 /// The MILP minimises the sum of the conjunction's rows `c·y - rhs` and
 /// stops at its first feasible point: only feasibility matters, but an
 /// objective lets the solver's branching aim at the rows that must be met
@@ -284,6 +374,7 @@ pub(crate) fn solve_disjunct(
     let solve = |margin: f64, milps: &mut usize| {
         let mut enc = base.clone();
         enc.add_unsafe(conj, margin);
+        enc.add_input_constraints(&prop.regions[region].input_constraints, margin);
         enc.milp.objective =
             conj.constraints.iter().flat_map(|c| c.coeffs.iter().map(|&(k, v)| (enc.outputs[k], v))).collect();
         *milps += 1;
@@ -347,6 +438,93 @@ mod tests {
             layer(1, 2, &[1.0, 1.0], &[0.0], Activation::Identity),
         ])
         .unwrap()
+    }
+
+    /// y = relu(x0 - x1) on [0, 1]^2, unsafe when y >= 0.5, with the given
+    /// input constraints: on the box alone it is violated at (1, 0).
+    fn difference_case(rows: &[(&[(usize, f64)], f64)]) -> (Network, Property) {
+        let net = Network::new(vec![
+            layer(1, 2, &[1.0, -1.0], &[0.0], Activation::Relu),
+            layer(1, 1, &[1.0], &[0.0], Activation::Identity),
+        ])
+        .unwrap();
+        let mut prop = testutil::property(&[0.0, 0.0], &[1.0, 1.0], &[&[(&[(0, -1.0)], -0.5)]]);
+        prop.regions[0].input_constraints =
+            rows.iter().map(|(c, b)| crate::spec::LinearConstraint { coeffs: c.to_vec(), rhs: *b }).collect();
+        (net, prop)
+    }
+
+    /// Every strategy, with and without sampling, on `net` and `prop`: the
+    /// verdicts (all must agree) and the warnings of the last run.
+    fn every_strategy(net: &Network, prop: &Property) -> (Vec<Verdict>, Vec<String>) {
+        let mut verdicts = Vec::new();
+        let mut warnings = Vec::new();
+        for (strategy, bounds) in [
+            (Strategy::InputSplit, BoundMethod::Symbolic),
+            (Strategy::PhaseSplit, BoundMethod::Lp),
+            (Strategy::Milp, BoundMethod::Lp),
+            (Strategy::Milp, BoundMethod::Interval),
+        ] {
+            for samples in [0, 64] {
+                let settings = Settings {
+                    strategy,
+                    bounds,
+                    phase_bounds: bounds,
+                    falsify_samples: samples,
+                    falsify_restarts: samples.min(2),
+                    ..Settings::default()
+                };
+                let outcome = verify(net, prop, &settings).unwrap();
+                verdicts.push(outcome.verdict);
+                warnings = outcome.stats.warnings;
+            }
+        }
+        (verdicts, warnings)
+    }
+
+    #[test]
+    fn holds_only_because_of_the_input_constraint() {
+        assert!(!holds(&difference_case(&[]).0, &difference_case(&[]).1));
+        // x0 - x1 <= 0.25 keeps y <= 0.25 < 0.5 (and x0 <= x1 keeps y = 0).
+        for rhs in [0.25, 0.0] {
+            let (net, prop) = difference_case(&[(&[(0, 1.0), (1, -1.0)], rhs)]);
+            let (verdicts, _) = every_strategy(&net, &prop);
+            assert!(verdicts.iter().all(|v| matches!(v, Verdict::Holds { .. })), "rhs {rhs}: {verdicts:?}");
+        }
+    }
+
+    #[test]
+    fn violated_inside_the_polytope_with_a_witness_inside() {
+        // x0 + x1 <= 0.8 still allows x0 - x1 = 0.8 at (0.8, 0); x0 - x1
+        // >= 0.45 (2 rows) leaves only a thin band, where y >= 0.5 needs
+        // x0 - x1 >= 0.5.
+        let sum: &[(&[(usize, f64)], f64)] = &[(&[(0, 1.0), (1, 1.0)], 0.8)];
+        let band: &[(&[(usize, f64)], f64)] = &[(&[(0, -1.0), (1, 1.0)], -0.45), (&[(0, 1.0), (1, 1.0)], 0.6)];
+        for rows in [sum, band] {
+            let (net, prop) = difference_case(rows);
+            let (verdicts, _) = every_strategy(&net, &prop);
+            for v in &verdicts {
+                let Verdict::Violated { witness } = v else { panic!("{rows:?}: {verdicts:?}") };
+                assert!(prop.regions[0].contains(&witness.input), "{witness:?}");
+                assert!(witness.input[0] - witness.input[1] >= 0.5, "{witness:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_polytope_holds_vacuously_with_a_warning() {
+        // x0 + x1 <= -0.5 on [0, 1]^2.
+        let (net, prop) = difference_case(&[(&[(0, 1.0), (1, 1.0)], -0.5)]);
+        let (verdicts, warnings) = every_strategy(&net, &prop);
+        assert!(verdicts.iter().all(|v| matches!(v, Verdict::Holds { .. })), "{verdicts:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // With a second region that is violated, its witness keeps its index.
+        let mut two = prop.clone();
+        two.regions.push(difference_case(&[]).1.regions.remove(0));
+        let outcome = verify(&net, &two, &Settings::default()).unwrap();
+        let Verdict::Violated { witness } = outcome.verdict else { panic!("{:?}", outcome.verdict) };
+        assert_eq!(witness.region, 1);
+        assert!(check_witness(&net, &two, 1, &witness.input).is_some());
     }
 
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets
@@ -417,7 +595,7 @@ mod tests {
         let r = testutil::soak(first, cases);
         eprintln!(
             "soak seeds {first}..{}: holds {} (cross-check confirmed {}), violated {} (forged holds caught {} of {}), \
-             unknown {}; seconds: reference {:.1}, verify {:.1} (slowest: seed {}, {:.2} s), cross-check {:.1}",
+             unknown {}, with input constraints {} (holds {}); seconds: reference {:.1}, verify {:.1} (slowest: seed {}, {:.2} s), cross-check {:.1}",
             first + cases,
             r.holds,
             r.cross_confirmed,
@@ -425,6 +603,8 @@ mod tests {
             r.forged_caught,
             r.forged,
             r.unknown,
+            r.constrained,
+            r.constrained_holds,
             r.seconds[0],
             r.seconds[1],
             r.slowest.0,
@@ -435,7 +615,10 @@ mod tests {
         // (checked on runs large enough for the proportions to mean something).
         if cases >= 100 {
             assert!(r.holds * 4 > cases && r.violated * 4 > cases, "{r:?}");
-            assert!(r.cross_confirmed * 10 >= r.holds * 8 && r.forged_caught * 10 >= r.forged * 9, "{r:?}");
+            let plain_holds = r.holds - r.constrained_holds;
+            assert!(r.cross_confirmed * 10 >= plain_holds * 8 && r.forged_caught * 10 >= r.forged * 9, "{r:?}");
+            // Input constraints are in about a quarter of the cases.
+            assert!(r.constrained * 8 > cases, "{r:?}");
         }
     }
 }

@@ -63,6 +63,11 @@
 //! `rayon::join`; each recursion is depth first, so memory stays
 //! proportional to the depth times the threads. The first validated
 //! counterexample stops every worker.
+//!
+//! A region's linear input constraints do not enter the domains' bounds,
+//! which are over the region's box and so sound for the polytope inside it;
+//! the MILP leaves take them exactly (`solve_disjunct`), and corner probes
+//! are projected into the polytope.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -81,7 +86,7 @@ use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, UnknownReason, Witness};
 
 use super::split::{combine, SplitResult, SplitStats};
-use super::{solve_disjunct, DisjunctResult, UNSAFE_RELAX};
+use super::{falsify, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
 
 /// Domains are never split deeper than this; deeper ones go to the MILP.
 /// Each split fixes one neuron, so depth is bounded by the unstable count
@@ -259,7 +264,8 @@ impl<'a> PhaseSearch<'a> {
             self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
             return SplitResult::Safe;
         };
-        if let Some(w) = check_witness(net, self.prop, tree.region, &corner(&r.input, &open.coeffs)) {
+        let probe = falsify::into_region(r, corner(&r.input, &open.coeffs));
+        if let Some(w) = check_witness(net, self.prop, tree.region, &probe) {
             return self.record(w);
         }
         let many_unstable = bounds.unstable_count(net) > self.milp_max_unstable;

@@ -18,6 +18,13 @@
 //! a worker also runs one gradient descent from a random point of the whole
 //! region.
 //!
+//! A region's linear input constraints `a·x <= b` are cuts of exactly the
+//! kind the bounds give (every unsafe input satisfies them), so they join
+//! each conjunction's cuts: a box they leave no point of (alone, or blended
+//! with a row's cut) is dropped as proved, and they tighten the box like
+//! the others. Probes are projected into the polytope, and MILP leaves take
+//! the constraints exactly (`solve_disjunct`).
+//!
 //! Halves are explored in parallel with `rayon::join`; the recursion is depth
 //! first, so memory stays proportional to the depth times the threads. The
 //! first validated counterexample stops every worker.
@@ -158,13 +165,28 @@ impl<'a> SplitSearch<'a> {
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
         let warm: Vec<Vec<Warm>> =
             r.unsafe_set.disjuncts.iter().map(|c| vec![Warm::default(); c.constraints.len()]).collect();
-        let result = self.explore(region, r.input.clone(), open, 0, root, warm);
+        let input_cuts: Vec<refute::Cut> = r
+            .input_constraints
+            .iter()
+            .map(|c| {
+                let mut a = vec![0.0; r.input.dim()];
+                for &(i, v) in &c.coeffs {
+                    a[i] += v;
+                }
+                refute::Cut { a, b: c.rhs }
+            })
+            .collect();
+        let result = self.explore(region, r.input.clone(), open, 0, root, warm, &input_cuts);
         if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
             return SplitResult::Violated(w);
         }
         result
     }
 
+    /// Search `bx` for the disjuncts `open` of `region`, within the bounds
+    /// `outer` of its parent box, `input_cuts` being the region's input
+    /// constraints as cuts.
+    #[allow(clippy::too_many_arguments)]
     fn explore(
         &self,
         region: usize,
@@ -173,6 +195,7 @@ impl<'a> SplitSearch<'a> {
         depth: usize,
         outer: Option<&NetworkBounds>,
         mut warm: Vec<Vec<Warm>>,
+        input_cuts: &[refute::Cut],
     ) -> SplitResult {
         if self.stop.load(Ordering::Relaxed) {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
@@ -206,7 +229,7 @@ impl<'a> SplitSearch<'a> {
         let mut score = vec![0.0; bx.dim()];
         for &d in &open {
             let conj = &dnf.disjuncts[d];
-            let part = Self::open_part(&sub, &bx, conj, &mut warm[d], depth);
+            let part = Self::open_part(&sub, &bx, conj, &mut warm[d], depth, input_cuts);
             let Some(OpenPart { within, lin, row: row_coeffs }) = part else {
                 continue;
             };
@@ -218,6 +241,7 @@ impl<'a> SplitSearch<'a> {
             // Probe the corner that minimises the best row's linear lower bound.
             let corner: Vec<f64> =
                 (0..bx.dim()).map(|i| if lin[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
+            let corner = falsify::into_region(&self.prop.regions[region], corner);
             if let Some(res) = self.try_witness(region, &corner) {
                 return res;
             }
@@ -240,9 +264,9 @@ impl<'a> SplitSearch<'a> {
         // Every unsafe input lies in the hull: when it is noticeably smaller,
         // continue on it alone (its bounds are tighter) instead of splitting.
         if refute::shrinkage(&bx, &unsafe_hull) >= MIN_SHRINK && depth < MAX_DEPTH {
-            return self.explore(region, unsafe_hull, still_open, depth + 1, Some(&bounds), warm);
+            return self.explore(region, unsafe_hull, still_open, depth + 1, Some(&bounds), warm, input_cuts);
         }
-        if let Some(res) = self.try_witness(region, &bx.center()) {
+        if let Some(res) = self.try_witness(region, &falsify::into_region(&self.prop.regions[region], bx.center())) {
             return res;
         }
         // The bounds of `bx` hold on its sub-box `unsafe_hull` too.
@@ -257,8 +281,8 @@ impl<'a> SplitSearch<'a> {
         let (left, right) = split_box(&unsafe_hull, dim);
         let (left_open, left_warm) = (still_open.clone(), warm.clone());
         let (a, b) = rayon::join(
-            || self.explore(region, left, left_open, depth + 1, Some(&bounds), left_warm),
-            || self.explore(region, right, still_open, depth + 1, Some(&bounds), warm),
+            || self.explore(region, left, left_open, depth + 1, Some(&bounds), left_warm, input_cuts),
+            || self.explore(region, right, still_open, depth + 1, Some(&bounds), warm, input_cuts),
         );
         combine(a, b)
     }
@@ -275,15 +299,18 @@ impl<'a> SplitSearch<'a> {
     /// blend of two rows' cuts ([`refute::best_pair`]) is tried, then the
     /// same blend of the rows themselves is bounded by a fresh substitution,
     /// whose relaxations are chosen for the blend and so are tighter still.
-    /// The box is then tightened by every cut found.
+    /// The region's input constraints, `input_cuts`, join the rows' cuts
+    /// (pairs and tightening alike). The box is then tightened by every cut
+    /// found.
     fn open_part<'c>(
         sub: &symbolic::Substitution,
         bx: &InputBox,
         conj: &'c Conjunction,
         warm: &mut [Warm],
         depth: usize,
+        input_cuts: &[refute::Cut],
     ) -> Option<OpenPart<'c>> {
-        let mut cuts = Vec::with_capacity(conj.constraints.len() + 1);
+        let mut cuts = Vec::with_capacity(conj.constraints.len() + 1 + input_cuts.len());
         // The row whose bound comes closest to excluding the box: its gap
         // to the threshold, input coefficients and output row.
         let mut best_gap = f64::NEG_INFINITY;
@@ -310,29 +337,38 @@ impl<'a> SplitSearch<'a> {
                 best_lin = lb.coeffs;
             }
         }
+        // Cut k < rows is row k's; the input constraints' follow.
+        let rows = cuts.len();
+        cuts.extend_from_slice(input_cuts);
         if let Some((a, b, t, excess)) = refute::best_pair(&cuts, bx) {
             if excess > 0.0 {
                 return None;
             }
             // The blended row t c_a + (1 - t) c_b <= t rhs_a + (1 - t) rhs_b
-            // holds at every unsafe output; bound it as a whole.
-            let (ra, rb) = (&conj.constraints[a], &conj.constraints[b]);
-            let coeffs: Vec<(usize, f64)> = ra
-                .coeffs
-                .iter()
-                .map(|&(k, v)| (k, t * v))
-                .chain(rb.coeffs.iter().map(|&(k, v)| (k, (1.0 - t) * v)))
-                .collect();
-            let rhs = t * ra.rhs + (1.0 - t) * rb.rhs;
-            let lb = sub.linear_bound(&coeffs);
-            if lb.lower > rhs + UNSAFE_RELAX {
-                return None;
+            // holds at every unsafe output; bound it as a whole (a blend
+            // with an input constraint has no output row to bound).
+            if a < rows && b < rows {
+                let (ra, rb) = (&conj.constraints[a], &conj.constraints[b]);
+                let coeffs: Vec<(usize, f64)> = ra
+                    .coeffs
+                    .iter()
+                    .map(|&(k, v)| (k, t * v))
+                    .chain(rb.coeffs.iter().map(|&(k, v)| (k, (1.0 - t) * v)))
+                    .collect();
+                let rhs = t * ra.rhs + (1.0 - t) * rb.rhs;
+                let lb = sub.linear_bound(&coeffs);
+                if lb.lower > rhs + UNSAFE_RELAX {
+                    return None;
+                }
+                cuts.push(refute::Cut::new(&lb, rhs + UNSAFE_RELAX));
             }
-            cuts.push(refute::Cut::new(&lb, rhs + UNSAFE_RELAX));
         }
         let within = refute::tighten(bx, &cuts, TIGHTEN_ROUNDS)?;
-        let row = &conj.constraints[best.expect("a conjunction has at least one row")].coeffs;
-        Some(OpenPart { within, lin: best_lin, row })
+        // An empty conjunction (every output unsafe) has no row to report.
+        let Some(best) = best else {
+            return Some(OpenPart { within, lin: vec![0.0; bx.dim()], row: &[] });
+        };
+        Some(OpenPart { within, lin: best_lin, row: &conj.constraints[best].coeffs })
     }
 
     /// Check a candidate point; on success record it and stop all workers.

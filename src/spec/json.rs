@@ -22,6 +22,7 @@
 //! | `description` | no | free text for people; ignored by the tool |
 //! | `inputs` | one of these two | the input box: a list of `{"lower": .., "upper": ..}` |
 //! | `input_boxes` | | a list of such lists: the inputs range over the union of the boxes |
+//! | `input_constraints` | no | linear constraints relating inputs, all of which must hold (below) |
 //! | `outputs` | no | names for **all** outputs, in order; `yK` works either way |
 //! | `unsafe` | yes | the unsafe output set (below) |
 //!
@@ -38,6 +39,17 @@
 //! without it the output count is checked later, against the network.
 //!
 //! Unknown fields are errors, so a misspelt field cannot be silently ignored.
+//!
+//! # Input constraints
+//!
+//! `input_constraints` is a list of constraints over the inputs, written like
+//! the output constraints below but naming inputs: `xK` (input `K`) or an
+//! input's `name`, e.g. `["x0 <= x1", "theta + psi <= 0.5"]` or the
+//! structured `{"coeffs": {"x0": 1, "x1": -1}, "rhs": 0}`. The inputs range
+//! over the points of the box (of every box of `input_boxes`) that satisfy
+//! all of them. Every input still needs its `lower` and `upper` bound: a
+//! constraint does not replace a bound. A constraint naming an output, or an
+//! input named `xK` that is not input `K`, is an error.
 //!
 //! # The unsafe set
 //!
@@ -68,9 +80,10 @@
 //!
 //! # Semantics
 //!
-//! The property is violated iff some input in some box has an output that
-//! satisfies all constraints of some disjunct. Each box becomes one
-//! [`Region`] sharing the same unsafe [`Dnf`].
+//! The property is violated iff some input in some box that satisfies the
+//! input constraints has an output that satisfies all constraints of some
+//! disjunct. Each box becomes one [`Region`] sharing the same input
+//! constraints and unsafe [`Dnf`].
 //!
 //! # Errors
 //!
@@ -122,9 +135,34 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
         (Some(_), Some(_)) => return Err(spec_error("give either `inputs` or `input_boxes`, not both")),
     };
     let mut input_names = HashSet::new();
+    // Each input name with its index and the box that names it, for input constraints.
+    let mut input_index: HashMap<String, (usize, String)> = HashMap::new();
     let mut input_boxes = Vec::with_capacity(boxes.len());
     for (path, entries) in &boxes {
         let (input_box, names) = input_box(path, entries)?;
+        if file.input_constraints.is_some() {
+            for (name, i) in &names {
+                if let Some(k) = var_index(name, 'x').filter(|k| k != i) {
+                    return Err(spec_error(format!(
+                        "{path}: the input `{name}` is input {i}, but in `input_constraints` `x{k}` means input {k}; \
+                         rename it"
+                    )));
+                }
+                match input_index.get(name) {
+                    Some((j, other)) if j != i => {
+                        return Err(spec_error(format!(
+                            "{path}: the name `{name}` is input {i} here but input {j} in {other}, so \
+                             `input_constraints` cannot use it"
+                        )));
+                    }
+                    Some(_) => {}
+                    None => {
+                        input_index.insert(name.clone(), (*i, path.clone()));
+                    }
+                }
+            }
+        }
+        let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
         if let Some(first) = input_boxes.first().map(InputBox::dim).filter(|&d| d != input_box.dim()) {
             return Err(spec_error(format!(
                 "{path} bounds {} inputs but {} bounds {first}: every box must bound all inputs",
@@ -135,7 +173,26 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
         input_names.extend(names);
         input_boxes.push(input_box);
     }
-    let outputs = Outputs::new(file.outputs.as_deref(), input_names)?;
+    let input_constraints = match &file.input_constraints {
+        Some(items) => {
+            let output_names = file.outputs.iter().flatten().cloned().collect();
+            let index = input_index.into_iter().map(|(name, (i, _))| (name, i)).collect();
+            let inputs = Names {
+                side: Side::Inputs,
+                count: Some(input_boxes[0].dim()),
+                listed: None,
+                index,
+                others: output_names,
+            };
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, c)| inputs.constraint(c, &format!("input_constraints[{i}]")))
+                .collect::<Result<Vec<_>>>()?
+        }
+        None => Vec::new(),
+    };
+    let outputs = Names::outputs(file.outputs.as_deref(), input_names)?;
     let unsafe_set = match &file.unsafe_set {
         Value::Null => return Err(spec_error("missing field `unsafe`: the unsafe output set")),
         v => outputs.dnf(v)?,
@@ -146,16 +203,20 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
             return Err(limit_error(format!("{what} {count} items, more than the limit of {max}"), "max-dnf-terms"));
         }
     }
-    let rows: usize = unsafe_set.disjuncts.iter().map(|d| d.constraints.len()).sum();
+    let rows: usize = unsafe_set.disjuncts.iter().map(|d| d.constraints.len()).sum::<usize>() + input_constraints.len();
     let copies = rows.saturating_mul(input_boxes.len());
     limits.check_elements(
         copies,
         format_args!(
-            "the unsafe set ({rows} constraints) copied into each of the {} boxes makes {copies} constraints",
+            "the unsafe set and input constraints ({rows} constraints) copied into each of the {} boxes makes \
+             {copies} constraints",
             input_boxes.len()
         ),
     )?;
-    let regions = input_boxes.into_iter().map(|input| Region { input, unsafe_set: unsafe_set.clone() }).collect();
+    let regions = input_boxes
+        .into_iter()
+        .map(|input| Region { input, input_constraints: input_constraints.clone(), unsafe_set: unsafe_set.clone() })
+        .collect();
     Ok(Property { regions })
 }
 
@@ -169,6 +230,7 @@ struct PropertyFile {
     _description: Option<String>,
     inputs: Option<Vec<InputEntry>>,
     input_boxes: Option<Vec<Vec<InputEntry>>>,
+    input_constraints: Option<Vec<Value>>,
     outputs: Option<Vec<String>>,
     #[serde(default, rename = "unsafe")]
     unsafe_set: Value,
@@ -205,8 +267,9 @@ fn spec_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Spec, message)
 }
 
-/// The box of one list of input entries, and the input names it gives.
-fn input_box(path: &str, entries: &[InputEntry]) -> Result<(InputBox, Vec<String>)> {
+/// The box of one list of input entries, and the input names it gives with
+/// their indices.
+fn input_box(path: &str, entries: &[InputEntry]) -> Result<(InputBox, Vec<(String, usize)>)> {
     let n = entries.len();
     if n == 0 {
         return Err(spec_error(format!("{path}: no inputs listed")));
@@ -243,27 +306,57 @@ fn input_box(path: &str, entries: &[InputEntry]) -> Result<(InputBox, Vec<String
         lower[i] = e.lower;
         upper[i] = e.upper;
         if let Some(name) = &e.name {
-            if names.contains(name) {
+            if names.iter().any(|(n, _)| n == name) {
                 return Err(spec_error(format!("{label}: the name `{name}` is used by two inputs")));
             }
-            names.push(name.clone());
+            names.push((name.clone(), i));
         }
     }
     let input_box = InputBox::new(lower, upper).map_err(|e| spec_error(format!("{path}: {}", e.message())))?;
     Ok((input_box, names))
 }
 
-/// How output names resolve to indices.
-struct Outputs {
-    /// The `outputs` list, when given.
-    names: Option<Vec<String>>,
-    index: HashMap<String, usize>,
-    /// Input names, for a precise message when one is used as an output.
-    input_names: HashSet<String>,
+/// Which variables a constraint names: outputs (`unsafe`) or inputs
+/// (`input_constraints`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Outputs,
+    Inputs,
 }
 
-impl Outputs {
-    fn new(names: Option<&[String]>, input_names: HashSet<String>) -> Result<Outputs> {
+impl Side {
+    /// `output` or `input`.
+    fn noun(self) -> &'static str {
+        match self {
+            Side::Outputs => "output",
+            Side::Inputs => "input",
+        }
+    }
+
+    /// The letter of `yK` or `xK`.
+    fn prefix(self) -> char {
+        match self {
+            Side::Outputs => 'y',
+            Side::Inputs => 'x',
+        }
+    }
+}
+
+/// How the variable names of one side resolve to indices.
+struct Names {
+    side: Side,
+    /// How many variables the side has, when known (`yK`/`xK` must be below it).
+    count: Option<usize>,
+    /// The `outputs` list, when given (for messages).
+    listed: Option<Vec<String>>,
+    index: HashMap<String, usize>,
+    /// The other side's names, for a precise message when one is used here.
+    others: HashSet<String>,
+}
+
+impl Names {
+    /// The outputs: named by `names` when given, else by `yK` only.
+    fn outputs(names: Option<&[String]>, input_names: HashSet<String>) -> Result<Names> {
         let mut index = HashMap::new();
         if let Some(names) = names {
             for (k, name) in names.iter().enumerate() {
@@ -272,7 +365,7 @@ impl Outputs {
                         "outputs[{k}]: `{name}` is not a valid name: use letters, digits and `_`, not starting with a digit"
                     )));
                 }
-                if output_index(name).is_some() {
+                if var_index(name, 'y').is_some() {
                     return Err(spec_error(format!(
                         "outputs[{k}]: `{name}` is reserved: `yK` always means output K; choose another name"
                     )));
@@ -282,30 +375,47 @@ impl Outputs {
                 }
             }
         }
-        Ok(Outputs { names: names.map(<[String]>::to_vec), index, input_names })
+        Ok(Names {
+            side: Side::Outputs,
+            count: names.map(<[String]>::len),
+            listed: names.map(<[String]>::to_vec),
+            index,
+            others: input_names,
+        })
     }
 
-    /// The output index for a name (`yK` or a listed name), or why not.
+    /// The index for a name (`yK`/`xK` or a given name), or why not.
     fn resolve(&self, name: &str) -> std::result::Result<usize, String> {
-        if let Some(k) = output_index(name) {
-            return match &self.names {
-                Some(names) if k >= names.len() => Err(format!(
-                    "`{name}` is out of range: `outputs` lists {} outputs (y0..y{})",
-                    names.len(),
-                    names.len() - 1
-                )),
+        let (side, p) = (self.side, self.side.prefix());
+        if let Some(k) = var_index(name, p) {
+            return match self.count {
+                Some(n) if k >= n => Err(match side {
+                    Side::Outputs => format!("`{name}` is out of range: `outputs` lists {n} outputs (y0..y{})", n - 1),
+                    Side::Inputs => format!("`{name}` is out of range: the property has {n} inputs (x0..x{})", n - 1),
+                }),
                 _ => Ok(k),
             };
         }
         if let Some(&k) = self.index.get(name) {
             return Ok(k);
         }
-        if self.input_names.contains(name) {
-            return Err(format!("`{name}` is an input: unsafe constraints are over outputs only"));
+        match side {
+            Side::Outputs if self.others.contains(name) => {
+                return Err(format!("`{name}` is an input: unsafe constraints are over outputs only"));
+            }
+            Side::Inputs if self.others.contains(name) || var_index(name, 'y').is_some() => {
+                return Err(format!("`{name}` is an output: input constraints are over inputs only"));
+            }
+            _ => {}
         }
-        Err(match &self.names {
-            Some(names) => format!("unknown output `{name}`: expected yK or one of {}", names.join(", ")),
-            None => format!("unknown output `{name}`: expected yK (output K), or list output names in `outputs`"),
+        Err(match (side, &self.listed) {
+            (Side::Outputs, Some(names)) => {
+                format!("unknown output `{name}`: expected yK or one of {}", names.join(", "))
+            }
+            (Side::Outputs, None) => {
+                format!("unknown output `{name}`: expected yK (output K), or list output names in `outputs`")
+            }
+            (Side::Inputs, _) => format!("unknown input `{name}`: expected xK (input K) or the `name` of an input"),
         })
     }
 
@@ -393,7 +503,7 @@ impl Outputs {
         let mut expr = LinearExpr::constant(-rhs);
         for (key, c) in coeffs {
             let k = match key.parse::<usize>() {
-                Ok(k) if key.bytes().all(|b| b.is_ascii_digit()) => self.resolve(&format!("y{k}")),
+                Ok(k) if key.bytes().all(|b| b.is_ascii_digit()) => self.resolve(&format!("{}{k}", self.side.prefix())),
                 _ => self.resolve(key),
             }
             .map_err(|why| spec_error(format!("{path}.coeffs: {why}")))?;
@@ -404,7 +514,8 @@ impl Outputs {
         }
         expr.normalize();
         if expr.is_constant() {
-            return Err(spec_error(format!("{path}: every coefficient is zero: the constraint names no output")));
+            let noun = self.side.noun();
+            return Err(spec_error(format!("{path}: every coefficient is zero: the constraint names no {noun}")));
         }
         Ok(expr.into_row())
     }
@@ -412,7 +523,7 @@ impl Outputs {
     /// A constraint string, or a message saying what was expected where.
     fn parse_constraint(&self, s: &str) -> std::result::Result<LinearConstraint, String> {
         let tokens = tokenize(s)?;
-        let mut p = ConstraintParser { s, tokens: &tokens, pos: 0, outputs: self };
+        let mut p = ConstraintParser { s, tokens: &tokens, pos: 0, names: self };
         let lhs = p.sum()?;
         let (rel, _) = match p.next() {
             Some((Token::Cmp(rel), at)) => (*rel, at),
@@ -445,7 +556,7 @@ impl Outputs {
         }
         let d = LinearExpr::difference(&lhs, rel, &rhs);
         if d.is_constant() {
-            return Err("the constraint names no output (after merging terms it is a constant)".to_string());
+            return Err(format!("the constraint names no {} (after merging terms it is a constant)", self.side.noun()));
         }
         Ok(d.into_row())
     }
@@ -564,7 +675,7 @@ struct ConstraintParser<'t, 'a> {
     s: &'a str,
     tokens: &'t [(Token<'a>, usize)],
     pos: usize,
-    outputs: &'t Outputs,
+    names: &'t Names,
 }
 
 impl<'t, 'a> ConstraintParser<'t, 'a> {
@@ -608,15 +719,16 @@ impl<'t, 'a> ConstraintParser<'t, 'a> {
         let start = self.tokens.get(self.pos).map_or(self.s.len(), |(_, at)| *at);
         let mut factor = 1.0;
         let mut output: Option<usize> = None;
+        let noun = self.names.side.noun();
         loop {
             match self.next() {
                 Some((Token::Num(v), _)) => factor *= v,
                 Some((Token::Name(name), _)) => {
-                    let k = self.outputs.resolve(name)?;
+                    let k = self.names.resolve(name)?;
                     if output.is_some() {
                         let end = self.tokens.get(self.pos).map_or(self.s.len(), |(_, at)| *at);
                         return Err(format!(
-                            "non-linear term `{}`: a product may hold one output, the other factors must be numbers",
+                            "non-linear term `{}`: a product may hold one {noun}, the other factors must be numbers",
                             self.s[start..end].trim()
                         ));
                     }
@@ -624,12 +736,12 @@ impl<'t, 'a> ConstraintParser<'t, 'a> {
                 }
                 Some((t, at)) => {
                     return Err(format!(
-                        "expected a number or an output name at character {}, found {}",
+                        "expected a number or an {noun} name at character {}, found {}",
                         char_pos(self.s, at),
                         t.show()
                     ));
                 }
-                None => return Err("expected a number or an output name at the end".to_string()),
+                None => return Err(format!("expected a number or an {noun} name at the end")),
             }
             if self.peek() != Some(&Token::Star) {
                 break;
@@ -643,9 +755,9 @@ impl<'t, 'a> ConstraintParser<'t, 'a> {
     }
 }
 
-/// `yK` with `K` decimal digits.
-fn output_index(name: &str) -> Option<usize> {
-    let digits = name.strip_prefix('y')?;
+/// `K` of `{prefix}K` (`yK`, `xK`) with `K` decimal digits.
+fn var_index(name: &str, prefix: char) -> Option<usize> {
+    let digits = name.strip_prefix(prefix)?;
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         digits.parse().ok()
     } else {
@@ -787,6 +899,50 @@ mod tests {
         assert_eq!(one_row("a*.5 <= 2e0"), row(&[(0, 0.5)], 2.0));
     }
 
+    /// Inputs `p` and `q` in [0, 1] (inputs 0 and 1), outputs `a`, `b`, and
+    /// the given `input_constraints` value.
+    fn with_input_constraints(value: &str) -> String {
+        format!(
+            r#"{{"inputs": [{{"name": "p", "lower": 0, "upper": 1}}, {{"name": "q", "lower": 0, "upper": 1}}],
+                "outputs": ["a", "b"], "input_constraints": {value}, "unsafe": "a <= b"}}"#
+        )
+    }
+
+    #[test]
+    fn input_constraints_in_every_form() {
+        let p = parse(&with_input_constraints(
+            r#"["p <= q", "x0 + 2*x1 >= 0.5 - q", {"coeffs": {"q": 1, "x0": -1, "1": 2}, "rhs": 1}]"#,
+        ))
+        .unwrap();
+        let r = &p.regions[0];
+        assert_eq!(
+            r.input_constraints,
+            vec![row(&[(0, 1.0), (1, -1.0)], 0.0), row(&[(0, -1.0), (1, -3.0)], -0.5), row(&[(1, 3.0), (0, -1.0)], 1.0)]
+        );
+        assert_eq!(r.unsafe_set.disjuncts[0].constraints, vec![row(&[(0, 1.0), (1, -1.0)], 0.0)]);
+        // Every box of a union gets the same constraints; none means none.
+        let p = parse(
+            r#"{"input_boxes": [[{"lower": 0, "upper": 1}, {"lower": 0, "upper": 1}],
+                                [{"lower": 2, "upper": 3}, {"lower": 0, "upper": 1}]],
+                "input_constraints": ["x1 >= x0 - 2"], "unsafe": "y0 <= 0"}"#,
+        )
+        .unwrap();
+        assert!(p.regions.iter().all(|r| r.input_constraints == vec![row(&[(1, -1.0), (0, 1.0)], 2.0)]));
+        assert!(parse(&with_input_constraints("[]")).unwrap().regions[0].input_constraints.is_empty());
+    }
+
+    #[test]
+    fn input_constraints_need_a_list_and_bounded_inputs() {
+        let e = parse(&with_input_constraints(r#""p <= q""#)).unwrap_err();
+        assert_eq!((e.kind(), e.line_col().map(|(l, _)| l)), (ErrorKind::Spec, Some(2)));
+        // A constraint does not replace a bound: `upper` is still required.
+        let unbounded = r#"{"inputs": [{"lower": 0, "upper": 1}, {"lower": 0}], "input_constraints": ["x1 <= x0"],
+                            "unsafe": "y0 <= 0"}"#;
+        let e = parse(unbounded).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Spec);
+        assert!(e.line_col().is_some(), "{e}");
+    }
+
     #[test]
     fn malformed_json_has_line_and_column() {
         let e = parse("{\"inputs\": [\n  {\"lower\": 0,, \"upper\": 1}]}").unwrap_err();
@@ -848,5 +1004,16 @@ mod tests {
         output_name_not_identifier: r#"{"inputs": [{"lower": 0, "upper": 1}], "outputs": ["a b"], "unsafe": "y0 <= 0"}"#,
         output_name_reserved: r#"{"inputs": [{"lower": 0, "upper": 1}], "outputs": ["y1", "y0"], "unsafe": "y0 <= 0"}"#,
         output_name_twice: r#"{"inputs": [{"lower": 0, "upper": 1}], "outputs": ["a", "a"], "unsafe": "y0 <= 0"}"#,
+        input_constraint_names_an_output: with_input_constraints(r#"["p <= a"]"#),
+        input_constraint_names_y_k: with_input_constraints(r#"["p + y0 <= 1"]"#),
+        input_constraint_unknown_input: with_input_constraints(r#"["p <= r"]"#),
+        input_constraint_index_out_of_range: with_input_constraints(r#"["x2 <= 1"]"#),
+        input_constraint_structured_output: with_input_constraints(r#"[{"coeffs": {"b": 1}, "rhs": 0}]"#),
+        input_constraint_constant: with_input_constraints(r#"["p - p <= 1"]"#),
+        input_constraint_non_linear: with_input_constraints(r#"["p*q <= 1"]"#),
+        input_constraint_not_a_constraint: with_input_constraints(r#"[{"all": ["p <= q"]}]"#),
+        input_named_as_another_index: r#"{"inputs": [{"name": "x1", "lower": 0, "upper": 1}, {"lower": 0, "upper": 1}],
+            "input_constraints": ["x1 <= 0.5"], "unsafe": "y0 <= 0"}"#,
+        output_constraint_names_an_input: with_input_constraints(r#"["p <= q"]"#).replace(r#""a <= b""#, r#""a <= p""#),
     }
 }

@@ -1,16 +1,23 @@
 //! Properties: an input region and an *unsafe* set of outputs.
 //!
 //! A [`Property`] is a disjunction of [`Region`]s. Each region pairs an input
-//! box with an unsafe output condition in disjunctive normal form ([`Dnf`]):
-//! the network is **unsafe** if some input `x` inside some region's box drives
-//! the output `y = f(x)` into that region's DNF. A property **holds** when no
-//! such `x` exists.
+//! polytope (a bounded box, optionally cut by linear input constraints
+//! `a·x <= b`) with an unsafe output condition in disjunctive normal form
+//! ([`Dnf`]): the network is **unsafe** if some input `x` inside some region's
+//! polytope drives the output `y = f(x)` into that region's DNF. A property
+//! **holds** when no such `x` exists.
 //!
 //! This one type serves both front ends: the JSON format (`json.rs`: a union
 //! of boxes times one DNF) and VNN-LIB (`vnnlib.rs`: a disjunction of input
 //! boxes, each with its own output condition). Constraints are kept as rows
 //! `sum_k c_k y_k <= rhs`, the shape both the MILP encoder and the bound
-//! checks want.
+//! checks want; input constraints use the same sparse rows over input
+//! indices.
+//!
+//! Every input keeps finite box bounds even when input constraints are
+//! given: bounds, splitting and sampling all work on the box, and the
+//! constraints only cut it down (exactly in the MILP and LP leaves, soundly
+//! elsewhere). A constraint never replaces a bound.
 
 pub mod json;
 mod linear;
@@ -116,13 +123,78 @@ impl Dnf {
     }
 }
 
-/// An input box with its unsafe output condition.
+/// An input polytope (a box and linear input constraints) with its unsafe
+/// output condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
-    /// Where the inputs range.
+    /// Where the inputs range: every input has finite bounds.
     pub input: InputBox,
-    /// Which outputs are unsafe for inputs in this box.
+    /// Linear constraints `sum_i a_i x_i <= b` on the inputs, all of which
+    /// must hold as well (rows over input indices); empty for a plain box.
+    pub input_constraints: Vec<LinearConstraint>,
+    /// Which outputs are unsafe for inputs in this region.
     pub unsafe_set: Dnf,
+}
+
+/// Rounds of [`Region::project`]: each projects onto every violated input
+/// constraint in turn; a handful reaches a point of the polytope from a
+/// nearby point in all but degenerate cases, and a point that is still
+/// outside is simply not a witness.
+const PROJECT_ROUNDS: usize = 8;
+
+/// Relative overshoot of each projection of [`Region::project`] past the
+/// constraint's boundary, so that the projected point satisfies the row in
+/// f64 despite rounding (the f64 check allows no tolerance).
+const PROJECT_OVERSHOOT: f64 = 1e-9;
+
+impl Region {
+    /// A region over a box with no input constraints.
+    pub fn boxed(input: InputBox, unsafe_set: Dnf) -> Region {
+        Region { input, input_constraints: Vec::new(), unsafe_set }
+    }
+
+    /// `true` when `x` lies in the box and satisfies every input constraint,
+    /// in f64 with no tolerance.
+    pub fn contains(&self, x: &[f64]) -> bool {
+        self.input.contains(x) && self.meets_input_constraints(x)
+    }
+
+    /// `true` when `x` satisfies every input constraint (box aside), in f64
+    /// with no tolerance.
+    pub fn meets_input_constraints(&self, x: &[f64]) -> bool {
+        self.input_constraints.iter().all(|c| c.slack_violation(x) <= 0.0)
+    }
+
+    /// `x` moved into the region, or as close as a few cheap steps get:
+    /// clamped into the box, then (with input constraints) projected onto
+    /// each violated constraint's half-space in turn, slightly past its
+    /// boundary, and clamped again, for up to [`PROJECT_ROUNDS`] rounds.
+    /// Callers check the result ([`Region::contains`] or the witness check):
+    /// it may still be outside for a thin or degenerate polytope.
+    pub fn project(&self, x: &[f64]) -> Vec<f64> {
+        let mut x = self.input.clamp(x);
+        for _ in 0..PROJECT_ROUNDS {
+            let mut moved = false;
+            for c in &self.input_constraints {
+                let excess = c.slack_violation(&x);
+                if excess <= 0.0 {
+                    continue;
+                }
+                let norm2: f64 = c.coeffs.iter().map(|&(_, a)| a * a).sum();
+                let scale: f64 = c.rhs.abs() + c.coeffs.iter().map(|&(i, a)| (a * x[i]).abs()).sum::<f64>();
+                let step = (excess + PROJECT_OVERSHOOT * (1.0 + scale)) / norm2;
+                for &(i, a) in &c.coeffs {
+                    x[i] -= step * a;
+                }
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+            x = self.input.clamp(&x);
+        }
+        x
+    }
 }
 
 /// A property: unsafe iff some region has an input whose output is in its unsafe set.
@@ -144,6 +216,12 @@ impl Property {
                 return Err(Error::new(
                     ErrorKind::Spec,
                     format!("region {r} bounds {} inputs but the network has {inputs}", region.input.dim()),
+                ));
+            }
+            if let Some(&(i, _)) = region.input_constraints.iter().flat_map(|c| &c.coeffs).find(|(i, _)| *i >= inputs) {
+                return Err(Error::new(
+                    ErrorKind::Spec,
+                    format!("an input constraint refers to input {i} but the network has {inputs} inputs"),
                 ));
             }
             for d in &region.unsafe_set.disjuncts {
@@ -207,4 +285,44 @@ pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<(Property, SpecForm
     }
     .map_err(|e| e.with_path(path))?;
     Ok((prop, format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// [0, 1]^2 cut by x0 + x1 <= 0.5 and x1 - x0 <= 0.1.
+    fn triangle() -> Region {
+        let row = |coeffs: &[(usize, f64)], rhs| LinearConstraint { coeffs: coeffs.to_vec(), rhs };
+        Region {
+            input: InputBox::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap(),
+            input_constraints: vec![row(&[(0, 1.0), (1, 1.0)], 0.5), row(&[(1, 1.0), (0, -1.0)], 0.1)],
+            unsafe_set: Dnf { disjuncts: vec![] },
+        }
+    }
+
+    #[test]
+    fn contains_checks_box_and_constraints_exactly() {
+        let r = triangle();
+        assert!(r.contains(&[0.2, 0.3]));
+        assert!(r.contains(&[0.25, 0.25]));
+        assert!(!r.contains(&[0.3, 0.3]), "x0 + x1 > 0.5");
+        assert!(!r.contains(&[0.0, 0.2]), "x1 - x0 > 0.1");
+        assert!(!r.contains(&[-0.1, 0.0]), "outside the box");
+    }
+
+    #[test]
+    fn projection_lands_inside_from_anywhere_near() {
+        let r = triangle();
+        let mut rng = Rng::new(3);
+        for _ in 0..1000 {
+            let x = [rng.range(-1.0, 2.0), rng.range(-1.0, 2.0)];
+            let p = r.project(&x);
+            assert!(r.contains(&p), "{x:?} -> {p:?}");
+            if r.contains(&x) {
+                assert_eq!(p, x.to_vec(), "a point inside stays put");
+            }
+        }
+    }
 }

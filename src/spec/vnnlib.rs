@@ -48,22 +48,28 @@
 //! [`ErrorKind::Limit`]. Each comparison must be over inputs only or outputs
 //! only:
 //!
-//! - an input comparison must bound one variable (`X_i <= c`, `c >= X_i`,
-//!   `(* 2 X_i) <= c`, ...): only box constraints on inputs are supported;
+//! - an input comparison of one variable (`X_i <= c`, `c >= X_i`,
+//!   `(* 2 X_i) <= c`, ...) is a bound of the input box;
+//! - an input comparison relating several inputs (`(<= (+ X_0 (* -1 X_1))
+//!   0)`) becomes one input constraint `sum_i a_i X_i <= b` of the region;
 //! - an output comparison becomes one row `sum_k c_k Y_k <= rhs`;
+//! - a comparison mixing inputs and outputs is an error;
 //! - a comparison without variables is evaluated: true is dropped, false
 //!   makes its term unsatisfiable.
 //!
 //! Each term yields an input box (the intersection of its bounds, which must
-//! give every declared input a finite lower and upper bound) and a
+//! give every declared input a finite lower and upper bound: input
+//! constraints do not replace bounds), its input constraints and a
 //! [`Conjunction`] of its output rows (empty when the term has none: every
 //! output is unsafe there). Terms whose box is empty (some lower bound above
 //! its upper bound) or that contain a false constant are unsatisfiable and
-//! are dropped. Terms with identical boxes are grouped into one [`Region`]
-//! whose [`Dnf`] lists their conjunctions, in file order; VNN-COMP's `or` of
-//! input boxes (ACAS Xu property 6) thus becomes one region per box. If every
-//! term is dropped the unsafe set is empty; [`Property`] cannot express that,
-//! so it is reported as an error.
+//! are dropped. Terms with identical boxes and input constraints are grouped
+//! into one [`Region`] whose [`Dnf`] lists their conjunctions, in file order;
+//! VNN-COMP's `or` of input boxes (ACAS Xu property 6) thus becomes one
+//! region per box. If every term is dropped the unsafe set is empty;
+//! [`Property`] cannot express that, so it is reported as an error. (An
+//! input polytope that is empty although its box is not is only found by
+//! the verifier, which reports that the region holds vacuously.)
 //!
 //! Every error is [`ErrorKind::Spec`] (or [`ErrorKind::Limit`]) with the
 //! line and column of the offending token or comparison.
@@ -130,6 +136,8 @@ enum Atom {
     Upper { input: usize, value: f64 },
     /// A row over the outputs.
     Output(LinearConstraint),
+    /// A row over two or more inputs.
+    Input(LinearConstraint),
 }
 
 /// A comparison `d <= 0` after normalization.
@@ -422,7 +430,7 @@ impl<'a> Parser<'a> {
             (Some(i), Some(k)) => Err(self.err(
                 offset,
                 format!(
-                    "this comparison mixes inputs (X_{i}) and outputs (Y_{k}): only bounds on inputs and linear constraints on outputs are supported"
+                    "this comparison mixes inputs (X_{i}) and outputs (Y_{k}): write linear constraints over inputs only or over outputs only"
                 ),
             )),
             (None, Some(_)) => {
@@ -436,15 +444,18 @@ impl<'a> Parser<'a> {
                     .collect();
                 Ok(Reading::Atom(Atom::Output(LinearConstraint { coeffs, rhs: -d.constant + 0.0 })))
             }
+            (Some(_), None) if d.terms.len() > 1 => {
+                let coeffs = d
+                    .terms
+                    .iter()
+                    .map(|&(v, c)| match v {
+                        Var::Input(i) => (i, c),
+                        Var::Output(_) => unreachable!("no output in an input row"),
+                    })
+                    .collect();
+                Ok(Reading::Atom(Atom::Input(LinearConstraint { coeffs, rhs: -d.constant + 0.0 })))
+            }
             (Some(i), None) => {
-                if let [_, (Var::Input(j), _), ..] = d.terms[..] {
-                    return Err(self.err(
-                        offset,
-                        format!(
-                            "this comparison relates X_{i} and X_{j}: only box constraints on inputs (one variable against constants) are supported"
-                        ),
-                    ));
-                }
                 // a * x + k <= 0  ->  x <= -k/a (a > 0) or x >= -k/a (a < 0).
                 let a = d.terms[0].1;
                 let value = -d.constant / a + 0.0;
@@ -550,8 +561,8 @@ impl<'a> Parser<'a> {
         Err(self.err(offset, message))
     }
 
-    /// Turn the DNF terms into regions: one input box per term, terms with
-    /// identical boxes grouped.
+    /// Turn the DNF terms into regions: one input box and set of input
+    /// constraints per term, terms with identical ones grouped.
     fn regions(&self, terms: &Terms) -> Result<Property> {
         let n = self.input_decls.len();
         if terms.len().saturating_mul(n) > self.limits.max_elements {
@@ -564,16 +575,18 @@ impl<'a> Parser<'a> {
             return Err(limit_error(msg, "max-elements"));
         }
         let mut regions: Vec<Region> = Vec::new();
-        let mut by_box: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut by_box: HashMap<(Vec<u64>, Vec<AtomId>), usize> = HashMap::new();
         for (t, term) in terms.iter().enumerate() {
             let mut lower = vec![f64::NEG_INFINITY; n];
             let mut upper = vec![f64::INFINITY; n];
             let mut rows = Vec::new();
+            let mut input_rows: Vec<AtomId> = Vec::new();
             for &a in term {
                 match &self.atoms[a as usize] {
                     Atom::Lower { input, value } => lower[*input] = lower[*input].max(*value),
                     Atom::Upper { input, value } => upper[*input] = upper[*input].min(*value),
                     Atom::Output(row) => rows.push(row.clone()),
+                    Atom::Input(_) => input_rows.push(a),
                 }
             }
             if lower.iter().zip(&upper).any(|(l, u)| l > u) {
@@ -592,21 +605,39 @@ impl<'a> Parser<'a> {
                     String::new()
                 };
                 let at = self.input_decls[i].expect("declarations checked");
+                let note = if input_rows.is_empty() {
+                    ""
+                } else {
+                    " (linear constraints relating inputs do not count as bounds)"
+                };
                 return Err(self.err(
                     at,
                     format!(
-                        "input X_{i} has no {side}{disjunct}: every input needs `(assert (>= X_{i} lo))` and `(assert (<= X_{i} hi))`"
+                        "input X_{i} has no {side}{disjunct}: every input needs `(assert (>= X_{i} lo))` and `(assert (<= X_{i} hi))`{note}"
                     ),
                 ));
             }
-            let key: Vec<u64> = lower.iter().chain(&upper).map(|v| (v + 0.0).to_bits()).collect();
+            // Identical comparisons read twice are distinct atoms, so the
+            // key compares the rows' atoms, sorted, after deduplication.
+            input_rows.sort_unstable();
+            input_rows.dedup();
+            let key = (lower.iter().chain(&upper).map(|v| (v + 0.0).to_bits()).collect::<Vec<u64>>(), input_rows);
             let conjunction = Conjunction { constraints: rows };
             match by_box.get(&key) {
                 Some(&r) => regions[r].unsafe_set.disjuncts.push(conjunction),
                 None => {
+                    let input_constraints = key
+                        .1
+                        .iter()
+                        .map(|&a| match &self.atoms[a as usize] {
+                            Atom::Input(row) => row.clone(),
+                            _ => unreachable!("only input rows are in the key"),
+                        })
+                        .collect();
                     by_box.insert(key, regions.len());
                     regions.push(Region {
                         input: InputBox::new(lower, upper)?,
+                        input_constraints,
                         unsafe_set: Dnf { disjuncts: vec![conjunction] },
                     });
                 }
@@ -901,8 +932,60 @@ mod tests {
     }
 
     #[test]
-    fn general_linear_input_constraint() {
-        error_at(&with_head("(assert (<= (+ X_0 X_1) 1))\n"), 9, 9);
+    fn linear_input_constraints() {
+        let p = parse(&with_head(
+            "(assert (<= (+ X_0 (* -1 X_1)) 0))
+(assert (>= (+ X_0 X_1 0.5) (* 2 X_0)))
+(assert (<= (- X_0 X_0) 1))
+(assert (<= Y_0 0))
+",
+        ))
+        .unwrap();
+        let r = &p.regions[0];
+        // x0 - x1 <= 0; x0 + x1 + 0.5 >= 2 x0 -> x0 - x1 <= 0.5; the third is a true constant.
+        assert_eq!(r.input_constraints, vec![row(&[(0, 1.0), (1, -1.0)], 0.0), row(&[(0, 1.0), (1, -1.0)], 0.5)]);
+        assert_eq!((r.input.lower.clone(), r.input.upper.clone()), (vec![0.0, 0.0], vec![1.0, 1.0]));
+        assert_eq!(only_rows(&p), &[row(&[(0, 1.0)], 0.0)]);
+        assert!(p.check_dims(2, 2).is_ok());
+    }
+
+    #[test]
+    fn input_constraints_split_regions_per_disjunct() {
+        // Same box, different input constraints: two regions; the same
+        // constraint in both disjuncts: one region with two disjuncts.
+        let p = parse(&with_head(
+            "(assert (or (and (<= (- X_0 X_1) 0) (<= Y_0 0)) (and (<= (- X_1 X_0) 0) (<= Y_1 0))))\n",
+        ))
+        .unwrap();
+        assert_eq!(p.regions.len(), 2);
+        assert_eq!(p.regions[1].input_constraints, vec![row(&[(1, 1.0), (0, -1.0)], 0.0)]);
+        let p = parse(&with_head(
+            "(assert (<= (- X_0 X_1) 0))\n(assert (or (<= Y_0 0) (<= Y_1 0)))\n",
+        ))
+        .unwrap();
+        assert_eq!(p.regions.len(), 1);
+        assert_eq!(p.regions[0].unsafe_set.disjuncts.len(), 2);
+    }
+
+    #[test]
+    fn mixing_inputs_and_outputs_in_a_linear_term() {
+        error_at(&with_head("(assert (<= (+ X_0 (* -1 Y_1)) 0))\n"), 9, 9);
+        error_at(&with_head("(assert (or (<= Y_0 0)\n  (>= (+ X_0 X_1) Y_0)))\n"), 10, 3);
+    }
+
+    #[test]
+    fn input_constraint_does_not_replace_a_bound() {
+        // X_1 <= X_0 <= 1 would bound X_1 above, but only bounds count.
+        let text = "(declare-const X_0 Real)
+(declare-const X_1 Real)
+(declare-const Y_0 Real)
+(assert (>= X_0 0))
+(assert (<= X_0 1))
+(assert (>= X_1 0))
+(assert (<= (- X_1 X_0) 0))
+(assert (<= Y_0 0))
+";
+        error_at(text, 2, 16);
     }
 
     #[test]
