@@ -57,6 +57,7 @@ fn robustness(corner: [f64; 2], class: u8, radius: f64) -> reluverify::Result<Pr
                 corner.iter().map(|c| c - radius).collect(),
                 corner.iter().map(|c| c + radius).collect(),
             )?,
+            input_constraints: Vec::new(),
             unsafe_set: Dnf {
                 disjuncts: vec![Conjunction { constraints: vec![LinearConstraint { coeffs: vec![(0, coeff)], rhs }] }],
             },

@@ -512,10 +512,10 @@ mod tests {
                 .collect();
             for conj in &prop.regions[0].unsafe_set.disjuncts {
                 let fresh = || vec![Warm::default(); conj.constraints.len()];
-                let plain = SplitSearch::open_part(&sub, bx, conj, &mut fresh(), 0);
+                let plain = SplitSearch::open_part(&sub, bx, conj, &mut fresh(), 0, &[]);
                 let mut warm = fresh();
                 let deep: Vec<_> =
-                    (0..3).map(|_| SplitSearch::open_part(&sub, bx, conj, &mut warm, SPLIT_ROW_MIN_DEPTH)).collect();
+                    (0..3).map(|_| SplitSearch::open_part(&sub, bx, conj, &mut warm, SPLIT_ROW_MIN_DEPTH, &[])).collect();
                 for (x, y) in &points {
                     if conj.max_violation(y) > 0.0 {
                         continue;

@@ -168,7 +168,8 @@ impl Region {
     /// `x` moved into the region, or as close as a few cheap steps get:
     /// clamped into the box, then (with input constraints) projected onto
     /// each violated constraint's half-space in turn, slightly past its
-    /// boundary, and clamped again, for up to [`PROJECT_ROUNDS`] rounds.
+    /// boundary, moving only inputs not held at a box end, and clamped
+    /// again, for up to [`PROJECT_ROUNDS`] rounds.
     /// Callers check the result ([`Region::contains`] or the witness check):
     /// it may still be outside for a thin or degenerate polytope.
     pub fn project(&self, x: &[f64]) -> Vec<f64> {
@@ -180,11 +181,21 @@ impl Region {
                 if excess <= 0.0 {
                     continue;
                 }
-                let norm2: f64 = c.coeffs.iter().map(|&(_, a)| a * a).sum();
+                // Only inputs the step would not push further past their
+                // box ends move (the others are held by the clamp anyway).
+                let free = |i: usize, a: f64| {
+                    !((a > 0.0 && x[i] <= self.input.lower[i]) || (a < 0.0 && x[i] >= self.input.upper[i]))
+                };
+                let norm2: f64 = c.coeffs.iter().filter(|&&(i, a)| free(i, a)).map(|&(_, a)| a * a).sum();
+                if norm2 == 0.0 {
+                    continue;
+                }
                 let scale: f64 = c.rhs.abs() + c.coeffs.iter().map(|&(i, a)| (a * x[i]).abs()).sum::<f64>();
                 let step = (excess + PROJECT_OVERSHOOT * (1.0 + scale)) / norm2;
-                for &(i, a) in &c.coeffs {
-                    x[i] -= step * a;
+                let moves: Vec<(usize, f64)> =
+                    c.coeffs.iter().filter(|&&(i, a)| free(i, a)).map(|&(i, a)| (i, step * a)).collect();
+                for (i, d) in moves {
+                    x[i] -= d;
                 }
                 moved = true;
             }
