@@ -169,7 +169,7 @@ impl Region {
     /// clamped into the box, then (with input constraints) projected onto
     /// each violated constraint's half-space in turn, slightly past its
     /// boundary, moving only inputs not held at a box end, and clamped
-    /// again, for up to [`PROJECT_ROUNDS`] rounds.
+    /// again, for a few rounds.
     /// Callers check the result ([`Region::contains`] or the witness check):
     /// it may still be outside for a thin or degenerate polytope.
     pub fn project(&self, x: &[f64]) -> Vec<f64> {
