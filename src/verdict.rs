@@ -108,10 +108,10 @@ pub struct Stats {
     pub elapsed: Duration,
     /// Neurons with a non-identity activation.
     pub neurons: usize,
-    /// Of those, stable under the bounds used (summed over regions).
-    pub stable: usize,
-    /// Of those, unstable under the bounds used (summed over regions).
-    pub unstable: usize,
+    /// Unstable neurons under the root bounds of each region a proof search
+    /// bounded, in region order (empty when no proof search ran, as when
+    /// sampling found a counterexample first). See [`Stats::unstable`].
+    pub region_unstable: Vec<usize>,
     /// Binary variables in the largest MILP built.
     pub binaries: usize,
     /// MILPs solved.
@@ -138,6 +138,19 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Unstable neurons of the region with the most (`None` when no region
+    /// was bounded): a count of neurons of one region, never a sum over
+    /// regions, so `stable + unstable == neurons`.
+    pub fn unstable(&self) -> Option<usize> {
+        self.region_unstable.iter().copied().max()
+    }
+
+    /// Stable neurons of the region [`Stats::unstable`] counts (`None` when
+    /// no region was bounded).
+    pub fn stable(&self) -> Option<usize> {
+        self.unstable().map(|u| self.neurons - u)
+    }
+
     /// Merge the scaling measurements of one more region and set
     /// [`Stats::warnings`] to the merged result's warnings (scaling is
     /// their only source).

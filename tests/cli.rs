@@ -147,3 +147,132 @@ fn cross_check_confirms_both_verdicts() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--cross-check-timeout"), "{}", stderr(&o));
 }
+
+// Issue 21: the command line as a contract.
+
+/// Run the binary with its standard output a pipe whose reading end is
+/// closed at once (as `| true` or `| head -0` do), so every write fails
+/// with a broken pipe; the exit code is the binary's own (what a shell with
+/// `pipefail` reports).
+fn run_with_closed_stdout(args: &[&str]) -> (i32, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reluverify"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (child.wait().unwrap().code().expect("exit code, not a signal"), err)
+}
+
+#[test]
+fn a_closed_pipe_keeps_the_verdicts_exit_code() {
+    let cases: [(&[&str], i32); 4] = [
+        (&["check", "models/abs.onnx", "specs/abs_nonneg.json"], 0),
+        (&["check", "models/ACASXU_run2a_2_1_batch_2000.onnx", "specs/acasxu_prop2.json"], 1),
+        (&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--json"], 0),
+        (&["bounds", "models/ACASXU_run2a_1_1_batch_2000.onnx", "specs/acasxu_prop1.json", "--method", "interval"], 0),
+    ];
+    for (args, expected) in cases {
+        let (code, err) = run_with_closed_stdout(args);
+        assert_eq!(code, expected, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn result_paths_are_checked_before_the_search() {
+    for flag in ["--witness", "--results", "--stats-json"] {
+        let o = run(&[
+            "check",
+            "models/ACASXU_run2a_2_1_batch_2000.onnx",
+            "specs/acasxu_prop2.json",
+            flag,
+            "/nonexistent-folder/w.json",
+        ]);
+        assert_eq!(code(&o), 2, "{flag}");
+        assert!(stderr(&o).contains("/nonexistent-folder/w.json"), "{flag}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{flag}: no search ran, so no verdict");
+    }
+}
+
+#[test]
+fn a_stale_witness_is_removed_when_there_is_no_counterexample() {
+    let w = scratch("stale_witness.json", b"{\"input\": [42]}");
+    let o = run(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--witness", w.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!w.exists(), "a witness file left after `holds` would be read as a counterexample");
+    // Also after an error.
+    std::fs::write(&w, b"{}").unwrap();
+    let o = run(&["check", "models/missing.onnx", "specs/abs_nonneg.json", "--witness", w.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(!w.exists());
+}
+
+#[test]
+fn json_errors_are_one_object_with_kind_file_and_line() {
+    let o = run(&["check", "models/missing.onnx", "specs/abs_nonneg.json", "--json"]);
+    assert_eq!(code(&o), 2);
+    let v = json(&o);
+    assert_eq!(v["verdict"], "error");
+    assert_eq!(v["error"]["kind"], "io");
+    assert_eq!(v["error"]["file"], "models/missing.onnx");
+    assert!(v["reluverify_version"].as_str().unwrap().starts_with(env!("CARGO_PKG_VERSION")));
+    assert_eq!(v["schema"], 1);
+
+    let bad = scratch("bad_line.vnnlib", b"(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (<= Y_1 0))\n");
+    let o = run(&["check", "models/abs.onnx", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 2);
+    let v = json(&o);
+    assert_eq!((v["error"]["kind"].as_str(), v["error"]["line"].as_u64()), (Some("spec"), Some(3)));
+
+    // A usage error clap reports is an object too.
+    let o = run(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--json", "--timeout", "soon"]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(json(&o)["error"]["kind"], "usage");
+
+    // And a successful run carries the version and schema.
+    let o = run(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--json"]);
+    assert_eq!((json(&o)["schema"].as_u64(), code(&o)), (Some(1), 0));
+}
+
+#[test]
+fn neuron_counts_are_per_region_never_summed() {
+    let o = run(&["check", "models/abs.onnx", "specs/abs_union.json", "--json", "--strategy", "milp"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let stats = &json(&o)["stats"];
+    let (n, s, u) = (stats["neurons"].as_u64(), stats["stable"].as_u64(), stats["unstable"].as_u64());
+    assert_eq!(n, Some(2));
+    assert_eq!(s.unwrap() + u.unwrap(), 2, "{stats}");
+    assert_eq!(stats["regions"].as_array().unwrap().len(), 2, "{stats}");
+    // Found by sampling: nothing was bounded, so no counts.
+    let o = run(&["check", "models/ACASXU_run2a_2_1_batch_2000.onnx", "specs/acasxu_prop2.json", "--json"]);
+    let stats = &json(&o)["stats"];
+    assert!(stats["stable"].is_null() && stats["unstable"].is_null(), "{stats}");
+}
+
+#[test]
+fn counterexamples_name_the_unsafe_constraint_and_summarise_long_vectors() {
+    let o = run(&["check", "models/ACASXU_run2a_2_1_batch_2000.onnx", "specs/acasxu_prop2.json"]);
+    assert_eq!(code(&o), 1);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("unsafe: y1 <= y0 (met by"), "{text}");
+    // A 784-input counterexample is summarised, not a 784-number line.
+    let spec = scratch(
+        "mnist_any.json",
+        format!(
+            r#"{{"input_boxes": [[{}]], "unsafe": "y0 >= -1000000"}}"#,
+            (0..784).map(|i| format!(r#"{{"index": {i}, "lower": 0, "upper": 1}}"#)).collect::<Vec<_>>().join(",")
+        )
+        .as_bytes(),
+    );
+    let o = run(&["check", "models/mnist-net_256x2.onnx", spec.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("784 values") && text.lines().all(|l| l.len() < 400), "{text}");
+}

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 
 use super::args::{BoundsArgs, MethodArg};
 use super::exit::Exit;
+use super::output;
+use super::report::stamped;
 use crate::bounds::{self, layer_report, BoundMethod, NetworkBounds};
 use crate::error::Result;
 use crate::model::Network;
@@ -56,15 +58,17 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
         .map(|r| json!({ "methods": methods.iter().map(|&m| method_report(&net, &r.input, m, args.threads)).collect::<Vec<_>>() }))
         .collect();
     if args.json {
-        println!("{}", json!({ "regions": regions }));
+        output::stdout(&format!("{}\n", stamped(json!({ "regions": regions }))));
         return Ok(Exit::Holds);
     }
+    let mut text = String::new();
     for (k, region) in regions.iter().enumerate() {
-        println!("region {k}:");
+        text += &format!("region {k}:\n");
         for m in region["methods"].as_array().into_iter().flatten() {
-            print!("{}", format_method(m));
+            text += &format_method(m);
         }
     }
+    output::stdout(&text);
     Ok(Exit::Holds)
 }
 

@@ -42,8 +42,8 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
         let header = header(args, method, k, count, region.unsafe_set.disjuncts.len());
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let w = write(&enc.milp, format, &header, BufWriter::new(file)).map_err(|e| e.with_path(&path))?;
-        println!(
-            "wrote {}: region {k}, {} variables ({} binary), {} rows; {} of {} neurons unstable ({} bounds)",
+        super::output::stdout(&format!(
+            "wrote {}: region {k}, {} variables ({} binary), {} rows; {} of {} neurons unstable ({} bounds)\n",
             path.display(),
             w.vars,
             w.integers,
@@ -51,7 +51,7 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
             enc.stats.unstable,
             enc.stats.neurons,
             method.name()
-        );
+        ));
     }
     Ok(Exit::Holds)
 }

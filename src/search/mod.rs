@@ -142,9 +142,7 @@ fn branch_and_bound(
         stats.phases.bounds += started.elapsed();
         stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
-        let unstable = root.unstable_count(net);
-        stats.unstable += unstable;
-        stats.stable += stats.neurons - unstable;
+        stats.region_unstable.push(root.unstable_count(net));
         let result = pool.install(|| match path {
             SearchPath::InputSplit => input_split.run(r, Some(&root)),
             _ => phase_split.run(r, &root, &slopes),
@@ -194,9 +192,7 @@ fn milp_per_region(
         stats.phases.bounds += started.elapsed();
         stats.root_bounds.push(RootBounds { method: settings.bounds, bounds: nb.clone(), time: started.elapsed() });
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
-        let unstable = nb.unstable_count(net);
-        stats.unstable += unstable;
-        stats.stable += stats.neurons - unstable;
+        stats.region_unstable.push(nb.unstable_count(net));
         let open: Vec<&Conjunction> =
             region.unsafe_set.disjuncts.iter().filter(|conj| !bounds_exclude(net, &region.input, &nb, conj)).collect();
         stats.proved_by_bounds += region.unsafe_set.disjuncts.len() - open.len();
