@@ -9,6 +9,7 @@ mod bench;
 mod bounds;
 mod encode;
 mod exit;
+mod output;
 mod report;
 
 use std::path::Path;
