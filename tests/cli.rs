@@ -275,4 +275,198 @@ fn counterexamples_name_the_unsafe_constraint_and_summarise_long_vectors() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("784 values") && text.lines().all(|l| l.len() < 400), "{text}");
+
+/// A row that fails to load makes `bench` exit 2 (a path typo must not let
+/// a run pass), and the error names the file as opened: the list's folder
+/// joined with the name in the list. A wrong answer takes precedence (1).
+#[test]
+fn bench_errors_fail_the_run_and_name_the_resolved_path() {
+    let abs = root().join("models/abs.onnx");
+    let list = scratch(
+        "typo_instances.csv",
+        format!("models/nope.onnx,specs/abs_nonneg.json,10\n{},specs/nope.json,10\n", abs.display()).as_bytes(),
+    );
+    let dir = list.parent().unwrap();
+    let o = run(&["bench", list.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    for missing in ["models/nope.onnx", "specs/nope.json"] {
+        let resolved = dir.join(missing);
+        assert!(stderr(&o).contains(&format!("{}: ", resolved.display())), "{missing}: {}", stderr(&o));
+    }
+    let total = summary_counts(&o).pop().unwrap();
+    assert_eq!(total[..7], ["TOTAL", "2", "0", "0", "0", "2", "0"], "{total:?}");
+
+    let list = scratch(
+        "typo_and_wrong.csv",
+        b"models/abs.onnx,specs/abs_nonneg.json,10\nmodels/nope.onnx,specs/abs_nonneg.json,10\n",
+    );
+    let expected =
+        scratch("typo_expected.csv", b"onnx,vnnlib,expected\nmodels/abs.onnx,specs/abs_nonneg.json,violated\n");
+    let o = run(&["bench", list.to_str().unwrap(), "--root", ".", "--expected", expected.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+}
+
+/// A first row `onnx,vnnlib,timeout` is a header, not an instance.
+#[test]
+fn bench_skips_a_header_row() {
+    let list = scratch("with_header.csv", b"onnx,vnnlib,timeout\nmodels/abs.onnx,specs/abs_nonneg.json,10\n");
+    let out = list.with_file_name("with_header_out.csv");
+    let o = run(&["bench", list.to_str().unwrap(), "--root", ".", "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("models/abs.onnx,specs/abs_nonneg.json,holds,"), "{csv}");
+}
+
+/// `--resume` continues an `--out` file: without one, or with
+/// `--bounds-table`, it is a usage error.
+#[test]
+fn bench_resume_needs_out() {
+    let o = run(&["bench", "tests/data/tiny_instances.csv", "--root", ".", "--resume"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+    let out = scratch("resume_bounds.csv", b"");
+    let args = ["bench", "tests/data/tiny_instances.csv", "--resume", "--bounds-table", "--out", out.to_str().unwrap()];
+    assert_eq!(code(&run(&args)), 2);
+}
+
+/// The summary lines of a `bench` run without their two timing columns.
+fn summary_counts(o: &Output) -> Vec<Vec<String>> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<String> = l.split_whitespace().map(String::from).collect();
+            f[..f.len() - 2].to_vec()
+        })
+        .collect()
+}
+
+/// An instance list in its own folder that runs for a second or two:
+/// three blocks of a holding, a violated and an unknown instance (ACAS Xu
+/// property 6 on net 1_1 takes far longer than `KILL_TEST_CAP`), each with
+/// its own copy of the property file, and one row naming a missing file.
+fn kill_test_list(name: &str) -> std::path::PathBuf {
+    let dir = scratch("kill_test_base", b"").with_file_name(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut list = String::new();
+    for block in 0..3 {
+        for (model, spec) in [
+            ("abs.onnx", "abs_nonneg.json"),
+            ("ACASXU_run2a_2_1_batch_2000.onnx", "acasxu_prop2.json"),
+            ("ACASXU_run2a_1_1_batch_2000.onnx", "acasxu_prop6.json"),
+        ] {
+            let copy = dir.join(format!("{block}_{spec}"));
+            std::fs::copy(root().join("specs").join(spec), &copy).unwrap();
+            list += &format!("{},{},30\n", root().join("models").join(model).display(), copy.display());
+        }
+        if block == 1 {
+            list +=
+                &format!("{},{},30\n", root().join("models/abs.onnx").display(), dir.join("missing.json").display());
+        }
+    }
+    let path = dir.join("instances.csv");
+    std::fs::write(&path, list).unwrap();
+    path
+}
+
+/// Seconds each instance of [`kill_test_list`] may take.
+const KILL_TEST_CAP: &str = "0.2";
+
+/// The rows of a `bench --out` file, checked to be whole: a header line
+/// first and every line a complete row ending in a newline.
+fn whole_rows(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'), "a row cut short: {text:?}");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("onnx,vnnlib,verdict,seconds,witness_validated,expected,agrees,falsify_s,bounds_s,search_s")
+    );
+    let rows: Vec<String> = lines.map(String::from).collect();
+    for r in &rows {
+        let f: Vec<&str> = r.split(',').collect();
+        assert_eq!(f.len(), 10, "{r}");
+        assert!(["holds", "violated", "unknown", "error"].contains(&f[2]), "{r}");
+        assert!(f[3].parse::<f64>().is_ok() && f[9].parse::<f64>().is_ok(), "{r}");
+    }
+    rows
+}
+
+/// Kill `bench` with `signal` once its `--out` file has a row, check that
+/// the rows written are whole, and that `--resume` finishes the rest with
+/// the summary and exit code of an uninterrupted run (timings aside).
+fn bench_killed_then_resumed(name: &str, signal: i32) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let list = kill_test_list(name);
+    let list_s = list.to_str().unwrap();
+    let reference = run(&["bench", list_s, "--timeout-cap", KILL_TEST_CAP]);
+    let n = std::fs::read_to_string(&list).unwrap().lines().count();
+
+    let out = list.with_file_name("out.csv");
+    let out_s = out.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reluverify"))
+        .args(["bench", list_s, "--timeout-cap", KILL_TEST_CAP, "--out", out_s])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no row written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().signal(), Some(signal), "the run ended before it was killed");
+    let before = whole_rows(&out);
+    assert!(!before.is_empty() && before.len() < n, "{} of {n} rows", before.len());
+    if signal == 9 {
+        // A write cut short (a full disk, a power loss) leaves a partial last line.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+        std::io::Write::write_all(&mut f, b"/models/abs.onnx,/tmp/x.json,hol").unwrap();
+    }
+
+    let resumed = run(&["bench", list_s, "--timeout-cap", KILL_TEST_CAP, "--out", out_s, "--resume"]);
+    assert_eq!(code(&resumed), code(&reference), "{}", stderr(&resumed));
+    assert!(stderr(&resumed).contains(&format!("{} of {n} instances done", before.len())), "{}", stderr(&resumed));
+    assert_eq!(summary_counts(&resumed), summary_counts(&reference));
+    let after = whole_rows(&out);
+    assert_eq!(after[..before.len()], before[..], "the rows of the killed run are kept as they were");
+    let key = |r: &String| r.split(',').take(2).collect::<Vec<_>>().join(",");
+    let mut got: Vec<String> = after.iter().map(key).collect();
+    let mut want: Vec<String> =
+        std::fs::read_to_string(&list).unwrap().lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "one row per instance");
+}
+
+#[test]
+fn bench_killed_by_sigterm_keeps_whole_rows_and_resumes() {
+    bench_killed_then_resumed("kill_term", 15);
+}
+
+#[test]
+fn bench_killed_by_sigkill_keeps_whole_rows_and_resumes() {
+    bench_killed_then_resumed("kill_kill", 9);
+}
+
+/// The shell steps of `examples/ci/safety-gate.yml` run locally
+/// (`scripts/test-ci-gate.sh`): the install step in this repository and in
+/// another one, the verify step on holding and violated properties.
+#[test]
+fn ci_gate_workflow_steps_work() {
+    let o = std::process::Command::new("bash")
+        .args(["scripts/test-ci-gate.sh", env!("CARGO_BIN_EXE_reluverify")])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    if code(&o) == 77 {
+        eprintln!("skipped: {}", stderr(&o));
+        return;
+    }
+    assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
 }

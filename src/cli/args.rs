@@ -119,8 +119,15 @@ pub enum MethodArg {
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes: 0 every instance answered (holds, violated or unknown) and none
+contradicts --expected; 1 some answer contradicts --expected (this takes
+precedence over errors); 2 some instance is an error (a file that does not
+load, a property that does not fit its network) or the list or options are
+unusable.")]
 pub struct BenchArgs {
-    /// The instance list: `onnx,vnnlib,timeout` per line.
+    /// The instance list: `onnx,vnnlib,timeout` per line (a first line
+    /// `onnx,vnnlib,timeout` is a header and skipped).
     pub instances: PathBuf,
     /// Folder the file names are relative to (default: the list's folder).
     #[arg(long, value_name = "DIR")]
@@ -128,14 +135,20 @@ pub struct BenchArgs {
     /// Cap every instance's timeout at this many seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout_cap: Option<f64>,
-    /// Write one CSV row per instance to this file.
+    /// Write one CSV row per instance to this file (created or replaced), each
+    /// appended as its instance ends, so a killed run keeps its finished rows.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Continue a killed run: keep the rows already in `--out`, run only the
+    /// instances without one and append their rows; the summary covers all.
+    #[arg(long, requires = "out", conflicts_with = "bounds_table")]
+    pub resume: bool,
     /// Compare with `onnx,vnnlib,expected,...` rows; wrong answers exit 1.
     #[arg(long, value_name = "FILE")]
     pub expected: Option<PathBuf>,
     /// Instead of checking, compute each instance's neuron bounds with every
-    /// method and tabulate unstable neurons and bound times.
+    /// method and tabulate unstable neurons and bound times (`--out` is then
+    /// written whole at the end, atomically).
     #[arg(long)]
     pub bounds_table: bool,
     /// Search options, as for `check`.
