@@ -59,17 +59,21 @@ fn run_check(args: &CheckArgs) -> Result<Outcome> {
     let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     if args.verbose {
         eprintln!(
-            "model: {} ({} inputs, {} outputs, {} layers); property: {:?} format, {} region(s)",
+            "model: {} ({} inputs, {} outputs, {} layers{}); property: {:?} format, {} region(s)",
             args.model.display(),
             net.input_dim(),
             net.output_dim(),
             net.layers().len(),
+            net.output_activation().map_or(String::new(), |a| format!(", then {}", a.op_name())),
             format,
             prop.regions.len()
         );
     }
     let outcome = verify(&net, &prop, &settings)?;
     if args.verbose {
+        for note in &outcome.stats.notes {
+            eprintln!("{note}");
+        }
         // The bounds of each region's whole box the search started from
         // (none when sampling found a counterexample first).
         for (k, root) in outcome.stats.root_bounds.iter().enumerate() {
