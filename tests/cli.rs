@@ -190,7 +190,11 @@ fn output_activations_end_to_end() {
         assert!(String::from_utf8_lossy(&o.stdout).starts_with(verdict), "{spec}");
     }
     let o = run(&["check", classifier, "tests/data/softmax_center.json", "--json", "-v"]);
-    assert!(stderr(&o).contains("the network ends in Softmax: the property is checked on the logits"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the network ends in Softmax: the property is checked on the logits"),
+        "{}",
+        stderr(&o)
+    );
     let p: Vec<f64> = json(&o)["witness"]["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p.iter().all(|v| (0.0..1.0).contains(v)), "{p:?}");
     assert!(p[1] >= p[0] || p[2] >= p[0], "{p:?}");

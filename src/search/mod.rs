@@ -33,8 +33,8 @@ use crate::milp::highs::Highs;
 use crate::milp::scaling::Scaling;
 use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
-use crate::settings::{Settings, Strategy};
 use crate::model::OutputActivation;
+use crate::settings::{Settings, Strategy};
 use crate::spec::{logits, Conjunction, InputBox, Property};
 use crate::verdict::{
     check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
@@ -523,7 +523,8 @@ mod tests {
         let prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)], &[]]);
         let outcome = verify(&abs_net(), &prop, &Settings::default()).unwrap();
         assert!(matches!(outcome.verdict, Verdict::Violated { .. }));
-        assert!(outcome.stats.warnings[0].contains("disjunct 1 has no output constraint"), "{:?}", outcome.stats.warnings);
+        let warnings = &outcome.stats.warnings;
+        assert!(warnings[0].contains("disjunct 1 has no output constraint"), "{warnings:?}");
         let fine = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)]]);
         assert!(verify(&abs_net(), &fine, &Settings::default()).unwrap().stats.warnings.is_empty());
     }

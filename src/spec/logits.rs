@@ -147,8 +147,7 @@ pub fn translate(prop: &Property, act: OutputActivation) -> Result<LogitProperty
     if map.len() < prop.regions.len() {
         notes.push(format!("{} region(s) can never be unsafe and are not searched", prop.regions.len() - map.len()));
     }
-    let property =
-        Property { regions, declared_inputs: prop.declared_inputs, declared_outputs: prop.declared_outputs };
+    let property = Property { regions, declared_inputs: prop.declared_inputs, declared_outputs: prop.declared_outputs };
     Ok(LogitProperty { property, regions: map, notes })
 }
 
@@ -187,8 +186,8 @@ fn translate_row(row: &LinearConstraint, act: OutputActivation) -> std::result::
             )),
         },
         OutputActivation::Tanh | OutputActivation::Sigmoid => match coeffs {
-            &[(k, c)] => Ok(threshold(k, c, row.rhs, act)),
-            &[(_, a), (_, b)] if row.rhs == 0.0 && a == -b => Ok(LogitRow::Row(row.clone())),
+            [(k, c)] => Ok(threshold(*k, *c, row.rhs, act)),
+            [(_, a), (_, b)] if row.rhs == 0.0 && *a == -*b => Ok(LogitRow::Row(row.clone())),
             _ => Err(format!(
                 "mixes several outputs of the final {op}: only a threshold on one output (`c * y_k <= t`) or an \
                  order between two (`y_i <= y_j`) has an exact form on the pre-activations. Split it into \
@@ -383,7 +382,8 @@ mod tests {
         for act in [tanh, sigmoid] {
             let order = row(&[(0, 2.0), (1, -2.0)], 0.0);
             assert_eq!(one(order.clone(), act), Ok(LogitRow::Row(order)));
-            for r in [row(&[(0, 1.0), (1, 1.0)], 0.0), row(&[(0, 1.0), (1, -1.0)], 0.5), row(&[(0, 1.0), (1, -2.0)], 0.0)]
+            for r in
+                [row(&[(0, 1.0), (1, 1.0)], 0.0), row(&[(0, 1.0), (1, -1.0)], 0.5), row(&[(0, 1.0), (1, -2.0)], 0.0)]
             {
                 assert!(one(r, act).is_err());
             }
@@ -445,7 +445,7 @@ mod tests {
         let never = row(&[(0, -1.0)], -1.0); // tanh >= 1
         let always = row(&[(0, 1.0)], 1.0); // tanh <= 1
         let real = row(&[(1, 1.0)], 0.0); // tanh <= 0
-        let p = prop(&[&[&[never.clone()]], &[&[never, real.clone()], &[always, real.clone()]]]);
+        let p = prop(&[&[std::slice::from_ref(&never)], &[&[never.clone(), real.clone()], &[always, real.clone()]]]);
         let t = translate(&p, OutputActivation::Tanh).unwrap();
         assert_eq!(t.regions, vec![1]);
         let dnf = &t.property.regions[0].unsafe_set;

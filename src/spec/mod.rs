@@ -16,8 +16,8 @@
 //! [`Property::check_network`] compares the input and output counts the file
 //! declares (JSON `inputs` entries and `outputs` names, VNN-LIB `X_i` and
 //! `Y_i` declarations) with the network's, so that a property written for
-//! another model is an error rather than a silent `holds`. [`verify`]
-//! (`crate::verify`) runs it, so every entry point does.
+//! another model is an error rather than a silent `holds`.
+//! [`verify`](crate::verify) runs it, so every entry point does.
 //!
 //! Outputs after a smooth [`OutputActivation`](crate::model::OutputActivation)
 //! are handled by [`logits`], which restates the property exactly on the

@@ -36,7 +36,8 @@ pub(crate) fn to_model(net: &Network) -> pb::ModelProto {
     let last = net.layers().len() - 1;
     // The node that computes `output`: the output activation if there is
     // one, else the last layer's activation or Gemm.
-    let out = |k: usize, name: String| if k == last && net.output_activation().is_none() { "output".into() } else { name };
+    let out =
+        |k: usize, name: String| if k == last && net.output_activation().is_none() { "output".into() } else { name };
     for (k, layer) in net.layers().iter().enumerate() {
         let (rows, cols) = (layer.output_dim(), layer.input_dim());
         let w = format!("layer{k}.weight");

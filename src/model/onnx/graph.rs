@@ -143,7 +143,8 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         Value::Var(v) => layers.push(Layer { affine: v.map.clone(), activation: Activation::Identity }),
     }
     if let Some((act, i)) = final_activation {
-        check_covers_output(&graph.node[i], act, opset, out.shape()).map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
+        check_covers_output(&graph.node[i], act, opset, out.shape())
+            .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
     }
     Network::new(layers)
         .map(|net| net.with_output_activation(final_activation.map(|(act, _)| act)))
@@ -502,7 +503,9 @@ mod tests {
     #[test]
     fn output_activations_at_the_graph_output() {
         let e3 = 3f64.exp();
-        let cases: [(i64, &str, Option<i64>, OutputActivation, [f64; 2]); 6] = [
+        // (opset, operator, axis attribute, expected activation, expected output)
+        type Case = (i64, &'static str, Option<i64>, OutputActivation, [f64; 2]);
+        let cases: [Case; 6] = [
             (13, "Softmax", None, OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
             (11, "Softmax", Some(1), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
             (11, "Softmax", Some(0), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),

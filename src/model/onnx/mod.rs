@@ -272,7 +272,12 @@ mod tests {
     #[test]
     fn export_round_trip_output_activations() {
         use crate::model::OutputActivation::*;
-        for (act, last) in [(Softmax, Activation::Identity), (LogSoftmax, Activation::Relu), (Tanh, Activation::Identity), (Sigmoid, Activation::Relu)] {
+        for (act, last) in [
+            (Softmax, Activation::Identity),
+            (LogSoftmax, Activation::Relu),
+            (Tanh, Activation::Identity),
+            (Sigmoid, Activation::Relu),
+        ] {
             let net = Network::new(vec![layer(4, 3, 1.0, Activation::Relu), layer(3, 4, 2.0, last)])
                 .unwrap()
                 .with_output_activation(Some(act));
