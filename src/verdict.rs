@@ -2,8 +2,9 @@
 //!
 //! A verdict is a value, not an error. [`Verdict::Violated`] can only be built
 //! from a [`Witness`] that [`check_witness`] accepted: the input lies in a
-//! region's box and the plain f64 forward pass of the loaded network lands in
-//! that region's unsafe set, with no tolerance.
+//! region's box and the plain f64 forward pass of the loaded network (its
+//! output activation included) lands in that region's unsafe set, with no
+//! tolerance.
 
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ impl ProofMethod {
 pub struct Witness {
     /// The input, inside the region's box.
     pub input: Vec<f64>,
-    /// The network's f64 output on `input`.
+    /// The network's f64 output on `input` (after its output activation,
+    /// if it has one).
     pub output: Vec<f64>,
     /// Index of the region whose box contains `input`.
     pub region: usize,
@@ -76,6 +78,10 @@ pub enum UnknownReason {
     /// The solver found a point in the unsafe set that failed the f64 check
     /// and could not be repaired.
     UnvalidatedWitness,
+    /// A counterexample found on the logits of a network with an output
+    /// activation failed the f64 check on the activated outputs against the
+    /// original property (its outputs lie within rounding of a threshold).
+    ActivatedWitness,
 }
 
 impl std::fmt::Display for UnknownReason {
@@ -86,6 +92,11 @@ impl std::fmt::Display for UnknownReason {
             UnknownReason::UnvalidatedWitness => {
                 write!(f, "the solver found a point in the unsafe set that failed the f64 check, and repair failed")
             }
+            UnknownReason::ActivatedWitness => write!(
+                f,
+                "a counterexample found on the logits fails the f64 check on the outputs after the output \
+                 activation (they lie within rounding of a threshold)"
+            ),
         }
     }
 }
@@ -132,9 +143,14 @@ pub struct Stats {
     /// How well scaled the encodings of the regions a proof search ran on
     /// are (`None` when no proof search ran).
     pub scaling: Option<Scaling>,
-    /// Things the user should know about the answer, such as a badly
-    /// scaled problem ([`Scaling::warnings`]); they never change the verdict.
+    /// Things the user should know about the answer: a property that is
+    /// violated whatever the network ([`Property::warnings`], first), a
+    /// badly scaled problem ([`Scaling::warnings`]); they never change the
+    /// verdict.
     pub warnings: Vec<String>,
+    /// How the property was read, for `check -v` (for a network with an
+    /// output activation: how it was restated on the logits).
+    pub notes: Vec<String>,
 }
 
 impl Stats {
@@ -152,8 +168,9 @@ impl Stats {
     }
 
     /// Merge the scaling measurements of one more region and set
-    /// [`Stats::warnings`] to the merged result's warnings (scaling is
-    /// their only source).
+    /// [`Stats::warnings`] to the merged result's warnings (during the
+    /// search scaling is their only source; [`crate::verify`] adds the
+    /// property's own afterwards).
     pub fn record_scaling(&mut self, scaling: Scaling) {
         let merged = self.scaling.map_or(scaling, |s| s.merge(scaling));
         self.scaling = Some(merged);
@@ -220,15 +237,16 @@ pub struct Outcome {
 }
 
 /// Validate a candidate counterexample `x` for region `region`: clamp it into
-/// the region's box, run the f64 forward pass, and return a [`Witness`] if the
-/// output satisfies one of the region's unsafe disjuncts exactly.
+/// the region's box, run the f64 forward pass (with the output activation,
+/// [`Network::forward_activated`]), and return a [`Witness`] if the output
+/// satisfies one of the region's unsafe disjuncts exactly.
 pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -> Option<Witness> {
     let r = prop.regions.get(region)?;
     if x.len() != r.input.dim() || x.iter().any(|v| !v.is_finite()) {
         return None;
     }
     let input = r.input.clamp(x);
-    let output = net.forward(&input);
+    let output = net.forward_activated(&input);
     let disjunct = r.unsafe_set.satisfied_by(&output)?;
     Some(Witness { input, output, region, disjunct })
 }

@@ -97,13 +97,46 @@ fn missing_file() {
 
 #[test]
 fn unsupported_operator() {
-    let nodes = vec![dense("z"), node("Softmax", "probs", &["z"], "y")];
-    let path = onnx_file("softmax.onnx", 1, nodes, vec![unit_weight()]);
+    let nodes = vec![dense("z"), node("LSTM", "recurrent", &["z"], "y")];
+    let path = onnx_file("lstm.onnx", 1, nodes, vec![unit_weight()]);
     check_fails(
         &path,
         "specs/abs_nonneg.json",
-        &["softmax.onnx: node 'probs' (Softmax): operator Softmax is not supported; supported operators: Add,"],
+        &["lstm.onnx: node 'recurrent' (LSTM): operator LSTM is not supported; supported operators: Add,"],
     );
+}
+
+/// A softmax classifier's property may compare classes, not threshold a
+/// probability (not linear in the logits).
+#[test]
+fn softmax_with_a_threshold_constraint() {
+    check_fails(
+        "tests/data/softmax_classifier.onnx",
+        "tests/data/bad/softmax_threshold.json",
+        &[
+            "softmax_threshold.json: constraint `y0 <= 0.9` (region 0, unsafe disjunct 0) is not linear in the \
+             logits: the network ends in Softmax",
+            "write `y_i <= y_j`",
+            "cut the model before the Softmax",
+        ],
+    );
+}
+
+/// A property declaring more or fewer inputs or outputs than the network
+/// has was written for another model (issue 20: it used to pass).
+#[test]
+fn counts_that_do_not_match_the_model() {
+    let model = "tests/data/tanh_controller.onnx";
+    for (spec, needle) in [
+        ("outputs_for_another_model.json", "the property declares 3 outputs but the network has 2"),
+        ("outputs_for_another_model.vnnlib", "the property declares 3 outputs but the network has 2"),
+        ("inputs_for_another_model.json", "the property declares 3 inputs but the network has 2"),
+    ] {
+        let path = format!("tests/data/bad/{spec}");
+        check_fails(model, &path, &[&format!("{spec}: {needle}")]);
+        // The same for every command that reads a property.
+        fails_with(&["bounds", model, &path], &[needle]);
+    }
 }
 
 #[test]
@@ -148,7 +181,7 @@ fn dimension_mismatch() {
     check_fails(
         "models/ACASXU_run2a_1_1_batch_2000.onnx",
         "specs/abs_nonneg.json",
-        &["specs/abs_nonneg.json: region 0 bounds 1 inputs but the network has 5"],
+        &["specs/abs_nonneg.json: the property declares 1 input but the network has 5"],
     );
 }
 

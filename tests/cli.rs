@@ -469,4 +469,58 @@ fn ci_gate_workflow_steps_work() {
         return;
     }
     assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+
+/// The two models of `tests/data` that end in an output activation (made by
+/// `examples/make_models.rs`) load with the activation, and their forward
+/// pass is the hand-written formula of that file.
+#[test]
+fn output_activation_models_compute_their_formulas() {
+    let relu = |v: f64| v.max(0.0);
+    let classifier = onnx::load(&root().join("tests/data/softmax_classifier.onnx")).unwrap();
+    let controller = onnx::load(&root().join("tests/data/tanh_controller.onnx")).unwrap();
+    for k in 0..50 {
+        let x = [(k as f64 * 0.37).sin().abs(), (k as f64 * 0.73).cos().abs()];
+        let z = [1.0 - x[0] - x[1], x[0] - x[1], x[1] - x[0]];
+        let sum: f64 = z.iter().map(|v| v.exp()).sum();
+        let p: Vec<f64> = z.iter().map(|v| v.exp() / sum).collect();
+        let got = classifier.forward_activated(&x);
+        assert!(got.iter().zip(&p).all(|(a, b)| (a - b).abs() < 1e-6), "{got:?} vs {p:?}");
+        let x = [2.0 * x[0] - 1.0, 2.0 * x[1] - 1.0];
+        let throttle = (-2.0 * x[0] - x[1] + 0.5 - relu(x[0] + x[1] - 0.5)).tanh();
+        let steer = (x[0] - x[1]).tanh();
+        let got = controller.forward_activated(&x);
+        assert!((got[0] - throttle).abs() < 1e-6 && (got[1] - steer).abs() < 1e-6, "{got:?}");
+    }
+}
+
+/// `check MODEL SPEC` with no other option on a softmax classifier and a
+/// tanh controller answers as hand-worked in the spec files; a
+/// counterexample shows the activated outputs, and `-v` says the property
+/// was checked on the logits.
+#[test]
+fn output_activations_end_to_end() {
+    let classifier = "tests/data/softmax_classifier.onnx";
+    let controller = "tests/data/tanh_controller.onnx";
+    for (model, spec, exit, verdict) in [
+        (classifier, "tests/data/softmax_origin_robust.vnnlib", 0, "holds"),
+        (classifier, "tests/data/softmax_center.json", 1, "violated"),
+        (controller, "tests/data/tanh_throttle_near_wall.json", 0, "holds"),
+        (controller, "tests/data/tanh_throttle_violated.vnnlib", 1, "violated"),
+    ] {
+        let o = run(&["check", model, spec]);
+        assert_eq!(code(&o), exit, "{spec}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with(verdict), "{spec}");
+    }
+    let o = run(&["check", classifier, "tests/data/softmax_center.json", "--json", "-v"]);
+    assert!(
+        stderr(&o).contains("the network ends in Softmax: the property is checked on the logits"),
+        "{}",
+        stderr(&o)
+    );
+    let p: Vec<f64> = json(&o)["witness"]["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p.iter().all(|v| (0.0..1.0).contains(v)), "{p:?}");
+    assert!(p[1] >= p[0] || p[2] >= p[0], "{p:?}");
+    let o = run(&["check", controller, "tests/data/tanh_throttle_violated.vnnlib", "--json"]);
+    let y = json(&o)["witness"]["output"][0].as_f64().unwrap();
+    assert!((-0.5..=-0.46).contains(&y), "throttle {y}");
 }

@@ -72,8 +72,8 @@ fn run(cli: args::Cli) -> Result<Exit> {
 }
 
 /// Load the model and property named on the command line within the
-/// `--max-*` limits and check that the property fits the network (errors
-/// name the property file).
+/// `--max-*` limits and check that the property fits the network
+/// ([`Property::check_network`]; errors name the property file).
 fn load_problem(
     model_path: &Path,
     spec_path: &Path,
@@ -82,6 +82,6 @@ fn load_problem(
     let limits = limits.limits()?;
     let net = model::load_with(model_path, &limits)?;
     let (prop, format) = spec::load_with(spec_path, &limits)?;
-    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(spec_path))?;
+    prop.check_network(&net).map_err(|e| e.with_path(spec_path))?;
     Ok((net, prop, format))
 }

@@ -170,11 +170,12 @@ fn run_check(args: &CheckArgs) -> Result<Report> {
     let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     if args.verbose {
         output::stderr(&format!(
-            "model: {} ({} inputs, {} outputs, {} layers); property: {:?} format, {} region(s)\n",
+            "model: {} ({} inputs, {} outputs, {} layers{}); property: {:?} format, {} region(s)\n",
             args.model.display(),
             net.input_dim(),
             net.output_dim(),
             net.layers().len(),
+            net.output_activation().map_or(String::new(), |a| format!(", then {}", a.op_name())),
             format,
             prop.regions.len()
         ));
@@ -191,6 +192,9 @@ fn run_check(args: &CheckArgs) -> Result<Report> {
 /// times and the numerics of the encodings.
 fn verbose_text(net: &Network, outcome: &Outcome) -> String {
     let mut out = String::new();
+    for note in &outcome.stats.notes {
+        let _ = writeln!(out, "{note}");
+    }
     // The bounds of each region's whole box the search started from (none
     // when sampling found a counterexample first).
     for (k, root) in outcome.stats.root_bounds.iter().enumerate() {
@@ -468,7 +472,7 @@ mod tests {
             boxes: 3,
             elapsed: std::time::Duration::ZERO,
         };
-        let v = cross_check_json(&report, &Property { regions: vec![] });
+        let v = cross_check_json(&report, &Property::new(vec![]));
         assert_eq!((v["result"].as_str(), v["boxes"].as_u64()), (Some("disagrees"), Some(3)));
         assert_eq!(v["witness"]["input"][0], 0.5);
     }
@@ -514,16 +518,14 @@ mod tests {
     #[test]
     fn witness_names_the_unsafe_constraints_it_meets_with_margins() {
         use crate::spec::{Conjunction, Dnf, InputBox, Region};
-        let prop = Property {
-            regions: vec![Region {
+        let prop = Property::new(vec![Region {
                 input: InputBox::new(vec![0.0], vec![1.0]).unwrap(),
                 unsafe_set: Dnf {
                     disjuncts: vec![Conjunction {
                         constraints: vec![LinearConstraint { coeffs: vec![(0, -1.0)], rhs: -1.5 }],
                     }],
                 },
-            }],
-        };
+            }]);
         let w = Witness { input: vec![0.5], output: vec![1.68], region: 0, disjunct: 0 };
         let v = witness_json(&w, &prop);
         assert_eq!(v["unsafe"][0]["constraint"], "y0 >= 1.5");
@@ -536,12 +538,12 @@ mod tests {
     fn neuron_counts_never_sum_over_regions() {
         let stats = Stats { neurons: 300, region_unstable: vec![247, 100], ..Stats::default() };
         let o = Outcome { verdict: Verdict::Holds { proved_by: ProofMethod::Bounds }, stats };
-        let v = outcome_json(&o, &Property { regions: vec![] });
+        let v = outcome_json(&o, &Property::new(vec![]));
         assert_eq!((v["stats"]["stable"].as_u64(), v["stats"]["unstable"].as_u64()), (Some(53), Some(247)));
         assert_eq!(v["stats"]["regions"][1]["stable"], 200);
         assert_eq!(v["schema"], JSON_SCHEMA);
-        assert!(format_text(&o, &Property { regions: vec![] }, None).contains("hardest of 2 regions"));
-        let none = outcome_json(&outcome(Verdict::Holds { proved_by: ProofMethod::Bounds }), &Property { regions: vec![] });
+        assert!(format_text(&o, &Property::new(vec![]), None).contains("hardest of 2 regions"));
+        let none = outcome_json(&outcome(Verdict::Holds { proved_by: ProofMethod::Bounds }), &Property::new(vec![]));
         assert!(none["stats"]["stable"].is_null() && none["stats"]["unstable"].is_null());
     }
 }

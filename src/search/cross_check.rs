@@ -25,6 +25,10 @@
 //! A `violated` verdict needs no second method: its witness already passed
 //! the f64 check. The cross-check runs that check again and confirms it. An
 //! `unknown` verdict has nothing to check.
+//!
+//! On a network with an output activation, a `holds` is cross-checked on
+//! the logits against the property restated there (as the search ran), and
+//! a counterexample found there is checked on the whole network.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,7 +37,7 @@ use std::time::{Duration, Instant};
 use crate::bounds::{symbolic, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
-use crate::spec::{Conjunction, InputBox, Property};
+use crate::spec::{logits, Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Verdict, Witness};
 
 use super::INPUT_SPLIT_MAX_DIM;
@@ -107,6 +111,24 @@ pub fn cross_check(
         }
         Verdict::Unknown { .. } => {
             Ok(report(inconclusive("the verdict is unknown; there is nothing to cross-check".into()), 0))
+        }
+        Verdict::Holds { .. } if net.output_activation().is_some() => {
+            let act = net.output_activation().expect("matched");
+            let translated = logits::translate(prop, act)?;
+            if translated.property.regions.is_empty() {
+                return Ok(report(CrossCheck::Confirmed, 0));
+            }
+            let logit_net = net.clone().with_output_activation(None);
+            let mut on_logits = cross_check(&logit_net, &translated.property, verdict, deadline, threads)?;
+            if let CrossCheck::Disagrees { witness } = &on_logits.result {
+                on_logits.result = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+                    Some(witness) => CrossCheck::Disagrees { witness },
+                    None => inconclusive(
+                        "a counterexample on the logits fails the f64 check on the activated outputs".into(),
+                    ),
+                };
+            }
+            Ok(on_logits)
         }
         Verdict::Holds { .. } if net.input_dim() > INPUT_SPLIT_MAX_DIM => Ok(report(
             inconclusive(format!(

@@ -6,6 +6,12 @@
 //! (`phase_split.rs`) or one MILP per (region, unsafe disjunct). The
 //! property holds only if every disjunct of every region is proved empty;
 //! any validated witness settles "violated"; anything else is "unknown".
+//!
+//! A network that ends in an output activation (softmax, tanh, ...) is
+//! searched on its logits, with the property restated there exactly by
+//! [`logits::translate`]; a counterexample found on the logits is then
+//! checked on the whole network against the original property, and one that
+//! fails that check gives "unknown" ([`UnknownReason::ActivatedWitness`]).
 
 pub mod cross_check;
 pub mod falsify;
@@ -27,8 +33,9 @@ use crate::milp::highs::Highs;
 use crate::milp::scaling::Scaling;
 use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
+use crate::model::OutputActivation;
 use crate::settings::{Settings, Strategy};
-use crate::spec::{Conjunction, InputBox, Property};
+use crate::spec::{logits, Conjunction, InputBox, Property};
 use crate::verdict::{
     check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
 };
@@ -68,11 +75,51 @@ pub const HIGH_DIM_SAMPLES: usize = 256;
 
 /// Verify `prop` on `net`.
 ///
-/// Errors only for unusable input (dimensions that do not match, invalid
-/// settings); every solver outcome is a [`Verdict`].
+/// Errors only for unusable input (a property that does not fit the network:
+/// declared counts or dimensions that do not match, a constraint with no
+/// exact form on the logits of an output activation; invalid settings);
+/// every solver outcome is a [`Verdict`]. [`Property::warnings`] come first
+/// in the outcome's warnings.
 pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
     settings.validate()?;
     prop.check_dims(net.input_dim(), net.output_dim())?;
+    let mut outcome = match net.output_activation() {
+        None => search(net, prop, settings)?,
+        Some(act) => search_logits(net, prop, act, settings)?,
+    };
+    let mut warnings = prop.warnings();
+    warnings.append(&mut outcome.stats.warnings);
+    outcome.stats.warnings = warnings;
+    Ok(outcome)
+}
+
+/// Verify `prop` on `net`, which ends in `act`: restate the property on the
+/// logits, search the network without its activation, and check a
+/// counterexample again on the whole network against `prop`.
+fn search_logits(net: &Network, prop: &Property, act: OutputActivation, settings: &Settings) -> Result<Outcome> {
+    let start = Instant::now();
+    let translated = logits::translate(prop, act)?;
+    let mut outcome = if translated.property.regions.is_empty() {
+        // No constraint can be met within the activation's range.
+        let stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
+        Outcome { verdict: Verdict::Holds { proved_by: ProofMethod::Bounds }, stats }
+    } else {
+        search(&net.clone().with_output_activation(None), &translated.property, settings)?
+    };
+    if let Verdict::Violated { witness } = &outcome.verdict {
+        outcome.verdict = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+            Some(witness) => Verdict::Violated { witness },
+            None => Verdict::Unknown { reason: UnknownReason::ActivatedWitness },
+        };
+    }
+    outcome.stats.notes = translated.notes;
+    outcome.stats.elapsed = start.elapsed();
+    Ok(outcome)
+}
+
+/// The search of [`verify`] on a network without output activation and a
+/// property that fits it.
+fn search(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
     let start = Instant::now();
     let deadline = settings.timeout.map(|t| start + t);
     let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
@@ -343,6 +390,139 @@ mod tests {
             layer(1, 2, &[1.0, 1.0], &[0.0], Activation::Identity),
         ])
         .unwrap()
+    }
+
+    /// `z = (3x, 0.5, -3x)` (through `relu(x)` and `relu(-x)`), then `act`.
+    fn activated(act: OutputActivation) -> Network {
+        Network::new(vec![
+            layer(2, 1, &[1.0, -1.0], &[0.0, 0.0], Activation::Relu),
+            layer(3, 2, &[3.0, -3.0, 0.0, 0.0, -3.0, 3.0], &[0.0, 0.5, 0.0], Activation::Identity),
+        ])
+        .unwrap()
+        .with_output_activation(Some(act))
+    }
+
+    /// The least margin `max_j (c_j·y - rhs_j)` of `prop` over 20001 evenly
+    /// spaced inputs of its (one-dimensional) box, with `y` the outputs of
+    /// `eval`: positive iff no sampled input is unsafe.
+    fn sampled_margin(prop: &Property, eval: impl Fn(&[f64]) -> Vec<f64>) -> f64 {
+        let mut least = f64::INFINITY;
+        for region in &prop.regions {
+            let (lo, hi) = (region.input.lower[0], region.input.upper[0]);
+            for i in 0..=20_000 {
+                let y = eval(&[lo + (hi - lo) * i as f64 / 20_000.0]);
+                for d in &region.unsafe_set.disjuncts {
+                    least = least.min(d.max_violation(&y));
+                }
+            }
+        }
+        least
+    }
+
+    /// Each output activation with properties worked out by hand on
+    /// [`activated`], one that holds and one violated per form: the verdict
+    /// (with and without sampling first) agrees with the hand-worked answer
+    /// and with dense sampling of the whole network; for `holds`, the
+    /// property restated on the logits has a positive sampled margin too;
+    /// a witness reports the activated outputs.
+    #[test]
+    fn output_activations_against_hand_worked_answers_and_sampling() {
+        use OutputActivation::*;
+        // (activation, what, row c·y <= rhs, boxes [lo, hi] with the hand-worked verdict: holds?)
+        type Case = (OutputActivation, &'static str, Vec<(usize, f64)>, f64, [(f64, f64, bool); 2]);
+        let cases: Vec<Case> = vec![
+            // p1 <= p0 iff 0.5 <= 3x iff x >= 1/6.
+            (Softmax, "p1 <= p0", vec![(1, 1.0), (0, -1.0)], 0.0, [(-1.0, 0.15, true), (-1.0, 0.2, false)]),
+            // p0 <= 2 p1 iff 3x - 0.5 <= ln 2 iff x <= 0.39772.
+            (Softmax, "p0 <= 2 p1", vec![(0, 0.5), (1, -1.0)], 0.0, [(0.4, 1.0, true), (0.39, 1.0, false)]),
+            // y0 - y2 = 6x <= 1 iff x <= 1/6.
+            (LogSoftmax, "y0 - y2 <= 1", vec![(0, 1.0), (2, -1.0)], 1.0, [(0.2, 1.0, true), (0.1, 1.0, false)]),
+            // tanh(3x) >= 0.99 iff x >= atanh(0.99) / 3 = 0.88222.
+            (Tanh, "tanh >= 0.99", vec![(0, -1.0)], -0.99, [(-1.0, 0.88, true), (-1.0, 0.9, false)]),
+            // tanh(3x) <= tanh(-3x) iff x <= 0.
+            (Tanh, "order", vec![(0, 1.0), (2, -1.0)], 0.0, [(0.1, 1.0, true), (-0.1, 1.0, false)]),
+            // tanh(3x) >= 1 never; tanh(3x) <= 1 always.
+            (Tanh, "tanh >= 1", vec![(0, -1.0)], -1.0, [(-1.0, 1.0, true), (2.0, 2.0, true)]),
+            (Tanh, "tanh <= 1", vec![(0, 1.0)], 1.0, [(5.0, 5.0, false), (-1.0, 1.0, false)]),
+            // sigmoid(3x) <= 0.1 iff x <= logit(0.1) / 3 = -0.73241.
+            (Sigmoid, "sigmoid <= 0.1", vec![(0, 1.0)], 0.1, [(-0.73, 1.0, true), (-0.74, 1.0, false)]),
+        ];
+        for (act, what, coeffs, rhs, boxes) in cases {
+            let net = activated(act);
+            for (lo, hi, expect_holds) in boxes {
+                let prop = testutil::property(&[lo], &[hi], &[&[(&coeffs, rhs)]]);
+                let margin = sampled_margin(&prop, |x| net.forward_activated(x));
+                assert_eq!(margin > 0.0, expect_holds, "{act:?} {what} on [{lo}, {hi}]: sampled margin {margin}");
+                if expect_holds {
+                    let t = logits::translate(&prop, act).unwrap();
+                    let on_logits = sampled_margin(&t.property, |x| net.forward(x));
+                    assert!(on_logits > 0.0, "{act:?} {what}: logit margin {on_logits}");
+                }
+                let no_sampling = Settings { falsify_samples: 0, falsify_restarts: 0, ..Settings::default() };
+                for settings in [Settings::default(), no_sampling] {
+                    match verify(&net, &prop, &settings).unwrap().verdict {
+                        Verdict::Holds { .. } => assert!(expect_holds, "{act:?} {what} on [{lo}, {hi}]: holds"),
+                        Verdict::Violated { witness } => {
+                            assert!(!expect_holds, "{act:?} {what} on [{lo}, {hi}]: violated at {witness:?}");
+                            assert_eq!(witness.output, net.forward_activated(&witness.input));
+                            assert!(prop.regions[0].unsafe_set.satisfied_by(&witness.output).is_some());
+                        }
+                        Verdict::Unknown { reason } => panic!("{act:?} {what} on [{lo}, {hi}]: unknown: {reason}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Constraints without an exact form on the logits are refused by
+    /// `verify` itself, as are declared counts that do not match.
+    #[test]
+    fn properties_that_do_not_fit_are_spec_errors() {
+        let settings = Settings::default();
+        for (act, coeffs) in [
+            (OutputActivation::Softmax, vec![(0, -1.0)]),
+            (OutputActivation::LogSoftmax, vec![(0, 1.0)]),
+            (OutputActivation::Tanh, vec![(0, 1.0), (2, 1.0)]),
+        ] {
+            let prop = testutil::property(&[-1.0], &[1.0], &[&[(&coeffs, -0.1)]]);
+            let err = verify(&activated(act), &prop, &settings).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Spec, "{act:?}: {err}");
+        }
+        let net = activated(OutputActivation::Tanh);
+        let mut prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], 0.0)]]);
+        prop.declared_outputs = Some(2);
+        assert_eq!(verify(&net, &prop, &settings).unwrap_err().kind(), ErrorKind::Spec);
+        prop.declared_outputs = Some(3);
+        prop.declared_inputs = Some(2);
+        assert_eq!(verify(&net, &prop, &settings).unwrap_err().kind(), ErrorKind::Spec);
+        prop.declared_inputs = Some(1);
+        assert!(verify(&net, &prop, &settings).is_ok());
+    }
+
+    /// A point whose logit lies between the true threshold and the padded
+    /// one is unsafe on the logits but safe on the outputs: the witness fails
+    /// the check on the whole network, and the answer is unknown.
+    #[test]
+    fn a_logit_witness_that_fails_on_the_outputs_is_unknown() {
+        let net = Network::new(vec![layer(1, 1, &[1.0], &[0.0], Activation::Identity)])
+            .unwrap()
+            .with_output_activation(Some(OutputActivation::Tanh));
+        let x = 0.5f64.atanh() + 5e-10;
+        assert!(x.tanh() > 0.5);
+        let prop = testutil::property(&[x], &[x], &[&[(&[(0, 1.0)], 0.5)]]);
+        let verdict = verify(&net, &prop, &Settings::default()).unwrap().verdict;
+        assert_eq!(verdict, Verdict::Unknown { reason: UnknownReason::ActivatedWitness });
+    }
+
+    #[test]
+    fn a_disjunct_without_output_constraints_is_warned_about() {
+        let prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)], &[]]);
+        let outcome = verify(&abs_net(), &prop, &Settings::default()).unwrap();
+        assert!(matches!(outcome.verdict, Verdict::Violated { .. }));
+        let warnings = &outcome.stats.warnings;
+        assert!(warnings[0].contains("disjunct 1 has no output constraint"), "{warnings:?}");
+        let fine = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)]]);
+        assert!(verify(&abs_net(), &fine, &Settings::default()).unwrap().stats.warnings.is_empty());
     }
 
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets

@@ -34,8 +34,10 @@
 //!
 //! Output names must be identifiers (`[A-Za-z_][A-Za-z0-9_]*`) and may not
 //! have the form `yK`, which always means output `K`. When `outputs` is
-//! given it lists every output, so `yK` must have `K` below its length;
-//! without it the output count is checked later, against the network.
+//! given it lists every output, so `yK` must have `K` below its length, and
+//! the network must have exactly that many outputs (as it must have one
+//! input per `inputs` entry; see [`Property::check_dims`]); without it only
+//! the outputs used are checked against the network.
 //!
 //! Unknown fields are errors, so a misspelt field cannot be silently ignored.
 //!
@@ -155,8 +157,9 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
             input_boxes.len()
         ),
     )?;
+    let declared_inputs = input_boxes.first().map(InputBox::dim);
     let regions = input_boxes.into_iter().map(|input| Region { input, unsafe_set: unsafe_set.clone() }).collect();
-    Ok(Property { regions })
+    Ok(Property { regions, declared_inputs, declared_outputs: file.outputs.as_ref().map(Vec::len) })
 }
 
 /// The file as serde reads it. `unsafe` stays a [`Value`] so that its

@@ -6,6 +6,11 @@
 //! activations close a layer. At the end the output value's map becomes the
 //! last layer, with the identity activation.
 //!
+//! A `Softmax`, `LogSoftmax`, `Tanh` or `Sigmoid` node that computes the
+//! graph output becomes the network's [`OutputActivation`] and the
+//! interpreter builds the graph up to its input (the logits); the same
+//! operators anywhere else are not piecewise linear and stay unsupported.
+//!
 //! Only plain chains are supported: every activation must close the stage
 //! that is currently open, and two input-dependent operands of one node must
 //! come from the same stage. Nodes the output does not depend on are never
@@ -22,7 +27,7 @@ use super::tensor::{check_rank, check_shape, Tensor};
 use super::value::{Budget, Value, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
-use crate::model::{Activation, Layer, Network};
+use crate::model::{Activation, Layer, Network, OutputActivation};
 
 /// Translate a decoded model into a [`Network`] within `limits`.
 pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
@@ -60,6 +65,18 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
             }
         }
     }
+    let (output, final_activation) = match producers.get(output).map(|&i| (i, &graph.node[i])) {
+        Some((i, node)) => match output_activation(node) {
+            Some(act) => {
+                let logits = node.input.first().filter(|n| !n.is_empty()).ok_or_else(|| {
+                    Error::new(ErrorKind::Onnx, "the node has no input").with_node(node_label(i, node))
+                })?;
+                (logits.as_str(), Some((act, i)))
+            }
+            None => (output, None),
+        },
+        None => (output, None),
+    };
     let needed = needed_nodes(graph, &producers, output);
     for &i in &needed {
         let node = &graph.node[i];
@@ -125,8 +142,58 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         }
         Value::Var(v) => layers.push(Layer { affine: v.map.clone(), activation: Activation::Identity }),
     }
+    if let Some((act, i)) = final_activation {
+        check_covers_output(&graph.node[i], act, opset, out.shape())
+            .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
+    }
     Network::new(layers)
+        .map(|net| net.with_output_activation(final_activation.map(|(act, _)| act)))
         .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))
+}
+
+/// The output activation a default-domain node computes, if it is one.
+fn output_activation(node: &pb::NodeProto) -> Option<OutputActivation> {
+    if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return None;
+    }
+    match node.op_type.as_str() {
+        "Softmax" => Some(OutputActivation::Softmax),
+        "LogSoftmax" => Some(OutputActivation::LogSoftmax),
+        "Tanh" => Some(OutputActivation::Tanh),
+        "Sigmoid" => Some(OutputActivation::Sigmoid),
+        _ => None,
+    }
+}
+
+/// A softmax or log-softmax must normalise over all outputs together (the
+/// class axis, with a batch of 1): over another axis it would make several
+/// independent groups, which [`OutputActivation`] does not represent.
+///
+/// From opset 13 the operator normalises along `axis` (default -1); before,
+/// it flattens the input to 2-D at `axis` (default 1) and normalises the
+/// second dimension, i.e. all dimensions from `axis` on.
+fn check_covers_output(node: &pb::NodeProto, act: OutputActivation, opset: i64, shape: &[usize]) -> Result<()> {
+    if !matches!(act, OutputActivation::Softmax | OutputActivation::LogSoftmax) {
+        return Ok(());
+    }
+    let default = if opset >= 13 { -1 } else { 1 };
+    let axis = node.attribute.iter().find(|a| a.name == "axis").map_or(default, |a| a.i);
+    let a = ops::normalize_axis(axis, shape.len()).ok_or_else(|| {
+        Error::new(ErrorKind::Onnx, format!("axis {axis} is out of range for its input of shape {shape:?}"))
+    })?;
+    let group: usize = if opset >= 13 { shape[a] } else { shape[a..].iter().product() };
+    if group != shape.iter().product::<usize>() {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} over axis {axis} of the output of shape {shape:?} normalises groups of {group} outputs \
+                 separately; only a {} over all outputs (the last, class axis, with a batch of 1) is supported",
+                act.op_name(),
+                act.op_name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Interpreter state: the values computed so far and the closed layers.
@@ -311,7 +378,8 @@ mod tests {
     fn unsupported_op_names_node_and_op() {
         let err = gemm_relu(TestGraph::new(13, &[1, 2]))
             .node("Sigmoid", &["z"], "my_sigmoid", vec![])
-            .output("my_sigmoid")
+            .node("Relu", &["my_sigmoid"], "y", vec![])
+            .output("y")
             .load()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported);
@@ -426,6 +494,58 @@ mod tests {
         let err = load(6 * 72 - 1).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit);
         assert!(err.to_string().contains("'i4' (Identity)") && err.to_string().contains("--max-weights"), "{err}");
+    }
+
+    /// Softmax, LogSoftmax, Tanh and Sigmoid computing the graph output
+    /// become the output activation (softmaxes at opsets before and after
+    /// 13, with the default and explicit axes); the whole forward pass
+    /// matches a hand evaluation at x = (1, 3): z = (-2, 3), h = relu(z) = (0, 3).
+    #[test]
+    fn output_activations_at_the_graph_output() {
+        let e3 = 3f64.exp();
+        // (opset, operator, axis attribute, expected activation, expected output)
+        type Case = (i64, &'static str, Option<i64>, OutputActivation, [f64; 2]);
+        let cases: [Case; 6] = [
+            (13, "Softmax", None, OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (11, "Softmax", Some(1), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (11, "Softmax", Some(0), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (13, "LogSoftmax", Some(-1), OutputActivation::LogSoftmax, [-(1.0 + e3).ln(), 3.0 - (1.0 + e3).ln()]),
+            (9, "Tanh", None, OutputActivation::Tanh, [0.0, 3f64.tanh()]),
+            (13, "Sigmoid", None, OutputActivation::Sigmoid, [0.5, 1.0 / (1.0 + (-3f64).exp())]),
+        ];
+        for (opset, op, axis, act, want) in cases {
+            let attrs = axis.map(|a| vec![attr_i("axis", a)]).unwrap_or_default();
+            let net = gemm_relu(TestGraph::new(opset, &[1, 2]))
+                .node("Relu", &["z"], "h", vec![])
+                .node(op, &["h"], "y", attrs)
+                .output("y")
+                .load()
+                .unwrap();
+            assert_eq!(net.output_activation(), Some(act), "{op} opset {opset}");
+            assert_close(&net.forward(&[1.0, 3.0]), &[0.0, 3.0], 1e-12);
+            assert_close(&net.forward_activated(&[1.0, 3.0]), &want, 1e-12);
+        }
+    }
+
+    /// A softmax that normalises groups of outputs separately, and one in a
+    /// hidden position, are unsupported and named.
+    #[test]
+    fn softmax_over_other_axes_or_hidden_is_unsupported() {
+        let per_row = gemm_relu(TestGraph::new(13, &[1, 2]))
+            .node("Softmax", &["z"], "probs", vec![attr_i("axis", 0)])
+            .output("probs")
+            .load()
+            .unwrap_err();
+        assert_eq!(per_row.kind(), ErrorKind::Unsupported);
+        assert!(per_row.to_string().contains("'probs' (Softmax)"), "{per_row}");
+        let hidden = gemm_relu(TestGraph::new(13, &[1, 2]))
+            .node("Softmax", &["z"], "probs", vec![])
+            .node("Relu", &["probs"], "y", vec![])
+            .output("y")
+            .load()
+            .unwrap_err();
+        assert_eq!(hidden.kind(), ErrorKind::Unsupported);
+        assert!(hidden.to_string().contains("'probs' (Softmax)"), "{hidden}");
     }
 
     /// The identity network: output = input.

@@ -22,6 +22,11 @@
 //! connections. A symbolic leading batch dimension is taken as 1, and the
 //! network works on the flattened, row-major input (all its elements).
 //!
+//! `Softmax`, `LogSoftmax`, `Tanh` and `Sigmoid` are accepted as the node
+//! that computes the graph output (softmaxes over all outputs): they become
+//! the network's [`OutputActivation`](crate::model::OutputActivation), and
+//! properties on such outputs are restated on the logits (`spec::logits`).
+//!
 //! Anything else is refused at load time, never papered over:
 //! [`ErrorKind::Onnx`] for a malformed file (bad protobuf, missing
 //! initializer, shape mismatch, non-finite weights) and
@@ -36,7 +41,7 @@
 //! # Saving
 //!
 //! The exporter writes opset 13: `Gemm` (`transB = 1`) per layer followed by
-//! `Relu`, `LeakyRelu`, `PRelu` or `Clip`. Weights are stored as float32,
+//! `Relu`, `LeakyRelu`, `PRelu` or `Clip`, and the output activation last. Weights are stored as float32,
 //! which is what ONNX runtimes accept with a float input, so
 //! `load_bytes(&to_bytes(&net))` equals `net` only up to f32 rounding (and
 //! values beyond the f32 range do not survive). Hidden layers with the
@@ -258,6 +263,29 @@ mod tests {
             for k in 0..20 {
                 let x: Vec<f64> = (0..net.input_dim()).map(|i| ((k * 7 + i * 3) as f64 * 0.37).sin() * 2.0).collect();
                 assert_close(&back.forward(&x), &net.forward(&x), 1e-5);
+            }
+        }
+    }
+
+    /// The output activation is written as the last node and read back,
+    /// after a ReLU last layer too.
+    #[test]
+    fn export_round_trip_output_activations() {
+        use crate::model::OutputActivation::*;
+        for (act, last) in [
+            (Softmax, Activation::Identity),
+            (LogSoftmax, Activation::Relu),
+            (Tanh, Activation::Identity),
+            (Sigmoid, Activation::Relu),
+        ] {
+            let net = Network::new(vec![layer(4, 3, 1.0, Activation::Relu), layer(3, 4, 2.0, last)])
+                .unwrap()
+                .with_output_activation(Some(act));
+            let back = load_bytes(&to_bytes(&net)).unwrap();
+            assert_eq!(back.output_activation(), Some(act));
+            for k in 0..20 {
+                let x: Vec<f64> = (0..3).map(|i| ((k * 7 + i * 3) as f64 * 0.37).sin() * 2.0).collect();
+                assert_close(&back.forward_activated(&x), &net.forward_activated(&x), 1e-5);
             }
         }
     }
