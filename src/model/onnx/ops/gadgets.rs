@@ -226,7 +226,7 @@ mod tests {
                 .node("Add", &["bb", "b"], "c", vec![])
         };
         // a = x A (A stored [in, out]), c = x B + b.
-        let a = |x: &[f64]| [x[0] * 1.0 + x[1] * 2.0, x[0] * -1.0 + x[1] * 0.5];
+        let a = |x: &[f64]| [x[0] + 2.0 * x[1], -x[0] + 0.5 * x[1]];
         let c = |x: &[f64]| [-x[0] + 0.25 * x[1] + 0.5, x[0] + x[1] - 0.5];
         let net = g().node("Max", &["a", "c"], "y", vec![]).output("y").load().unwrap();
         assert_eq!(net.layers()[0].activation, Activation::Leaky { slopes: vec![0.0, 0.0, 1.0, 1.0] });
