@@ -523,4 +523,56 @@ fn output_activations_end_to_end() {
     let o = run(&["check", controller, "tests/data/tanh_throttle_violated.vnnlib", "--json"]);
     let y = json(&o)["witness"]["output"][0].as_f64().unwrap();
     assert!((-0.5..=-0.46).contains(&y), "throttle {y}");
+
+/// A gzip-compressed copy of the file at `path` (relative to the crate
+/// root), as a scratch file `name`.
+fn gzipped(path: &str, name: &str) -> String {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&std::fs::read(root().join(path)).unwrap()).unwrap();
+    scratch(name, &enc.finish().unwrap()).display().to_string()
+}
+
+/// The PyTorch-style export of `tests/data/view_flatten_max_abs.onnx`
+/// (`view(size(0), -1)` shape code, `Abs`, `Max` of two layers; written by
+/// `pytorch_patterns::write_view_flatten_max_abs`) loads as it is and gets
+/// the verdicts its hand-worked range gives, also from `.gz` files: y ranges
+/// over [-0.5, 3] on the box, so y >= 3.01 and y <= -0.51 hold and y >= 2.9
+/// is violated (at x near (1, -1, 1, 1)).
+#[test]
+fn pytorch_view_flatten_max_abs_export() {
+    let model = "tests/data/view_flatten_max_abs.onnx";
+    let json_spec = "tests/data/view_flatten_max_abs.json";
+    let vnnlib_spec = "tests/data/view_flatten_max_abs.vnnlib";
+    for (m, s) in [(model, json_spec), (model, vnnlib_spec)] {
+        let o = run(&["check", m, s]);
+        assert_eq!(code(&o), 0, "{m} {s}: {}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    }
+    let gz_model = gzipped(model, "view_flatten_max_abs.onnx.gz");
+    let gz_json = gzipped(json_spec, "view_flatten_max_abs.json.gz");
+    let gz_vnnlib = gzipped(vnnlib_spec, "view_flatten_max_abs.vnnlib.gz");
+    for (m, s) in [(&gz_model, &gz_json), (&gz_model, &gz_vnnlib), (&model.to_string(), &gz_vnnlib)] {
+        let o = run(&["check", m, s]);
+        assert_eq!(code(&o), 0, "{m} {s}: {}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    }
+    let text = std::fs::read_to_string(root().join(json_spec)).unwrap().replace("y0 >= 3.01", "y0 >= 2.9");
+    let violated = scratch("view_flatten_max_abs_29.json", text.as_bytes());
+    let o = run(&["check", &gz_model, violated.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let witness = &json(&o)["witness"];
+    let x: Vec<f64> = witness["input"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let a = [(x[0] - x[1]).abs(), (x[2] + x[3]).abs(), (x[0] + x[2]).abs()];
+    assert!((a[0] + a[1] - 1.0).max(a[2] - 0.5) >= 2.9 - 1e-6, "witness {x:?}");
+}
+
+/// `bounds` and `encode` read `.gz` models too (all commands load through
+/// `model::load_with`).
+#[test]
+fn gzipped_model_for_bounds_and_encode() {
+    let gz_model = gzipped("models/abs.onnx", "abs.onnx.gz");
+    let o = run(&["bounds", &gz_model, "specs/abs_nonneg.json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("abs_gz.lp");
+    let o = run(&["encode", &gz_model, "specs/abs_nonneg.json", "--out", lp.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
 }

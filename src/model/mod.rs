@@ -27,19 +27,25 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
 
-/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`),
-/// within the default [`LoadLimits`].
+/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`,
+/// either gzip-compressed as `.onnx.gz`, `.nnet.gz`), within the default
+/// [`LoadLimits`].
 pub fn load(path: &Path) -> Result<Network> {
     load_with(path, &LoadLimits::default())
 }
 
-/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`),
-/// and refuse a file, tensor or layer beyond `limits` before allocating it.
+/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`,
+/// either gzip-compressed as `.onnx.gz`, `.nnet.gz`), and refuse a file,
+/// tensor or layer beyond `limits` before allocating it.
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match crate::limits::format_extension(path).as_deref() {
         Some("onnx") => onnx::load_with(path, limits),
         Some("nnet") => nnet::load_with(path, limits).map(|(net, _)| net),
-        _ => Err(Error::new(ErrorKind::Usage, "unknown model format: expected a .onnx or .nnet file").with_path(path)),
+        _ => Err(Error::new(
+            ErrorKind::Usage,
+            "unknown model format: expected a .onnx or .nnet file (or .onnx.gz, .nnet.gz)",
+        )
+        .with_path(path)),
     }
 }
 

@@ -244,9 +244,10 @@ pub enum SpecFormat {
 }
 
 impl SpecFormat {
-    /// Pick the format from a file extension (`.json`, `.vnnlib`/`.smt2`).
+    /// Pick the format from a file extension (`.json`, `.vnnlib`/`.smt2`,
+    /// looking under a `.gz` suffix: `.vnnlib.gz` is VNN-LIB).
     pub fn from_path(path: &Path) -> Result<SpecFormat> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match limits::format_extension(path).as_deref() {
             Some("json") => Ok(SpecFormat::Json),
             Some("vnnlib") | Some("smt2") => Ok(SpecFormat::Vnnlib),
             _ => Err(Error::new(ErrorKind::Spec, "unknown property format: expected a .json or .vnnlib file")

@@ -146,9 +146,90 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         check_covers_output(&graph.node[i], act, opset, out.shape())
             .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
     }
-    Network::new(layers)
-        .map(|net| net.with_output_activation(final_activation.map(|(act, _)| act)))
-        .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))
+    let net = Network::new(layers)
+        .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))?
+        .with_output_activation(final_activation.map(|(act, _)| act));
+    match fixed_batch(input) {
+        Some(batch) if out.shape().len() >= 2 && out.shape()[0] == batch && independent_blocks(&net, batch) => {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "network input '{name}' has shape {shape:?}, a fixed batch of {batch}: the network computes {batch} independent copies of itself, one per batch entry, but a property describes one sample. Export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={{'{name}': {{0: 'batch'}}}})) or with an example input of batch size 1",
+                    name = input.name,
+                    shape = input_dims(input),
+                ),
+            ))
+        }
+        _ => Ok(net),
+    }
+}
+
+/// The declared dimensions of the network input, symbolic ones as -1 (for
+/// messages).
+fn input_dims(info: &pb::ValueInfoProto) -> Vec<i64> {
+    match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(Type::TensorType(t)) => t
+            .shape
+            .iter()
+            .flat_map(|s| &s.dim)
+            .map(|d| match d.value {
+                Some(Dim::DimValue(v)) => v,
+                _ => -1,
+            })
+            .collect(),
+        None => vec![],
+    }
+}
+
+/// The size of a fixed leading dimension above 1 of a rank >= 2 network
+/// input: a batch axis, if the network treats it as one (see
+/// [`independent_blocks`]); a column input `[n, 1]` has one too.
+fn fixed_batch(info: &pb::ValueInfoProto) -> Option<usize> {
+    let dims = input_dims(info);
+    match dims.as_slice() {
+        [b, _, ..] if *b > 1 => usize::try_from(*b).ok(),
+        _ => None,
+    }
+}
+
+/// Whether `net`, read as `batch` equal blocks of inputs and of outputs,
+/// computes `batch` independent copies of one function: no output of block
+/// `b` has a path of non-zero weights from an input of another block. That
+/// tells a batched export (every operator works per batch entry, so the
+/// loader builds exact zeros across entries) from a genuine column input
+/// such as `W x` for `x` of shape `[n, 1]`.
+fn independent_blocks(net: &Network, batch: usize) -> bool {
+    let (k, m) = (net.input_dim() / batch, net.output_dim() / batch);
+    if k * batch != net.input_dim() || m * batch != net.output_dim() {
+        return false;
+    }
+    // One bit per block: which input blocks each neuron depends on.
+    let words = batch.div_ceil(64);
+    let bit = |b: usize| (b / 64, 1u64 << (b % 64));
+    let mut masks: Vec<Vec<u64>> = (0..net.input_dim())
+        .map(|i| {
+            let mut mask = vec![0; words];
+            let (w, b) = bit(i / k);
+            mask[w] |= b;
+            mask
+        })
+        .collect();
+    for layer in net.layers() {
+        let weights = &layer.affine.weights;
+        masks = (0..weights.rows())
+            .map(|r| {
+                let mut mask = vec![0u64; words];
+                for (c, _) in weights.row(r).iter().enumerate().filter(|&(_, &v)| v != 0.0) {
+                    mask.iter_mut().zip(&masks[c]).for_each(|(a, b)| *a |= b);
+                }
+                mask
+            })
+            .collect();
+    }
+    masks.iter().enumerate().all(|(j, mask)| {
+        let (own_word, own_bit) = bit(j / m);
+        mask.iter().enumerate().all(|(w, &word)| word & !(if w == own_word { own_bit } else { 0 }) == 0)
+    })
 }
 
 /// The output activation a default-domain node computes, if it is one.
@@ -238,12 +319,7 @@ impl State<'_> {
                 ),
             ));
         }
-        let build = ops::lookup(op).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("operator {op} is not supported; supported operators: {}", ops::supported_list()),
-            )
-        })?;
+        let build = ops::lookup(op).ok_or_else(|| ops::unsupported_operator(op))?;
         let values = node
             .input
             .iter()
@@ -377,14 +453,13 @@ mod tests {
     #[test]
     fn unsupported_op_names_node_and_op() {
         let err = gemm_relu(TestGraph::new(13, &[1, 2]))
-            .node("Sigmoid", &["z"], "my_sigmoid", vec![])
-            .node("Relu", &["my_sigmoid"], "y", vec![])
-            .output("y")
+            .node("TopK", &["z"], "my_topk", vec![])
+            .output("my_topk")
             .load()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported);
         let text = err.to_string();
-        assert!(text.contains("my_sigmoid") && text.contains("Sigmoid") && text.contains("Gemm"), "{text}");
+        assert!(text.contains("my_topk") && text.contains("TopK") && text.contains("Gemm"), "{text}");
     }
 
     #[test]

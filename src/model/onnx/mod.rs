@@ -14,13 +14,29 @@
 //! activation closes a [`Layer`](crate::model::Layer). Operators are looked
 //! up in a table (`ops/mod.rs`, one file per operator family).
 //!
-//! Supported operators (default domain): `Add`, `BatchNormalization`,
-//! `Clip`, `Constant`, `Div`, `Dropout`, `Flatten`, `Gemm`, `Identity`,
-//! `LeakyRelu`, `MatMul`, `Mul`, `PRelu`, `Relu`, `Reshape`, `Squeeze`,
-//! `Sub`, `Transpose`, `Unsqueeze`. The graph must be a chain: one input
-//! (the graph input without an initializer), one output, no skip
-//! connections. A symbolic leading batch dimension is taken as 1, and the
-//! network works on the flattened, row-major input (all its elements).
+//! Supported operators (default domain): `Abs`, `Add`,
+//! `BatchNormalization`, `Cast`, `Clip`, `Concat`, `Constant`,
+//! `ConstantOfShape`, `Div`, `Dropout`, `Expand`, `Flatten`, `Gather`,
+//! `Gemm`, `HardSigmoid`, `Identity`, `LeakyRelu`, `MatMul`, `Max`, `Min`,
+//! `Mul`, `Neg`, `PRelu`, `Range`, `ReduceMean`, `ReduceSum`, `Relu`,
+//! `Reshape`, `Shape`, `Slice`, `Squeeze`, `Sub`, `Transpose`, `Unsqueeze`.
+//! Every operator evaluates constant inputs, and shapes are known at load
+//! time, so subgraphs that only compute shapes or constants (the `Shape ->
+//! Gather -> Unsqueeze -> Concat -> Reshape` of `x.view(x.size(0), -1)`)
+//! fold away. `Abs`, `Max` and `Min` become layers of ReLU and pass-through
+//! neurons (derivations in `ops/gadgets.rs`).
+//!
+//! The graph must be a chain: one input (the graph input without an
+//! initializer), one output, no skip connections. A symbolic leading batch
+//! dimension is taken as 1, and the network works on the flattened,
+//! row-major input (all its elements). A fixed leading dimension above 1
+//! that the network treats as a batch (independent copies per entry) is
+//! refused, suggesting a dynamic or size-1 batch axis.
+//!
+//! Activations that are not piecewise linear (`Sigmoid`, `Tanh`, `Softmax`,
+//! `Gelu`, ...) are refused with an error saying so and what would work
+//! instead (a piecewise-linear activation, or cutting the network before
+//! them).
 //!
 //! `Softmax`, `LogSoftmax`, `Tanh` and `Sigmoid` are accepted as the node
 //! that computes the graph output (softmaxes over all outputs): they become
@@ -73,6 +89,8 @@ mod graph;
 pub use export::value_info;
 mod ops;
 pub mod pb;
+#[cfg(test)]
+mod pytorch_patterns;
 mod tensor;
 #[cfg(test)]
 mod test_graph;
@@ -92,8 +110,9 @@ pub fn load(path: &Path) -> Result<Network> {
     load_with(path, &LoadLimits::default())
 }
 
-/// Read and translate the ONNX model at `path`, refusing a file or a
-/// declared tensor or layer beyond `limits`; errors carry the path.
+/// Read and translate the ONNX model at `path` (decompressing a `.gz` file
+/// while reading), refusing a file or a declared tensor or layer beyond
+/// `limits`; errors carry the path.
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
     let bytes = limits::read_file(path, limits.max_model_bytes, "max-model-size")?;
     load_bytes_with(&bytes, limits).map_err(|e| e.with_path(path))
@@ -363,6 +382,7 @@ mod tests {
                     .node("PRelu", &["n", "slope"], "p", vec![])
                     .node("Clip", &["p", "lo", "hi"], "y", vec![]),
             ),
+            ("view_flatten_abs_max", super::pytorch_patterns::view_flatten_max_abs()),
         ];
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/onnx");
         std::fs::create_dir_all(&dir).unwrap();
