@@ -6,9 +6,10 @@ mod common;
 
 use std::path::Path;
 use std::process::Output;
+use std::time::Instant;
 
 use common::{code, root, run, scratch, stderr};
-use reluverify::model::onnx;
+use reluverify::model::{onnx, Activation, Affine, Layer, Matrix, Network};
 use reluverify::spec;
 
 fn json(o: &Output) -> serde_json::Value {
@@ -575,4 +576,56 @@ fn gzipped_model_for_bounds_and_encode() {
     let lp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("abs_gz.lp");
     let o = run(&["encode", &gz_model, "specs/abs_nonneg.json", "--out", lp.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+/// A random ReLU network, `inputs` wide in, `width` wide through `depth`
+/// hidden layers, 2 outputs; weights uniform with variance `2 / fan_in`
+/// (so values neither vanish nor explode), from a fixed xorshift seed.
+fn random_relu_network(inputs: usize, width: usize, depth: usize) -> Network {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let mut layers = Vec::new();
+    let mut fan_in = inputs;
+    for k in 0..=depth {
+        let (out, activation) = if k == depth { (2, Activation::Identity) } else { (width, Activation::Relu) };
+        let scale = (6.0 / fan_in as f64).sqrt();
+        let w: Vec<f64> = (0..out * fan_in).map(|_| scale * uniform()).collect();
+        let b: Vec<f64> = (0..out).map(|_| 0.1 * uniform()).collect();
+        layers.push(Layer { affine: Affine { weights: Matrix::new(out, fan_in, w).unwrap(), bias: b }, activation });
+        fan_in = out;
+    }
+    Network::new(layers).unwrap()
+}
+
+/// Issue 21: `--timeout` is kept when the root bounds alone take longer. On
+/// a wide, deep random network with 64 inputs (phase splitting, whose root
+/// bounds are the optimised ones), `bounds --method optimised` shows that
+/// computing them takes longer than the timeout; `check` with that timeout
+/// answers unknown (exit 3, time limit) within half a second of it,
+/// start-up and loading included.
+#[test]
+fn timeout_is_kept_when_the_root_bounds_take_longer() {
+    const TIMEOUT: f64 = 0.4;
+    let inputs = 64;
+    let model = scratch("deadline.onnx", &onnx::to_bytes(&random_relu_network(inputs, 128, 6)));
+    let boxes: Vec<String> = (0..inputs).map(|_| r#"{"lower": -1, "upper": 1}"#.to_string()).collect();
+    // Far above anything the network outputs on the box: no sample finds it.
+    let spec = format!(r#"{{"inputs": [{}], "unsafe": "y0 >= 1000"}}"#, boxes.join(", "));
+    let spec = scratch("deadline.json", spec.as_bytes());
+    let (model, spec) = (model.to_str().unwrap(), spec.to_str().unwrap());
+    let o = run(&["bounds", model, spec, "--method", "optimised", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let seconds = json(&o)["regions"][0]["methods"][0]["seconds"].as_f64().unwrap();
+    assert!(seconds > TIMEOUT, "the root bounds take {seconds} s, no more than the timeout");
+    let start = Instant::now();
+    let o = run(&["check", model, spec, "--timeout", &TIMEOUT.to_string(), "--json"]);
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["verdict"], "unknown");
+    assert!(wall <= TIMEOUT + 0.5, "ended {wall} s after start with a {TIMEOUT} s timeout");
 }

@@ -181,6 +181,9 @@ enum Node {
     Open,
 }
 
+/// Why a cross-check stopped at its deadline.
+const TIME_LIMIT: &str = "time limit reached";
+
 /// Shared state of one cross-check.
 struct Splitter<'a> {
     net: &'a Network,
@@ -208,13 +211,17 @@ impl Splitter<'_> {
             return Node::Open;
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return self.give_up("time limit reached".into());
+            return self.give_up(TIME_LIMIT.into());
         }
         self.boxes.fetch_add(1, Ordering::Relaxed);
         let net = self.net;
         let bounds = match outer {
             Some(outer) => symbolic::compute_within(net, &bx, outer),
-            None => symbolic::compute(net, &bx),
+            // The region's box: on a large network, the longest step.
+            None => match symbolic::compute_before(net, &bx, self.deadline) {
+                Ok(bounds) => bounds,
+                Err(_) => return self.give_up(TIME_LIMIT.into()),
+            },
         };
         let mut still_open = Vec::new();
         // Per input, |coefficient| x width summed over the open disjuncts'

@@ -12,6 +12,14 @@
 //! [`logits::translate`]; a counterexample found on the logits is then
 //! checked on the whole network against the original property, and one that
 //! fails that check gives "unknown" ([`UnknownReason::ActivatedWitness`]).
+//!
+//! [`Settings::timeout`] sets one deadline for the whole run, and every
+//! stage polls it: the falsification per sample and per descent, the bounds
+//! per level of substitution, per neuron and per LP (see
+//! [`bounds::compute_before`]), the searches per box or domain, and each
+//! MILP and LP gets the time left as its HiGHS time limit. Past it, a stage
+//! stops and the run answers "unknown" (time limit); bounds cut short are
+//! never used ([`bounds::Expired`]).
 
 pub mod cross_check;
 pub mod falsify;
@@ -26,7 +34,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::bounds::{self, symbolic, BoundMethod, NetworkBounds};
+use crate::bounds::{self, past, symbolic, BoundMethod, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
@@ -133,14 +141,16 @@ fn search(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome
         n if n <= INPUT_SPLIT_MAX_DIM => settings.falsify_samples,
         _ => settings.falsify_samples.min(HIGH_DIM_SAMPLES),
     };
-    let found = falsify::sample(net, prop, samples, settings.seed)
-        .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
+    let found = falsify::sample(net, prop, samples, settings.seed, deadline)
+        .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed, deadline));
     stats.phases.falsify = start.elapsed();
     let verdict = match found {
         Some(witness) => {
             stats.search = Some(SearchPath::Falsify);
             Verdict::Violated { witness }
         }
+        // The falsification may have stopped early: no search starts.
+        None if past(deadline) => Verdict::Unknown { reason: UnknownReason::TimeLimit },
         None => match strategy {
             Strategy::InputSplit | Strategy::PhaseSplit => {
                 let path =
@@ -182,12 +192,23 @@ fn branch_and_bound(
         let lp_deadline = settings.timeout.map(|t| started + t.mul_f64(settings.lp_budget));
         // Optimised root bounds pass on their per-neuron slopes to the
         // domains of phase splitting (see `symbolic::NeuronSlopes`).
-        let (root, slopes) = match (path, root_method) {
-            (SearchPath::PhaseSplit, BoundMethod::Optimised) => bounds::optimised::compute_with_slopes(net, &region.input),
-            _ => (bounds::compute_until(net, &region.input, root_method, lp_deadline, settings.threads), Default::default()),
+        let root = match (path, root_method) {
+            (SearchPath::PhaseSplit, BoundMethod::Optimised) => {
+                bounds::optimised::compute_with_slopes(net, &region.input, deadline)
+            }
+            _ => bounds::compute_before(net, &region.input, root_method, lp_deadline, deadline, settings.threads)
+                .map(|nb| (nb, Default::default())),
         };
         stats.phases.bounds += started.elapsed();
+        let Ok((root, slopes)) = root else {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        };
         stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
+        if past(deadline) {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        }
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
         stats.region_unstable.push(root.unstable_count(net));
         let result = pool.install(|| match path {
@@ -235,9 +256,17 @@ fn milp_per_region(
     let lp_deadline = settings.timeout.map(|t| start + t.mul_f64(settings.lp_budget));
     for (r, region) in prop.regions.iter().enumerate() {
         let started = Instant::now();
-        let nb = bounds::compute_until(net, &region.input, settings.bounds, lp_deadline, settings.threads);
+        let nb = bounds::compute_before(net, &region.input, settings.bounds, lp_deadline, deadline, settings.threads);
         stats.phases.bounds += started.elapsed();
+        let Ok(nb) = nb else {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        };
         stats.root_bounds.push(RootBounds { method: settings.bounds, bounds: nb.clone(), time: started.elapsed() });
+        if past(deadline) {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        }
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
         stats.region_unstable.push(nb.unstable_count(net));
         let open: Vec<&Conjunction> =
@@ -323,8 +352,12 @@ pub(crate) fn solve_disjunct(
     threads: usize,
     milps: &mut usize,
 ) -> DisjunctResult {
-    // Each solve (the first and every repair) gets the time left until the deadline.
+    // Each solve (the first and every repair) gets the time left until the
+    // deadline; none starts once it has passed.
     let solve = |margin: f64, milps: &mut usize| {
+        if past(deadline) {
+            return None;
+        }
         let mut enc = base.clone();
         enc.add_unsafe(conj, margin);
         enc.milp.objective =
@@ -333,9 +366,11 @@ pub(crate) fn solve_disjunct(
         let time_limit =
             deadline.map(|d| (d.saturating_duration_since(Instant::now()).as_secs_f64() - SOLVER_TIME_MARGIN).max(0.0));
         let status = Highs.solve(&enc.milp, &Limits { time_limit, threads, first_solution: true });
-        (enc, status)
+        Some((enc, status))
     };
-    let (enc, status) = solve(-UNSAFE_RELAX, milps);
+    let Some((enc, status)) = solve(-UNSAFE_RELAX, milps) else {
+        return DisjunctResult::Unknown(UnknownReason::TimeLimit);
+    };
     let point = match status {
         SolveStatus::Infeasible => return DisjunctResult::Proved,
         SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) } => x,
@@ -354,8 +389,10 @@ pub(crate) fn solve_disjunct(
         return DisjunctResult::Violated(w);
     }
     for margin in REPAIR_MARGINS {
-        if let (enc, SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) }) =
-            solve(margin, milps)
+        if let Some((
+            enc,
+            SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) },
+        )) = solve(margin, milps)
         {
             if let Some(w) = check_witness(net, prop, region, &enc.input_values(&x)) {
                 return DisjunctResult::Violated(w);
@@ -523,6 +560,28 @@ mod tests {
         assert!(warnings[0].contains("disjunct 1 has no output constraint"), "{warnings:?}");
         let fine = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)]]);
         assert!(verify(&abs_net(), &fine, &Settings::default()).unwrap().stats.warnings.is_empty());
+    }
+
+    /// A deadline that has passed when the search would start: every
+    /// strategy answers unknown (time limit) and solves no MILP, and a
+    /// disjunct's MILP is not even started.
+    #[test]
+    fn past_deadline_answers_unknown_without_solving() {
+        let net = abs_net();
+        // Holds (|x| is never negative): only a proof could settle it.
+        let prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -1e-3)]]);
+        for strategy in [Strategy::Auto, Strategy::InputSplit, Strategy::PhaseSplit, Strategy::Milp] {
+            let timeout = Some(std::time::Duration::from_nanos(1));
+            let settings = Settings { timeout, strategy, ..Settings::default() };
+            let outcome = verify(&net, &prop, &settings).unwrap();
+            assert_eq!(outcome.verdict, Verdict::Unknown { reason: UnknownReason::TimeLimit }, "{strategy:?}");
+            assert_eq!(outcome.stats.milps, 0, "{strategy:?}");
+        }
+        let region = &prop.regions[0];
+        let base = encode(&net, &region.input, &bounds::compute(&net, &region.input, BoundMethod::Symbolic));
+        let (conj, mut milps) = (&region.unsafe_set.disjuncts[0], 0);
+        let result = solve_disjunct(&net, &prop, 0, &base, conj, Some(Instant::now()), 1, &mut milps);
+        assert!(matches!(result, DisjunctResult::Unknown(UnknownReason::TimeLimit)) && milps == 0);
     }
 
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets
