@@ -262,7 +262,8 @@ fn counterexamples_name_the_unsafe_constraint_and_summarise_long_vectors() {
     let o = run(&["check", "models/ACASXU_run2a_2_1_batch_2000.onnx", "specs/acasxu_prop2.json"]);
     assert_eq!(code(&o), 1);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("unsafe: y1 <= y0 (met by"), "{text}");
+    // Named as the property file names them.
+    assert!(text.contains("unsafe: WL <= COC (met by") && text.contains("input:  rho = 0."), "{text}");
     // A 784-input counterexample is summarised, not a 784-number line.
     let spec = scratch(
         "mnist_any.json",
@@ -276,6 +277,7 @@ fn counterexamples_name_the_unsafe_constraint_and_summarise_long_vectors() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("784 values") && text.lines().all(|l| l.len() < 400), "{text}");
+}
 
 /// A row that fails to load makes `bench` exit 2 (a path typo must not let
 /// a run pass), and the error names the file as opened: the list's folder
@@ -470,6 +472,7 @@ fn ci_gate_workflow_steps_work() {
         return;
     }
     assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+}
 
 /// The two models of `tests/data` that end in an output activation (made by
 /// `examples/make_models.rs`) load with the activation, and their forward
@@ -524,6 +527,7 @@ fn output_activations_end_to_end() {
     let o = run(&["check", controller, "tests/data/tanh_throttle_violated.vnnlib", "--json"]);
     let y = json(&o)["witness"]["output"][0].as_f64().unwrap();
     assert!((-0.5..=-0.46).contains(&y), "throttle {y}");
+}
 
 /// A gzip-compressed copy of the file at `path` (relative to the crate
 /// root), as a scratch file `name`.
@@ -576,6 +580,7 @@ fn gzipped_model_for_bounds_and_encode() {
     let lp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("abs_gz.lp");
     let o = run(&["encode", &gz_model, "specs/abs_nonneg.json", "--out", lp.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
 
 /// A random ReLU network, `inputs` wide in, `width` wide through `depth`
 /// hidden layers, 2 outputs; weights uniform with variance `2 / fan_in`

@@ -469,8 +469,19 @@ pub(crate) mod tests {
             let later = now + std::time::Duration::from_secs(600);
             for method in BoundMethod::ALL {
                 let plain = compute(&net, &input, method);
-                let before = compute_before(&net, &input, method, None, Some(later), 1);
-                assert_eq!(before.as_ref(), Ok(&plain), "{method:?}");
+                let before = compute_before(&net, &input, method, None, Some(later), 1).unwrap();
+                if method == BoundMethod::Lp {
+                    // HiGHS's path (and so the last digits of an LP optimum)
+                    // may depend on the time limit it is given; the bounds
+                    // are padded by LP_BOUND_TOL_* for that, far above this.
+                    for (a, b) in before.layers.iter().zip(&plain.layers) {
+                        for (x, y) in a.lower.iter().chain(&a.upper).zip(b.lower.iter().chain(&b.upper)) {
+                            assert!((x - y).abs() <= 1e-8 * (1.0 + y.abs()), "{method:?}: {x} against {y}");
+                        }
+                    }
+                } else {
+                    assert_eq!(before, plain, "{method:?}");
+                }
                 let expired = compute_before(&net, &input, method, None, Some(now), 1);
                 if method == BoundMethod::Interval {
                     assert_eq!(expired, Ok(plain));

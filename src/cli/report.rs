@@ -303,13 +303,14 @@ fn met_constraints<'a>(w: &Witness, prop: &'a Property) -> Vec<(&'a LinearConstr
 /// coefficients on the left, the others moved to the right (`y1 <= y0`,
 /// `2*y3 <= y4 + 0.5`), or, when every coefficient is negative, the `>=`
 /// form (`y0 >= 1.5` for `-y0 <= -1.5`).
-fn format_constraint(c: &LinearConstraint) -> String {
+fn format_constraint(c: &LinearConstraint, names: &[String]) -> String {
+    let name = |k: usize| names.get(k).filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| format!("y{k}"));
     let terms = |positive: bool| {
         let parts: Vec<String> = c
             .coeffs
             .iter()
             .filter(|&&(_, a)| (a > 0.0) == positive && a != 0.0)
-            .map(|&(k, a)| if a.abs() == 1.0 { format!("y{k}") } else { format!("{}*y{k}", a.abs()) })
+            .map(|&(k, a)| if a.abs() == 1.0 { name(k) } else { format!("{}*{}", a.abs(), name(k)) })
             .collect();
         parts.join(" + ")
     };
@@ -330,8 +331,12 @@ const SHOWN_VALUES: usize = 10;
 
 /// A vector for text output: every value when short, otherwise the first
 /// [`SHOWN_VALUES`] and the extremes with their positions.
-fn format_vector(v: &[f64]) -> String {
+fn format_vector(v: &[f64], names: &[String]) -> String {
     if v.len() <= SHOWN_VALUES {
+        if names.len() == v.len() && names.iter().all(|n| !n.is_empty()) {
+            let pairs: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("{n} = {x}")).collect();
+            return pairs.join(", ");
+        }
         return format!("{v:?}");
     }
     let (imin, min) = v.iter().copied().enumerate().fold((0, f64::INFINITY), |a, (i, x)| if x < a.1 { (i, x) } else { a });
@@ -344,7 +349,10 @@ fn format_vector(v: &[f64]) -> String {
 /// the constraints of the disjunct the output meets, each with its margin.
 fn witness_json(w: &Witness, prop: &Property) -> Value {
     let met: Vec<Value> =
-        met_constraints(w, prop).into_iter().map(|(c, m)| json!({"constraint": format_constraint(c), "margin": m})).collect();
+        met_constraints(w, prop)
+            .into_iter()
+            .map(|(c, m)| json!({"constraint": format_constraint(c, &prop.output_names), "margin": m}))
+            .collect();
     json!({ "input": w.input, "output": w.output, "region": w.region, "disjunct": w.disjunct, "unsafe": met })
 }
 
@@ -433,10 +441,10 @@ fn format_text(o: &Outcome, prop: &Property, witness_file: Option<&Path>) -> Str
             "counterexample (validated by an f64 forward pass), region {}, unsafe disjunct {}:",
             witness.region, witness.disjunct
         );
-        let _ = writeln!(out, "  input:  {}", format_vector(&witness.input));
-        let _ = writeln!(out, "  output: {}", format_vector(&witness.output));
+        let _ = writeln!(out, "  input:  {}", format_vector(&witness.input, &prop.input_names));
+        let _ = writeln!(out, "  output: {}", format_vector(&witness.output, &prop.output_names));
         for (c, margin) in met_constraints(witness, prop) {
-            let _ = writeln!(out, "  unsafe: {} (met by {margin:.3e})", format_constraint(c));
+            let _ = writeln!(out, "  unsafe: {} (met by {margin:.3e})", format_constraint(c, &prop.output_names));
         }
         if witness.input.len().max(witness.output.len()) > SHOWN_VALUES {
             let _ = match witness_file {
@@ -496,21 +504,25 @@ mod tests {
     #[test]
     fn constraints_read_as_written() {
         let c = |coeffs: Vec<(usize, f64)>, rhs| LinearConstraint { coeffs, rhs };
-        assert_eq!(format_constraint(&c(vec![(0, -1.0)], -1.5)), "y0 >= 1.5");
-        assert_eq!(format_constraint(&c(vec![(3, 2.0), (4, -1.0)], 0.5)), "2*y3 <= y4 + 0.5");
-        assert_eq!(format_constraint(&c(vec![(1, 1.0), (0, -1.0)], 0.0)), "y1 <= y0");
-        assert_eq!(format_constraint(&c(vec![(1, 1.0), (0, -3.0), (2, -1.0)], -2.0)), "y1 <= 3*y0 + y2 - 2");
-        assert_eq!(format_constraint(&c(vec![(0, -2.0), (1, -1.0)], 1.0)), "2*y0 + y1 >= -1");
-        assert_eq!(format_constraint(&c(vec![], 1.0)), "0 <= 1");
+        let named = ["steer".to_string(), "speed".to_string()];
+        assert_eq!(format_constraint(&c(vec![(0, -1.0)], -1.5), &named), "steer >= 1.5");
+        assert_eq!(format_constraint(&c(vec![(1, 2.0), (0, -1.0)], 0.0), &named), "2*speed <= steer");
+        assert_eq!(format_constraint(&c(vec![(0, -1.0)], -1.5), &[]), "y0 >= 1.5");
+        assert_eq!(format_constraint(&c(vec![(3, 2.0), (4, -1.0)], 0.5), &[]), "2*y3 <= y4 + 0.5");
+        assert_eq!(format_constraint(&c(vec![(1, 1.0), (0, -1.0)], 0.0), &[]), "y1 <= y0");
+        assert_eq!(format_constraint(&c(vec![(1, 1.0), (0, -3.0), (2, -1.0)], -2.0), &[]), "y1 <= 3*y0 + y2 - 2");
+        assert_eq!(format_constraint(&c(vec![(0, -2.0), (1, -1.0)], 1.0), &[]), "2*y0 + y1 >= -1");
+        assert_eq!(format_constraint(&c(vec![], 1.0), &[]), "0 <= 1");
     }
 
     #[test]
     fn long_vectors_are_summarised_with_their_extremes() {
-        assert_eq!(format_vector(&[1.0, -2.0]), "[1.0, -2.0]");
+        assert_eq!(format_vector(&[1.0, -2.0], &[]), "[1.0, -2.0]");
+        assert_eq!(format_vector(&[15.2, 0.5], &["speed".into(), "gap".into()]), "speed = 15.2, gap = 0.5");
         let mut v = vec![0.5; 784];
         v[400] = 1.0;
         v[12] = -0.25;
-        let text = format_vector(&v);
+        let text = format_vector(&v, &[]);
         assert!(text.contains("784 values") && text.contains("min -0.25 at [12]") && text.contains("max 1 at [400]"), "{text}");
         assert!(text.len() < 200, "{text}");
     }

@@ -159,7 +159,23 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     )?;
     let declared_inputs = input_boxes.first().map(InputBox::dim);
     let regions = input_boxes.into_iter().map(|input| Region { input, unsafe_set: unsafe_set.clone() }).collect();
-    Ok(Property { regions, declared_inputs, declared_outputs: file.outputs.as_ref().map(Vec::len) })
+    // Names by index from the first box (every box bounds the same inputs).
+    let mut input_names = vec![String::new(); declared_inputs.unwrap_or(0)];
+    for (position, entry) in boxes[0].1.iter().enumerate() {
+        if let (Some(name), Some(slot)) = (&entry.name, input_names.get_mut(entry.index.unwrap_or(position))) {
+            slot.clone_from(name);
+        }
+    }
+    if input_names.iter().all(String::is_empty) {
+        input_names.clear();
+    }
+    Ok(Property {
+        regions,
+        declared_inputs,
+        declared_outputs: file.outputs.as_ref().map(Vec::len),
+        input_names,
+        output_names: file.outputs.clone().unwrap_or_default(),
+    })
 }
 
 /// The file as serde reads it. `unsafe` stays a [`Value`] so that its

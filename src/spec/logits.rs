@@ -147,7 +147,13 @@ pub fn translate(prop: &Property, act: OutputActivation) -> Result<LogitProperty
     if map.len() < prop.regions.len() {
         notes.push(format!("{} region(s) can never be unsafe and are not searched", prop.regions.len() - map.len()));
     }
-    let property = Property { regions, declared_inputs: prop.declared_inputs, declared_outputs: prop.declared_outputs };
+    let property = Property {
+        regions,
+        declared_inputs: prop.declared_inputs,
+        declared_outputs: prop.declared_outputs,
+        input_names: prop.input_names.clone(),
+        output_names: prop.output_names.clone(),
+    };
     Ok(LogitProperty { property, regions: map, notes })
 }
 

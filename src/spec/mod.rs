@@ -150,13 +150,19 @@ pub struct Property {
     /// VNN-LIB: the `Y_i` declared), or `None` when it declares none (a JSON
     /// file without `outputs`).
     pub declared_outputs: Option<usize>,
+    /// Names of the inputs by index, for reports (JSON `name`s; empty when
+    /// the file names none, an empty string for an unnamed input).
+    pub input_names: Vec<String>,
+    /// Names of the outputs by index, for reports (JSON `outputs`; empty
+    /// when the file names none).
+    pub output_names: Vec<String>,
 }
 
 impl Property {
     /// A property of `regions` that declares no input or output count
     /// (properties built in code rather than read from a file).
     pub fn new(regions: Vec<Region>) -> Property {
-        Property { regions, declared_inputs: None, declared_outputs: None }
+        Property { regions, declared_inputs: None, declared_outputs: None, input_names: vec![], output_names: vec![] }
     }
 
     /// Check that the property fits `net` ([`ErrorKind::Spec`] otherwise):
