@@ -1,25 +1,60 @@
-//! Regenerate the small hand-built models shipped in `models/`:
-//! `cargo run --example make_models`.
+//! Regenerate the small hand-built models shipped in `models/` and
+//! `tests/data/`: `cargo run --example make_models`.
 //!
-//! * `abs.onnx`: |x| = relu(x) + relu(-x), two ReLU neurons.
+//! * `models/abs.onnx`: |x| = relu(x) + relu(-x), two ReLU neurons.
+//! * `tests/data/softmax_classifier.onnx`: three classes of points `x` in
+//!   `[0, 1]^2`, ending in `Softmax`. Hidden `h = relu(x0 - x1, x1 - x0,
+//!   x0 + x1)`, logits `z0 = 1 - h2` (near the origin), `z1 = h0 - h1`
+//!   (below the diagonal), `z2 = h1 - h0` (above it).
+//! * `tests/data/tanh_controller.onnx`: a controller of inputs (position,
+//!   velocity) in `[-1, 1]^2` whose two actions are squashed by `Tanh`.
+//!   Hidden `h = relu(x0, -x0, x1, -x1, x0 + x1 - 0.5)`, logits
+//!   `z0 = -2 x0 - x1 + 0.5 - relu(x0 + x1 - 0.5)` (throttle) and
+//!   `z1 = x0 - x1` (steering).
+//!
+//! The weights are small integers and halves, exact in the float32 the
+//! exporter writes, so the hand-worked answers of the tests hold exactly.
 
 use std::path::Path;
 
-use reluverify::model::{onnx, Activation, Affine, Layer, Matrix, Network};
+use reluverify::model::{onnx, Activation, Affine, Layer, Matrix, Network, OutputActivation};
+
+/// A layer `W x + b` (`W` row-major, `rows x cols`) with `activation`.
+fn layer(rows: usize, cols: usize, w: &[f64], b: &[f64], activation: Activation) -> reluverify::Result<Layer> {
+    Ok(Layer { affine: Affine { weights: Matrix::new(rows, cols, w.to_vec())?, bias: b.to_vec() }, activation })
+}
 
 fn main() -> Result<(), reluverify::Error> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let abs = Network::new(vec![
-        Layer {
-            affine: Affine { weights: Matrix::new(2, 1, vec![1.0, -1.0])?, bias: vec![0.0, 0.0] },
-            activation: Activation::Relu,
-        },
-        Layer {
-            affine: Affine { weights: Matrix::new(1, 2, vec![1.0, 1.0])?, bias: vec![0.0] },
-            activation: Activation::Identity,
-        },
+        layer(2, 1, &[1.0, -1.0], &[0.0, 0.0], Activation::Relu)?,
+        layer(1, 2, &[1.0, 1.0], &[0.0], Activation::Identity)?,
     ])?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    onnx::save(&abs, &dir.join("abs.onnx"))?;
-    println!("wrote {}", dir.join("abs.onnx").display());
+    let classifier = Network::new(vec![
+        layer(3, 2, &[1.0, -1.0, -1.0, 1.0, 1.0, 1.0], &[0.0; 3], Activation::Relu)?,
+        layer(3, 3, &[0.0, 0.0, -1.0, 1.0, -1.0, 0.0, -1.0, 1.0, 0.0], &[1.0, 0.0, 0.0], Activation::Identity)?,
+    ])?
+    .with_output_activation(Some(OutputActivation::Softmax));
+    #[rustfmt::skip]
+    let hidden = [
+        1.0, 0.0,
+        -1.0, 0.0,
+        0.0, 1.0,
+        0.0, -1.0,
+        1.0, 1.0,
+    ];
+    let controller = Network::new(vec![
+        layer(5, 2, &hidden, &[0.0, 0.0, 0.0, 0.0, -0.5], Activation::Relu)?,
+        layer(2, 5, &[-2.0, 2.0, -1.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 0.0], &[0.5, 0.0], Activation::Identity)?,
+    ])?
+    .with_output_activation(Some(OutputActivation::Tanh));
+    for (net, path) in [
+        (&abs, "models/abs.onnx"),
+        (&classifier, "tests/data/softmax_classifier.onnx"),
+        (&controller, "tests/data/tanh_controller.onnx"),
+    ] {
+        onnx::save(net, &root.join(path))?;
+        println!("wrote {path}");
+    }
     Ok(())
 }

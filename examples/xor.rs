@@ -51,18 +51,13 @@ fn xor_network() -> reluverify::Result<Network> {
 fn robustness(corner: [f64; 2], class: u8, radius: f64) -> reluverify::Result<Property> {
     // Class 0 is unsafe when y >= 0.5, i.e. -y <= -0.5; class 1 when y <= 0.5.
     let (coeff, rhs) = if class == 0 { (-1.0, -THRESHOLD) } else { (1.0, THRESHOLD) };
-    Ok(Property {
-        regions: vec![Region {
-            input: InputBox::new(
-                corner.iter().map(|c| c - radius).collect(),
-                corner.iter().map(|c| c + radius).collect(),
-            )?,
-            input_constraints: Vec::new(),
-            unsafe_set: Dnf {
-                disjuncts: vec![Conjunction { constraints: vec![LinearConstraint { coeffs: vec![(0, coeff)], rhs }] }],
-            },
-        }],
-    })
+    Ok(Property::new(vec![Region {
+        input: InputBox::new(corner.iter().map(|c| c - radius).collect(), corner.iter().map(|c| c + radius).collect())?,
+        input_constraints: Vec::new(),
+        unsafe_set: Dnf {
+            disjuncts: vec![Conjunction { constraints: vec![LinearConstraint { coeffs: vec![(0, coeff)], rhs }] }],
+        },
+    }]))
 }
 
 /// The result of bisecting one corner.

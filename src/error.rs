@@ -40,6 +40,26 @@ pub enum ErrorKind {
     Limit,
 }
 
+impl ErrorKind {
+    /// The kind's name in machine output (`--json`): `io`, `onnx`,
+    /// `unsupported`, `nnet`, `spec`, `network`, `usage`, `solver`,
+    /// `disagreement` or `limit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::Onnx => "onnx",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Nnet => "nnet",
+            ErrorKind::Spec => "spec",
+            ErrorKind::Network => "network",
+            ErrorKind::Usage => "usage",
+            ErrorKind::Solver => "solver",
+            ErrorKind::Disagreement => "disagreement",
+            ErrorKind::Limit => "limit",
+        }
+    }
+}
+
 /// An error with enough context to point the user at the problem.
 #[derive(Debug, Clone)]
 pub struct Error {
@@ -87,6 +107,16 @@ impl Error {
     /// The message without location context.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The file the error was found in, when known.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The graph node (ONNX node name and operator), when the error concerns one.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     /// The 1-based line and column, when the error points into a text file.

@@ -31,17 +31,15 @@
 //!     },
 //! ])?;
 //! // Unsafe if y <= -0.1 somewhere on [-1, 1]: it never is.
-//! let prop = Property {
-//!     regions: vec![Region {
-//!         input: InputBox::new(vec![-1.0], vec![1.0])?,
-//!         input_constraints: vec![],
-//!         unsafe_set: Dnf {
-//!             disjuncts: vec![Conjunction {
-//!                 constraints: vec![LinearConstraint { coeffs: vec![(0, 1.0)], rhs: -0.1 }],
-//!             }],
-//!         },
-//!     }],
-//! };
+//! let prop = Property::new(vec![Region {
+//!     input: InputBox::new(vec![-1.0], vec![1.0])?,
+//!     input_constraints: vec![],
+//!     unsafe_set: Dnf {
+//!         disjuncts: vec![Conjunction {
+//!             constraints: vec![LinearConstraint { coeffs: vec![(0, 1.0)], rhs: -0.1 }],
+//!         }],
+//!     },
+//! }]);
 //! let outcome = verify(&net, &prop, &Settings::default())?;
 //! assert!(matches!(outcome.verdict, Verdict::Holds { .. }));
 //! # Ok::<(), reluverify::Error>(())

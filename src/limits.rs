@@ -12,8 +12,8 @@
 //!
 //! | field | CLI option | default | what it bounds |
 //! |---|---|---|---|
-//! | [`max_model_bytes`](LoadLimits::max_model_bytes) | `--max-model-size` | 1 GiB | size of a `.onnx` / `.nnet` file |
-//! | [`max_spec_bytes`](LoadLimits::max_spec_bytes) | `--max-spec-size` | 64 MiB | size of a `.json` / `.vnnlib` file |
+//! | [`max_model_bytes`](LoadLimits::max_model_bytes) | `--max-model-size` | 1 GiB | size of a `.onnx` / `.nnet` file (decompressed, for `.gz`) |
+//! | [`max_spec_bytes`](LoadLimits::max_spec_bytes) | `--max-spec-size` | 64 MiB | size of a `.json` / `.vnnlib` file (decompressed, for `.gz`) |
 //! | [`max_elements`](LoadLimits::max_elements) | `--max-elements` | 2^24 | elements of one tensor, neurons of one layer, inputs and outputs a property declares, input bounds its regions hold together |
 //! | [`max_weights`](LoadLimits::max_weights) | `--max-weights` | 2^27 | values a model loader builds in all: weights of every layer and intermediate map, computed constants (1 GiB of f64) |
 //! | [`max_nesting`](LoadLimits::max_nesting) | `--max-nesting` | 256 | list nesting of a VNN-LIB file (at most [`NESTING_CEILING`]) |
@@ -21,7 +21,10 @@
 //!
 //! JSON nesting is bounded by `serde_json` itself (128 levels). File sizes are
 //! enforced while reading, not only from the file's metadata, so a pipe or a
-//! device cannot get past them either.
+//! device cannot get past them either. A gzip-compressed file (`.onnx.gz`,
+//! `.nnet.gz`, `.vnnlib.gz`, `.json.gz`) is decompressed while reading, and
+//! the size limits apply to its decompressed contents: a gzip bomb is a
+//! limit error, never an allocation beyond the limit.
 
 use std::fmt::Display;
 use std::io::Read;
@@ -40,9 +43,11 @@ pub const NESTING_CEILING: usize = 1024;
 /// [module documentation](self) for the table of defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadLimits {
-    /// Largest model file (`.onnx`, `.nnet`) read, in bytes. Default: 1 GiB.
+    /// Largest model file (`.onnx`, `.nnet`) read, in bytes; for a `.gz`
+    /// file, its decompressed size. Default: 1 GiB.
     pub max_model_bytes: u64,
-    /// Largest property file (`.json`, `.vnnlib`) read, in bytes. Default: 64 MiB.
+    /// Largest property file (`.json`, `.vnnlib`) read, in bytes; for a
+    /// `.gz` file, its decompressed size. Default: 64 MiB.
     pub max_spec_bytes: u64,
     /// Most elements of one tensor (counting each zero dimension as 1), most
     /// neurons of one layer, highest input or output count a property
@@ -120,24 +125,76 @@ pub(crate) fn limit_error(message: impl Display, flag: &str) -> Error {
     Error::new(ErrorKind::Limit, format!("{message}; raise the limit with --{flag} if the file is genuine"))
 }
 
+/// Whether `path` names a gzip-compressed file: its extension is `.gz`
+/// (any case).
+pub(crate) fn is_gzip(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// The lowercase extension that names the format of `path`, looking under a
+/// `.gz` suffix: `net.onnx` and `net.ONNX.gz` both give `onnx`.
+pub fn format_extension(path: &Path) -> Option<String> {
+    let named = if is_gzip(path) { Path::new(path.file_stem()?) } else { path };
+    named.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+/// How much larger than its contents a genuine gzip file can be: deflate
+/// stores incompressible data in blocks of at most 65,535 bytes with a
+/// 5-byte header, and gzip adds a header (with an optional file name) and an
+/// 8-byte trailer. So a file may have `max_bytes + max_bytes / 1024 +
+/// GZIP_SLACK` bytes when its contents have at most `max_bytes`; reading
+/// more than that cannot be a genuine file (an endless pipe of empty gzip
+/// members would otherwise never stop).
+const GZIP_SLACK: u64 = 64 << 10;
+
 /// Read the file at `path`, refusing one larger than `max_bytes` without
-/// reading past the limit; `flag` names the option that raises it. Errors
-/// carry the path.
+/// reading past the limit; `flag` names the option that raises it. A `.gz`
+/// file (see [`is_gzip`]) is decompressed while reading, and the limit
+/// applies to the decompressed bytes, so a small file that inflates beyond
+/// it (a gzip bomb) is refused as soon as the limit is passed, without
+/// allocating more. Errors carry the path.
 pub(crate) fn read_file(path: &Path, max_bytes: u64, flag: &str) -> Result<Vec<u8>> {
+    let gzip = is_gzip(path);
     let too_big = |size: Option<u64>| {
         let size = size.map_or_else(|| "larger than".to_string(), |s| format!("{s} bytes, more than"));
-        limit_error(format!("the file is {size} the limit of {max_bytes} bytes"), flag).with_path(path)
+        let what = if gzip { "the decompressed file is" } else { "the file is" };
+        limit_error(format!("{what} {size} the limit of {max_bytes} bytes"), flag).with_path(path)
     };
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    // The metadata refuses a large regular file at once; the bounded read
-    // below also covers files that lie about their size (pipes, devices).
+    let max_file = if gzip { max_bytes.saturating_add(max_bytes / 1024).saturating_add(GZIP_SLACK) } else { max_bytes };
+    // The metadata refuses a large regular file at once; the bounded reads
+    // below also cover files that lie about their size (pipes, devices).
+    let compressed_too_big = || {
+        limit_error(
+            format!("the compressed file is larger than a gzip file with at most {max_bytes} bytes of contents can be"),
+            flag,
+        )
+        .with_path(path)
+    };
     if let Ok(meta) = file.metadata() {
-        if meta.is_file() && meta.len() > max_bytes {
-            return Err(too_big(Some(meta.len())));
+        if meta.is_file() && meta.len() > max_file {
+            return Err(if gzip { compressed_too_big() } else { too_big(Some(meta.len())) });
         }
     }
     let mut bytes = Vec::new();
-    file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if gzip {
+        // Several concatenated gzip members are one valid gzip file.
+        let compressed = std::io::BufReader::new(file.take(max_file.saturating_add(1)));
+        let mut inflate = flate2::read::MultiGzDecoder::new(compressed);
+        let read = (&mut inflate).take(max_bytes.saturating_add(1)).read_to_end(&mut bytes);
+        if inflate.get_ref().get_ref().limit() == 0 {
+            return Err(compressed_too_big());
+        }
+        read.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("not a valid gzip file ({e}); a file named .gz must be gzip-compressed (check it with `gzip -t`, or rename it without .gz if it is not compressed)"),
+            )
+            .with_path(path)
+        })?;
+    } else {
+        file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    }
     if bytes.len() as u64 > max_bytes {
         return Err(too_big(None));
     }
@@ -185,6 +242,68 @@ mod tests {
         if dev_zero.exists() {
             assert_eq!(read_file(dev_zero, 1 << 16, "max-spec-size").unwrap_err().kind(), ErrorKind::Limit);
         }
+    }
+
+    /// `.gz` files are read decompressed (several members too); the limit
+    /// applies to the decompressed size, so a small file that inflates far
+    /// beyond it (a gzip bomb) is a limit error; a corrupt or truncated
+    /// stream is an Io error naming the file; a compressed file larger than
+    /// any genuine one for the limit is refused too.
+    #[test]
+    fn gzip_files_are_read_decompressed_within_the_limit() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("reluverify-gzip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let compress = |data: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(data).unwrap();
+            enc.finish().unwrap()
+        };
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let hello = write("hello.onnx.gz", &[compress(b"hel"), compress(b"lo")].concat());
+        assert_eq!(read_file(&hello, 5, "max-model-size").unwrap(), b"hello");
+        assert_eq!(read_file(&hello, 4, "max-model-size").unwrap_err().kind(), ErrorKind::Limit);
+        // 16 MiB of zeros compress to about 16 KiB.
+        let bomb_bytes = compress(&vec![0u8; 16 << 20]);
+        assert!(bomb_bytes.len() < 64 << 10, "{}", bomb_bytes.len());
+        let bomb = write("bomb.vnnlib.GZ", &bomb_bytes);
+        let err = read_file(&bomb, 1 << 20, "max-spec-size").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Limit);
+        let text = err.to_string();
+        assert!(
+            text.contains("bomb.vnnlib.GZ") && text.contains("decompressed") && text.contains("--max-spec-size"),
+            "{text}"
+        );
+        let corrupt = write("corrupt.onnx.gz", b"\x1f\x8b\x08\x00 this is not deflate data at all");
+        let err = read_file(&corrupt, 1 << 20, "max-model-size").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.to_string().contains("corrupt.onnx.gz") && err.to_string().contains("gzip"), "{err}");
+        let truncated = write("truncated.json.gz", &bomb_bytes[..bomb_bytes.len() / 2]);
+        assert_eq!(read_file(&truncated, 64 << 20, "max-spec-size").unwrap_err().kind(), ErrorKind::Io);
+        let plain = write("plain.onnx.gz", b"not compressed");
+        assert_eq!(read_file(&plain, 1 << 20, "max-model-size").unwrap_err().kind(), ErrorKind::Io);
+        // Incompressible data: 80 KiB cannot be the gzip file of 1 byte.
+        let mut rng = crate::rng::Rng::new(7);
+        let noise: Vec<u8> = (0..80 << 10).map(|_| rng.next_u64() as u8).collect();
+        let big = write("noise.onnx.gz", &compress(&noise));
+        assert_eq!(read_file(&big, 1, "max-model-size").unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(read_file(&big, 80 << 10, "max-model-size").unwrap(), noise);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn format_extensions_look_under_gz() {
+        let ext = |p: &str| format_extension(Path::new(p));
+        assert_eq!(ext("a/net.onnx").as_deref(), Some("onnx"));
+        assert_eq!(ext("net.ONNX.gz").as_deref(), Some("onnx"));
+        assert_eq!(ext("prop.vnnlib.Gz").as_deref(), Some("vnnlib"));
+        assert_eq!(ext("net.gz"), None);
+        assert_eq!(ext("net"), None);
+        assert!(is_gzip(Path::new("x.json.gz")) && !is_gzip(Path::new("x.json")));
     }
 
     #[test]

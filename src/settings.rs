@@ -11,8 +11,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// Settings of one verification run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Wall-clock budget for the whole run; `None` runs to completion.
-    /// Default: none.
+    /// Wall-clock budget for the whole run (from the start of
+    /// [`crate::search::verify`]; loading the model comes before), a
+    /// deadline every stage polls: past it the run answers "unknown" (time
+    /// limit). `None` runs to completion. Default: none.
     pub timeout: Option<Duration>,
     /// Threads for the search and the solver. Default: 1.
     pub threads: usize,

@@ -47,23 +47,21 @@ pub type Row<'a> = (&'a [(usize, f64)], f64);
 /// A one-region property: unsafe if any of `disjuncts` (lists of
 /// `(coeffs, rhs)` rows `c·y <= rhs`) holds for some `x` in the box.
 pub fn property(lower: &[f64], upper: &[f64], disjuncts: &[&[Row<'_>]]) -> Property {
-    Property {
-        regions: vec![Region {
-            input: InputBox::new(lower.to_vec(), upper.to_vec()).unwrap(),
-            input_constraints: Vec::new(),
-            unsafe_set: Dnf {
-                disjuncts: disjuncts
-                    .iter()
-                    .map(|rows| Conjunction {
-                        constraints: rows
-                            .iter()
-                            .map(|(c, rhs)| LinearConstraint { coeffs: c.to_vec(), rhs: *rhs })
-                            .collect(),
-                    })
-                    .collect(),
-            },
-        }],
-    }
+    Property::new(vec![Region {
+        input: InputBox::new(lower.to_vec(), upper.to_vec()).unwrap(),
+        input_constraints: Vec::new(),
+        unsafe_set: Dnf {
+            disjuncts: disjuncts
+                .iter()
+                .map(|rows| Conjunction {
+                    constraints: rows
+                        .iter()
+                        .map(|(c, rhs)| LinearConstraint { coeffs: c.to_vec(), rhs: *rhs })
+                        .collect(),
+                })
+                .collect(),
+        },
+    }])
 }
 
 /// A random activation for a layer of `n` neurons.
@@ -175,7 +173,7 @@ pub fn random_property(rng: &mut Rng, net: &Network) -> Property {
     let samples = sample_outputs(rng, net, &input);
     let disjuncts = 1 + rng.below(2);
     let unsafe_set = random_dnf(rng, (net.output_dim(), &samples, (-0.1, 0.5)), disjuncts, |rng| 1 + rng.below(2));
-    Property { regions: vec![Region::boxed(input, unsafe_set)] }
+    Property::new(vec![Region::boxed(input, unsafe_set)])
 }
 
 /// A random network of any shape the soak covers: every activation kind
@@ -270,7 +268,7 @@ pub fn soak_property(rng: &mut Rng, net: &Network) -> Property {
             Region::boxed(input, unsafe_set)
         })
         .collect();
-    let mut prop = Property { regions };
+    let mut prop = Property::new(regions);
     // A quarter of the cases get input constraints (drawn last, so the rest
     // of the case is the same as without them).
     if rng.below(4) == 0 {

@@ -3,8 +3,8 @@
 //! A verdict is a value, not an error. [`Verdict::Violated`] can only be built
 //! from a [`Witness`] that [`check_witness`] accepted: the input lies in a
 //! region's box, satisfies its input constraints, and the plain f64 forward
-//! pass of the loaded network lands in that region's unsafe set, all with no
-//! tolerance.
+//! pass of the loaded network (its output activation included) lands in that
+//! region's unsafe set, all with no tolerance.
 
 use std::time::Duration;
 
@@ -37,7 +37,8 @@ impl ProofMethod {
 pub struct Witness {
     /// The input, inside the region's box and input constraints.
     pub input: Vec<f64>,
-    /// The network's f64 output on `input`.
+    /// The network's f64 output on `input` (after its output activation,
+    /// if it has one).
     pub output: Vec<f64>,
     /// Index of the region whose box contains `input`.
     pub region: usize,
@@ -77,6 +78,10 @@ pub enum UnknownReason {
     /// The solver found a point in the unsafe set that failed the f64 check
     /// and could not be repaired.
     UnvalidatedWitness,
+    /// A counterexample found on the logits of a network with an output
+    /// activation failed the f64 check on the activated outputs against the
+    /// original property (its outputs lie within rounding of a threshold).
+    ActivatedWitness,
 }
 
 impl std::fmt::Display for UnknownReason {
@@ -87,6 +92,11 @@ impl std::fmt::Display for UnknownReason {
             UnknownReason::UnvalidatedWitness => {
                 write!(f, "the solver found a point in the unsafe set that failed the f64 check, and repair failed")
             }
+            UnknownReason::ActivatedWitness => write!(
+                f,
+                "a counterexample found on the logits fails the f64 check on the outputs after the output \
+                 activation (they lie within rounding of a threshold)"
+            ),
         }
     }
 }
@@ -109,10 +119,10 @@ pub struct Stats {
     pub elapsed: Duration,
     /// Neurons with a non-identity activation.
     pub neurons: usize,
-    /// Of those, stable under the bounds used (summed over regions).
-    pub stable: usize,
-    /// Of those, unstable under the bounds used (summed over regions).
-    pub unstable: usize,
+    /// Unstable neurons under the root bounds of each region a proof search
+    /// bounded, in region order (empty when no proof search ran, as when
+    /// sampling found a counterexample first). See [`Stats::unstable`].
+    pub region_unstable: Vec<usize>,
     /// Binary variables in the largest MILP built.
     pub binaries: usize,
     /// MILPs solved.
@@ -133,15 +143,34 @@ pub struct Stats {
     /// How well scaled the encodings of the regions a proof search ran on
     /// are (`None` when no proof search ran).
     pub scaling: Option<Scaling>,
-    /// Things the user should know about the answer, such as a badly
-    /// scaled problem ([`Scaling::warnings`]); they never change the verdict.
+    /// Things the user should know about the answer: a property that is
+    /// violated whatever the network ([`Property::warnings`], first), a
+    /// badly scaled problem ([`Scaling::warnings`]); they never change the
+    /// verdict.
     pub warnings: Vec<String>,
+    /// How the property was read, for `check -v` (for a network with an
+    /// output activation: how it was restated on the logits).
+    pub notes: Vec<String>,
 }
 
 impl Stats {
+    /// Unstable neurons of the region with the most (`None` when no region
+    /// was bounded): a count of neurons of one region, never a sum over
+    /// regions, so `stable + unstable == neurons`.
+    pub fn unstable(&self) -> Option<usize> {
+        self.region_unstable.iter().copied().max()
+    }
+
+    /// Stable neurons of the region [`Stats::unstable`] counts (`None` when
+    /// no region was bounded).
+    pub fn stable(&self) -> Option<usize> {
+        self.unstable().map(|u| self.neurons - u)
+    }
+
     /// Merge the scaling measurements of one more region and set
-    /// [`Stats::warnings`] to the merged result's warnings (scaling is
-    /// their only source).
+    /// [`Stats::warnings`] to the merged result's warnings (during the
+    /// search scaling is their only source; [`crate::verify`] adds the
+    /// property's own afterwards).
     pub fn record_scaling(&mut self, scaling: Scaling) {
         let merged = self.scaling.map_or(scaling, |s| s.merge(scaling));
         self.scaling = Some(merged);
@@ -209,7 +238,8 @@ pub struct Outcome {
 
 /// Validate a candidate counterexample `x` for region `region`: clamp it into
 /// the region's box, require every input constraint of the region to hold
-/// there, run the f64 forward pass, and return a [`Witness`] if the output
+/// there, run the f64 forward pass (with the output activation,
+/// [`Network::forward_activated`]), and return a [`Witness`] if the output
 /// satisfies one of the region's unsafe disjuncts. Every check is exact f64
 /// arithmetic with no tolerance.
 pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -> Option<Witness> {
@@ -221,7 +251,7 @@ pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -
     if !r.meets_input_constraints(&input) {
         return None;
     }
-    let output = net.forward(&input);
+    let output = net.forward_activated(&input);
     let disjunct = r.unsafe_set.satisfied_by(&output)?;
     Some(Witness { input, output, region, disjunct })
 }

@@ -97,13 +97,46 @@ fn missing_file() {
 
 #[test]
 fn unsupported_operator() {
-    let nodes = vec![dense("z"), node("Softmax", "probs", &["z"], "y")];
-    let path = onnx_file("softmax.onnx", 1, nodes, vec![unit_weight()]);
+    let nodes = vec![dense("z"), node("TopK", "top", &["z"], "y")];
+    let path = onnx_file("topk.onnx", 1, nodes, vec![unit_weight()]);
     check_fails(
         &path,
         "specs/abs_nonneg.json",
-        &["softmax.onnx: node 'probs' (Softmax): operator Softmax is not supported; supported operators: Add,"],
+        &["topk.onnx: node 'top' (TopK): operator TopK is not supported; supported operators: Abs, Add,"],
     );
+}
+
+/// A softmax classifier's property may compare classes, not threshold a
+/// probability (not linear in the logits).
+#[test]
+fn softmax_with_a_threshold_constraint() {
+    check_fails(
+        "tests/data/softmax_classifier.onnx",
+        "tests/data/bad/softmax_threshold.json",
+        &[
+            "softmax_threshold.json: constraint `y0 <= 0.9` (region 0, unsafe disjunct 0) is not linear in the \
+             logits: the network ends in Softmax",
+            "write `y_i <= y_j`",
+            "cut the model before the Softmax",
+        ],
+    );
+}
+
+/// A property declaring more or fewer inputs or outputs than the network
+/// has was written for another model (issue 20: it used to pass).
+#[test]
+fn counts_that_do_not_match_the_model() {
+    let model = "tests/data/tanh_controller.onnx";
+    for (spec, needle) in [
+        ("outputs_for_another_model.json", "the property declares 3 outputs but the network has 2"),
+        ("outputs_for_another_model.vnnlib", "the property declares 3 outputs but the network has 2"),
+        ("inputs_for_another_model.json", "the property declares 3 inputs but the network has 2"),
+    ] {
+        let path = format!("tests/data/bad/{spec}");
+        check_fails(model, &path, &[&format!("{spec}: {needle}")]);
+        // The same for every command that reads a property.
+        fails_with(&["bounds", model, &path], &[needle]);
+    }
 }
 
 #[test]
@@ -148,7 +181,7 @@ fn dimension_mismatch() {
     check_fails(
         "models/ACASXU_run2a_1_1_batch_2000.onnx",
         "specs/abs_nonneg.json",
-        &["specs/abs_nonneg.json: region 0 bounds 1 inputs but the network has 5"],
+        &["specs/abs_nonneg.json: the property declares 1 input but the network has 5"],
     );
 }
 
@@ -247,4 +280,76 @@ fn file_too_large() {
 fn bad_option() {
     fails_with(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--timeout", "0"], &["--timeout"]);
     fails_with(&["check", "models/abs.onnx", "specs/abs_nonneg.json", "--max-nesting", "2000"], &["--max-nesting"]);
+}
+
+/// A hidden `Sigmoid` says why it is refused and what would work instead.
+#[test]
+fn hidden_sigmoid_says_what_to_do() {
+    let nodes = vec![dense("z"), node("Sigmoid", "squash", &["z"], "h"), node("MatMul", "out", &["h", "V"], "y")];
+    let path = onnx_file("hidden_sigmoid.onnx", 1, nodes, vec![unit_weight(), tensor("V", &[1, 1], &[2.0])]);
+    check_fails(
+        &path,
+        "specs/abs_nonneg.json",
+        &[
+            "hidden_sigmoid.onnx: node 'squash' (Sigmoid): operator Sigmoid is not piecewise linear",
+            "retrain with a piecewise-linear activation",
+            "cut the network before this node",
+        ],
+    );
+}
+
+/// A model exported with a fixed batch of 4 names the shape and the fix.
+#[test]
+fn fixed_batch_of_four() {
+    let mut input = value_info("x", 1);
+    if let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        t.shape.as_mut().unwrap().dim[0].value = Some(pb::tensor_shape_proto::dimension::Value::DimValue(4));
+    }
+    let model = pb::ModelProto {
+        ir_version: 7,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(pb::GraphProto {
+            node: vec![dense("y")],
+            initializer: vec![unit_weight()],
+            input: vec![input],
+            output: vec![value_info("y", 1)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let path = scratch("batch4.onnx", &prost::Message::encode_to_vec(&model));
+    check_fails(
+        path.to_str().unwrap(),
+        "specs/abs_nonneg.json",
+        &["batch4.onnx: network input 'x' has shape [4, 1], a fixed batch of 4", "dynamic_axes", "batch size 1"],
+    );
+}
+
+/// A `.gz` file that is not valid gzip data is an error naming the file.
+#[test]
+fn corrupt_gzip() {
+    let path = scratch("corrupt.onnx.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data");
+    check_fails(path.to_str().unwrap(), "specs/abs_nonneg.json", &["corrupt.onnx.gz: not a valid gzip file"]);
+}
+
+/// A small `.gz` file that decompresses beyond `--max-model-size` (a gzip
+/// bomb: 8 MiB of zeros in about 8 KiB) is a limit error, and the same for
+/// a property beyond `--max-spec-size`.
+#[test]
+fn gzip_bomb() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; 8 << 20]).unwrap();
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 16 << 10, "{}", bomb.len());
+    let model = scratch("bomb.onnx.gz", &bomb);
+    fails_with(
+        &["check", model.to_str().unwrap(), "specs/abs_nonneg.json", "--max-model-size", "1M"],
+        &["bomb.onnx.gz: the decompressed file is larger than the limit of 1048576 bytes", "--max-model-size"],
+    );
+    let spec = scratch("bomb.vnnlib.gz", &bomb);
+    fails_with(
+        &["check", "models/abs.onnx", spec.to_str().unwrap(), "--max-spec-size", "1M"],
+        &["bomb.vnnlib.gz: the decompressed file is larger than the limit of 1048576 bytes", "--max-spec-size"],
+    );
 }

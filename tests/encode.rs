@@ -122,7 +122,7 @@ fn abs_net() -> Network {
 
 /// The verdict of `verify` on one region of `prop`: `true` for holds.
 fn region_holds(net: &Network, prop: &Property, r: usize) -> bool {
-    let one = Property { regions: vec![prop.regions[r].clone()] };
+    let one = Property::new(vec![prop.regions[r].clone()]);
     match verify(net, &one, &Settings::default()).unwrap().verdict {
         Verdict::Holds { .. } => true,
         Verdict::Violated { .. } => false,

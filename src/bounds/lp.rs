@@ -25,13 +25,18 @@
 //!
 //! Soundness: only [`SolveStatus::Optimal`] may move a bound, after
 //! widening by [`LP_BOUND_TOL_ABS`] / [`LP_BOUND_TOL_REL`]; any other status,
-//! or a past deadline, keeps the previous (sound) bound.
+//! or a past LP budget, keeps the previous (sound) bound.
+//!
+//! Two limits: past the LP budget the remaining LPs are skipped and the
+//! result is still complete (optimised bounds where no LP ran); past the
+//! run's deadline the computation stops with [`Expired`]. Each LP is given
+//! the time left until the earlier of the two.
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{is_unstable, layer_by_layer, optimised, prefix, Bounds, NetworkBounds};
+use super::{is_unstable, layer_by_layer, optimised, past, poll, prefix, Bounds, Expired, NetworkBounds};
 use crate::milp::encode::encode;
 use crate::milp::highs::HighsSession;
 use crate::milp::{SolveStatus, VarId};
@@ -62,12 +67,19 @@ enum Side {
 
 /// LP-tightened bounds for every layer of `net` over `input`.
 ///
-/// Tightening stops at `deadline`; the layers left get symbolic bounds from
-/// the (partly tightened) layers below, so the result is always complete and
-/// sound. `highs_threads` is passed to HiGHS for every LP (keep it equal to
-/// what the rest of the run uses: HiGHS sizes its global pool once).
-pub fn compute(net: &Network, input: &InputBox, deadline: Option<Instant>, highs_threads: usize) -> NetworkBounds {
-    compute_in(net, input, &[], deadline, highs_threads)
+/// LP tightening stops at `budget`; the layers left get optimised bounds
+/// from the (partly tightened) layers below, so the result is complete and
+/// sound. At `deadline` everything stops with [`Expired`]. `highs_threads`
+/// is passed to HiGHS for every LP (keep it equal to what the rest of the
+/// run uses: HiGHS sizes its global pool once).
+pub fn compute(
+    net: &Network,
+    input: &InputBox,
+    budget: Option<Instant>,
+    deadline: Option<Instant>,
+    highs_threads: usize,
+) -> Result<NetworkBounds, Expired> {
+    compute_in(net, input, &[], budget, deadline, highs_threads)
 }
 
 /// [`compute`] over the part of `input` where the linear input constraints
@@ -79,20 +91,25 @@ pub fn compute_in(
     net: &Network,
     input: &InputBox,
     rows: &[LinearConstraint],
+    budget: Option<Instant>,
     deadline: Option<Instant>,
     highs_threads: usize,
-) -> NetworkBounds {
-    layer_by_layer(net, input, |earlier, b| {
+) -> Result<NetworkBounds, Expired> {
+    // The LPs stop at whichever limit comes first.
+    let lp_until = match (budget, deadline) {
+        (Some(b), Some(d)) => Some(b.min(d)),
+        (b, d) => b.or(d),
+    };
+    layer_by_layer(net, input, deadline, |earlier, b| {
         // Cheap, and it leaves the LPs fewer unstable neurons.
-        optimised::tighten_layer(net, input, earlier, b, optimised::LAYER_STEPS);
-        if !expired(deadline) {
-            tighten(net, input, rows, earlier, b, deadline, highs_threads);
+        optimised::tighten_layer(net, input, earlier, b, optimised::LAYER_STEPS, deadline)?;
+        if !past(lp_until) {
+            tighten(net, input, rows, earlier, b, lp_until, highs_threads);
         }
+        // LPs cut short by the deadline kept their bounds, but the layers
+        // above would still need theirs: stop here.
+        poll(deadline)
     })
-}
-
-fn expired(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Tighten the unstable neurons of layer `k = earlier.len()`, whose current
@@ -184,17 +201,21 @@ mod tests {
 
     #[test]
     fn sound_and_inside_symbolic() {
-        let (width_sym, width_lp) = assert_sound_inside_symbolic(21, 40, |net, input| compute(net, input, None, 1));
+        let (width_sym, width_lp) =
+            assert_sound_inside_symbolic(21, 40, |net, input| compute(net, input, None, None, 1).unwrap());
         assert!(width_lp < width_sym, "LP {width_lp} vs symbolic {width_sym}");
     }
 
     #[test]
-    fn past_deadline_gives_optimised_bounds() {
+    fn past_budget_gives_optimised_bounds_and_past_deadline_none() {
         let mut rng = Rng::new(2);
         let net = deep_network(&mut rng, 0);
         let input = random_box(&mut rng, net.input_dim());
-        let past = Instant::now();
-        assert_eq!(compute(&net, &input, Some(past), 1), optimised::compute(&net, &input));
+        let now = Instant::now();
+        assert_eq!(compute(&net, &input, Some(now), None, 1), Ok(optimised::compute(&net, &input)));
+        assert_eq!(compute(&net, &input, None, Some(now), 1), Err(Expired));
+        let later = now + std::time::Duration::from_secs(600);
+        assert_eq!(compute(&net, &input, Some(now), Some(later), 1), Ok(optimised::compute(&net, &input)));
     }
 
     #[test]
@@ -214,7 +235,7 @@ mod tests {
         let input = InputBox::new(vec![-1.0], vec![2.0]).unwrap();
         let sym = symbolic::compute(&net, &input);
         assert!(sym.layers[1].lower[0] < -0.6, "{:?}", sym.layers[1]);
-        let lp = compute(&net, &input, None, 1);
+        let lp = compute(&net, &input, None, None, 1).unwrap();
         let l = lp.layers[1].lower[0];
         assert!((-0.2 - 1e-5..=-0.2).contains(&l), "{l}");
     }

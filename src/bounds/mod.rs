@@ -18,6 +18,14 @@
 //!   layer;
 //! * [`lp`]: optimised bounds, then one LP per unstable neuron and side over
 //!   the triangle relaxation of the earlier layers, solved with HiGHS.
+//!
+//! Deadlines: on a large network any of these but interval arithmetic (one
+//! pass over the weights) can take seconds, so [`compute_before`] takes the
+//! run's deadline and each method polls it between steps of bounded cost (a
+//! level of back-substitution, a neuron's optimisation, an LP). Past it, the
+//! computation stops and returns [`Expired`] instead of bounds: bounds cut
+//! short are incomplete (layers missing, or not yet intersected), so none is
+//! ever handed on to prove anything, and the search answers "unknown".
 
 pub mod interval;
 pub mod lp;
@@ -28,6 +36,33 @@ use std::time::Instant;
 
 use crate::model::Network;
 use crate::spec::InputBox;
+
+/// A computation stopped at its deadline before it finished. What it had
+/// computed so far is dropped: the caller gets this marker instead, and a
+/// verification run answers "unknown" (time limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expired;
+
+/// `true` once `deadline` has passed (never without one).
+pub fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// `Err(Expired)` once `deadline` has passed.
+pub(crate) fn poll(deadline: Option<Instant>) -> Result<(), Expired> {
+    if past(deadline) {
+        return Err(Expired);
+    }
+    Ok(())
+}
+
+/// The result of a computation run without a deadline, which cannot expire.
+pub(crate) fn unlimited<T>(r: Result<T, Expired>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(Expired) => unreachable!("a computation without a deadline expired"),
+    }
+}
 
 /// Lower and upper bounds for the neurons of one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,22 +139,26 @@ pub(crate) fn intersect_uncrossed(a: &Bounds, b: &Bounds) -> Bounds {
 /// bounds below (tighter bounds can flip a lower-line choice), so each
 /// layer is also intersected with the plain symbolic bounds: the result is
 /// never looser than those.
+///
+/// [`Expired`] once `deadline` passes (polled by the symbolic bounds at
+/// every level, and by `tighten`, which returns it too).
 pub(crate) fn layer_by_layer(
     net: &Network,
     input: &InputBox,
-    mut tighten: impl FnMut(&[Bounds], &mut Bounds),
-) -> NetworkBounds {
-    let plain = symbolic::compute(net, input);
+    deadline: Option<Instant>,
+    mut tighten: impl FnMut(&[Bounds], &mut Bounds) -> Result<(), Expired>,
+) -> Result<NetworkBounds, Expired> {
+    let plain = symbolic::compute_before(net, input, deadline)?;
     let mut layers: Vec<Bounds> = Vec::with_capacity(net.layers().len());
     for plain_k in &plain.layers {
-        let mut b = intersect_uncrossed(&symbolic::layer_bounds(net, input, &layers), plain_k);
+        let mut b = intersect_uncrossed(&symbolic::layer_bounds_before(net, input, &layers, deadline)?, plain_k);
         // Layer 0's bounds are exact already (an affine map of a box).
         if !layers.is_empty() {
-            tighten(&layers, &mut b);
+            tighten(&layers, &mut b)?;
         }
         layers.push(b);
     }
-    NetworkBounds { layers }
+    Ok(NetworkBounds { layers })
 }
 
 /// The network cut after layer `k`, with layer `k`'s activation dropped:
@@ -189,22 +228,37 @@ pub fn compute(net: &Network, input: &InputBox, method: BoundMethod) -> NetworkB
     compute_until(net, input, method, None, 1)
 }
 
-/// Compute bounds with `method`. Only [`BoundMethod::Lp`] uses `deadline`
-/// (tightening stops there, keeping sound symbolic bounds for what is left)
-/// and `highs_threads` (passed to HiGHS; keep it equal to what the rest of
-/// the run passes, since HiGHS sizes its global thread pool once).
+/// Compute bounds with `method`, with no deadline. Only [`BoundMethod::Lp`]
+/// uses `lp_budget` (LP tightening stops there, keeping sound optimised
+/// bounds for what is left; the result is complete) and `highs_threads`
+/// (passed to HiGHS; keep it equal to what the rest of the run passes, since
+/// HiGHS sizes its global thread pool once).
 pub fn compute_until(
     net: &Network,
     input: &InputBox,
     method: BoundMethod,
-    deadline: Option<Instant>,
+    lp_budget: Option<Instant>,
     highs_threads: usize,
 ) -> NetworkBounds {
+    unlimited(compute_before(net, input, method, lp_budget, None, highs_threads))
+}
+
+/// [`compute_until`], stopped with [`Expired`] once `deadline` passes (the
+/// run's hard limit, unlike `lp_budget` after which LP tightening just
+/// stops). Interval arithmetic, one pass over the weights, is not polled.
+pub fn compute_before(
+    net: &Network,
+    input: &InputBox,
+    method: BoundMethod,
+    lp_budget: Option<Instant>,
+    deadline: Option<Instant>,
+    highs_threads: usize,
+) -> Result<NetworkBounds, Expired> {
     match method {
-        BoundMethod::Interval => interval::compute(net, input),
-        BoundMethod::Symbolic => symbolic::compute(net, input),
-        BoundMethod::Optimised => optimised::compute(net, input),
-        BoundMethod::Lp => lp::compute(net, input, deadline, highs_threads),
+        BoundMethod::Interval => Ok(interval::compute(net, input)),
+        BoundMethod::Symbolic => symbolic::compute_before(net, input, deadline),
+        BoundMethod::Optimised => optimised::compute_with_slopes(net, input, deadline).map(|(nb, _)| nb),
+        BoundMethod::Lp => lp::compute(net, input, lp_budget, deadline, highs_threads),
     }
 }
 
@@ -399,6 +453,50 @@ pub(crate) mod tests {
         let input = random_box(&mut rng, net.input_dim());
         for method in [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Lp] {
             assert_sound(&net, &input, &compute(&net, &input, method), &mut rng, 200);
+        }
+    }
+
+    /// With a deadline already past, every method but interval arithmetic
+    /// (which does not poll) stops with [`Expired`]; with one far off, each
+    /// gives exactly the bounds it gives without a deadline.
+    #[test]
+    fn deadlines_stop_the_polling_methods_and_change_nothing_else() {
+        let mut rng = Rng::new(8);
+        for t in 0..8 {
+            let net = deep_network(&mut rng, t);
+            let input = random_box(&mut rng, net.input_dim());
+            let now = Instant::now();
+            let later = now + std::time::Duration::from_secs(600);
+            for method in BoundMethod::ALL {
+                let plain = compute(&net, &input, method);
+                let before = compute_before(&net, &input, method, None, Some(later), 1).unwrap();
+                if method == BoundMethod::Lp {
+                    // HiGHS's path (and so the last digits of an LP optimum)
+                    // may depend on the time limit it is given; the bounds
+                    // are padded by LP_BOUND_TOL_* for that, far above this.
+                    for (a, b) in before.layers.iter().zip(&plain.layers) {
+                        for (x, y) in a.lower.iter().chain(&a.upper).zip(b.lower.iter().chain(&b.upper)) {
+                            assert!((x - y).abs() <= 1e-8 * (1.0 + y.abs()), "{method:?}: {x} against {y}");
+                        }
+                    }
+                } else {
+                    assert_eq!(before, plain, "{method:?}");
+                }
+                let expired = compute_before(&net, &input, method, None, Some(now), 1);
+                if method == BoundMethod::Interval {
+                    assert_eq!(expired, Ok(plain));
+                } else {
+                    assert_eq!(expired, Err(Expired), "{method:?}");
+                }
+            }
+            let (slopes_now, slopes_later) = (
+                optimised::compute_with_slopes(&net, &input, Some(now)),
+                optimised::compute_with_slopes(&net, &input, Some(later)),
+            );
+            assert_eq!(slopes_now, Err(Expired));
+            // Unset slopes are NaN, so the slopes compare as text.
+            let plain = unlimited(optimised::compute_with_slopes(&net, &input, None));
+            assert_eq!(format!("{slopes_later:?}"), format!("{:?}", Ok::<_, Expired>(plain)));
         }
     }
 

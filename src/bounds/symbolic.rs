@@ -52,8 +52,9 @@
 //! kept between calls: see [`phases`].
 
 use std::ops::Range;
+use std::time::Instant;
 
-use super::{interior_point, is_unstable, uncross, Bounds, NetworkBounds};
+use super::{interior_point, is_unstable, poll, uncross, unlimited, Bounds, Expired, NetworkBounds};
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
@@ -608,6 +609,11 @@ impl Rows {
 /// own free lines. With `phases`, each row also takes the terms of the
 /// domain's fixed phases with its multipliers, which then take one step
 /// (see [`phases`]).
+///
+/// [`Expired`] once `deadline` passes, polled before every level (one step
+/// of all the rows through a layer: on a wide network the levels of one
+/// layer take seconds in all).
+#[allow(clippy::too_many_arguments)]
 fn layer_bounds_below(
     below: &Below,
     last: bool,
@@ -615,7 +621,8 @@ fn layer_bounds_below(
     slopes: &[Vec<Vec<f64>>],
     mut phases: Option<LayerPhases>,
     scratch: &mut Scratch,
-) -> (Bounds, Option<Rows>, bool) {
+    deadline: Option<Instant>,
+) -> Result<(Bounds, Option<Rows>, bool), Expired> {
     let k = below.depth();
     let layer = &below.net.layers()[k];
     let act = &layer.activation;
@@ -676,6 +683,7 @@ fn layer_bounds_below(
         if live.is_empty() {
             break;
         }
+        poll(deadline)?;
         let own: Vec<&[f64]> = if slopes.is_empty() {
             Vec::new()
         } else {
@@ -727,7 +735,7 @@ fn layer_bounds_below(
     let gap = |l: f64, u: f64| l - u > EMPTY_GAP * (1.0 + l.abs() + u.abs());
     let empty = best.lower.iter().zip(&best.upper).any(|(&l, &u)| gap(l, u));
     uncross(&mut best);
-    (best, last.then_some(rows), empty)
+    Ok((best, last.then_some(rows), empty))
 }
 
 /// Keep the neurons of `live` for which `unstable` holds, and their row pairs.
@@ -742,12 +750,17 @@ fn keep_unstable(rows: &mut Rows, live: &mut Vec<usize>, unstable: impl Fn(usize
 
 /// Bounds of layer `k = earlier.len()` of `net` over `input`, given sound
 /// bounds `earlier` for layers `0..k`, computed as [`compute`] does for that
-/// layer. Used by the LP tightening, which feeds its improved bounds back
-/// in layer by layer.
-pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Bounds {
+/// layer, or [`Expired`] once `deadline` passes. Used by the optimised and
+/// LP bounds, which feed their improved bounds back in layer by layer.
+pub fn layer_bounds_before(
+    net: &Network,
+    input: &InputBox,
+    earlier: &[Bounds],
+    deadline: Option<Instant>,
+) -> Result<Bounds, Expired> {
     let below = Below::from_bounds(net, input, earlier);
     let last = earlier.len() + 1 == net.layers().len();
-    layer_bounds_below(&below, last, None, &[], None, &mut Scratch::default()).0
+    Ok(layer_bounds_below(&below, last, None, &[], None, &mut Scratch::default(), deadline)?.0)
 }
 
 /// Symbolic bounds for every layer of `net` over `input`.
@@ -762,6 +775,12 @@ pub fn layer_bounds(net: &Network, input: &InputBox, earlier: &[Bounds]) -> Boun
 /// bounds.
 pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
     compute_with_output(net, input).bounds
+}
+
+/// [`compute`], or [`Expired`] once `deadline` passes (polled at every
+/// level of every layer's substitution).
+pub fn compute_before(net: &Network, input: &InputBox, deadline: Option<Instant>) -> Result<NetworkBounds, Expired> {
+    Ok(compute_with_output_before(net, input, deadline)?.bounds)
 }
 
 /// Symbolic bounds over `input`, a sub-box of a box whose sound bounds are
@@ -858,7 +877,9 @@ pub fn refine(
             let passes = if fixed.as_deref().is_some_and(|f| f.constrains(k)) { phases::PASSES } else { 1 };
             for _ in 0..passes {
                 let phases = fixed.as_deref_mut().and_then(|f| f.layer(k, b.len()));
-                let (fresh, _, crossed) = layer_bounds_below(&below, k + 1 == n_layers, Some(&b), slopes.layer(k), phases, &mut scratch);
+                let last = k + 1 == n_layers;
+                let (fresh, _, crossed) =
+                    unlimited(layer_bounds_below(&below, last, Some(&b), slopes.layer(k), phases, &mut scratch, None));
                 b = fresh;
                 empty |= crossed;
                 if crossed {
@@ -903,13 +924,23 @@ pub struct OutputLinearBounds {
 /// Symbolic bounds of every layer plus the linear bounds of the outputs
 /// (see [`OutputLinearBounds`]).
 pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
+    unlimited(compute_with_output_before(net, input, None))
+}
+
+/// [`compute_with_output`], or [`Expired`] once `deadline` passes.
+fn compute_with_output_before(
+    net: &Network,
+    input: &InputBox,
+    deadline: Option<Instant>,
+) -> Result<SymbolicBounds, Expired> {
     let n_layers = net.layers().len();
     let mut below = Below::new(net, input);
     let mut scratch = Scratch::default();
     let mut layers: Vec<Bounds> = Vec::with_capacity(n_layers);
     let mut last_rows = None;
     for k in 0..n_layers {
-        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &[], None, &mut scratch);
+        poll(deadline)?;
+        let (b, rows, _) = layer_bounds_below(&below, k + 1 == n_layers, None, &[], None, &mut scratch, deadline)?;
         below.push(&b);
         layers.push(b);
         last_rows = rows;
@@ -927,12 +958,13 @@ pub fn compute_with_output(net: &Network, input: &InputBox) -> SymbolicBounds {
                 rows.coeffs[(2 * o + 1) * m + o] = -1.0;
             }
             for j in (0..n_layers).rev() {
+                poll(deadline)?;
                 below.step(j, &mut rows, &mut scratch, &[], &[]);
             }
             rows
         }
     };
-    SymbolicBounds { bounds: NetworkBounds { layers }, output: to_output_bounds(&rows) }
+    Ok(SymbolicBounds { bounds: NetworkBounds { layers }, output: to_output_bounds(&rows) })
 }
 
 /// Rows `2o` lower-bound output `o`, rows `2o + 1` lower-bound its negation.
@@ -1105,7 +1137,7 @@ mod tests {
             let (root, slopes) = if t % 4 < 2 {
                 (compute(&net, &input), NeuronSlopes::default())
             } else {
-                crate::bounds::optimised::compute_with_slopes(&net, &input)
+                crate::bounds::optimised::compute_with_slopes(&net, &input, None).unwrap()
             };
             let unstable: Vec<(usize, usize, f64)> = net
                 .layers()

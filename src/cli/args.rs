@@ -13,7 +13,7 @@ use crate::settings::{Settings, Strategy};
 
 /// Prove properties of piecewise-linear neural networks, or find the input that breaks them.
 #[derive(Debug, Parser)]
-#[command(name = "reluverify", version, about)]
+#[command(name = "reluverify", version = crate::cli::VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -119,8 +119,15 @@ pub enum MethodArg {
 
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes: 0 every instance answered (holds, violated or unknown) and none
+contradicts --expected; 1 some answer contradicts --expected (this takes
+precedence over errors); 2 some instance is an error (a file that does not
+load, a property that does not fit its network) or the list or options are
+unusable.")]
 pub struct BenchArgs {
-    /// The instance list: `onnx,vnnlib,timeout` per line.
+    /// The instance list: `onnx,vnnlib,timeout` per line (a first line
+    /// `onnx,vnnlib,timeout` is a header and skipped).
     pub instances: PathBuf,
     /// Folder the file names are relative to (default: the list's folder).
     #[arg(long, value_name = "DIR")]
@@ -128,14 +135,20 @@ pub struct BenchArgs {
     /// Cap every instance's timeout at this many seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout_cap: Option<f64>,
-    /// Write one CSV row per instance to this file.
+    /// Write one CSV row per instance to this file (created or replaced), each
+    /// appended as its instance ends, so a killed run keeps its finished rows.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Continue a killed run: keep the rows already in `--out`, run only the
+    /// instances without one and append their rows; the summary covers all.
+    #[arg(long, requires = "out", conflicts_with = "bounds_table")]
+    pub resume: bool,
     /// Compare with `onnx,vnnlib,expected,...` rows; wrong answers exit 1.
     #[arg(long, value_name = "FILE")]
     pub expected: Option<PathBuf>,
     /// Instead of checking, compute each instance's neuron bounds with every
-    /// method and tabulate unstable neurons and bound times.
+    /// method and tabulate unstable neurons and bound times (`--out` is then
+    /// written whole at the end, atomically).
     #[arg(long)]
     pub bounds_table: bool,
     /// Search options, as for `check`.
@@ -149,7 +162,7 @@ pub struct BenchArgs {
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The network (.onnx).
+    /// The network (.onnx or .nnet).
     pub model: PathBuf,
     /// The property (.json or .vnnlib).
     pub spec: PathBuf,
@@ -248,39 +261,41 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("expected a byte count such as 1048576, 512K, 64M or 1G, got `{s}`"))
 }
 
-/// Options shared by `check` and `bench`.
+/// Options shared by `check` and `bench`: the thread count, then the knobs
+/// of the search, listed under their own heading in `--help` (the defaults
+/// are what the README's measurements use).
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// Threads for the search and the solver.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Proof search: input splitting (few inputs), MILP, phase splitting, or chosen from the problem.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto, help_heading = "Search tuning")]
     pub strategy: StrategyArg,
     /// Neuron bounds for the MILP strategy's big-M constants.
-    #[arg(long, value_enum, default_value_t = BoundsArg::Lp)]
+    #[arg(long, value_enum, default_value_t = BoundsArg::Lp, help_heading = "Search tuning")]
     pub bounds: BoundsArg,
     /// Neuron bounds of every box of the input-splitting search (lp: LP on the whole region, symbolic per box inside it).
-    #[arg(long, value_enum, default_value_t = BoundsArg::Symbolic)]
+    #[arg(long, value_enum, default_value_t = BoundsArg::Symbolic, help_heading = "Search tuning")]
     pub split_bounds: BoundsArg,
     /// Neuron bounds of the whole region at the root of the phase-splitting search.
-    #[arg(long, value_enum, default_value_t = BoundsArg::Optimised)]
+    #[arg(long, value_enum, default_value_t = BoundsArg::Optimised, help_heading = "Search tuning")]
     pub phase_bounds: BoundsArg,
     /// Input splitting sends a box to the MILP once at most this many neurons are unstable.
-    #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable)]
+    #[arg(long, value_name = "N", default_value_t = Settings::default().split_milp_unstable, help_heading = "Search tuning")]
     pub split_milp_unstable: usize,
     /// Phase splitting sends a domain to the MILP once at most this many neurons are unstable.
-    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_milp_unstable)]
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_milp_unstable, help_heading = "Search tuning")]
     pub phase_milp_unstable: usize,
     /// Phase splitting bounds the children of this many candidate splits per domain and keeps the best.
-    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_candidates)]
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_candidates, help_heading = "Search tuning")]
     pub phase_candidates: usize,
     /// Phase splitting refines a domain's bounds from the clamped bounds alone, without its split constraints.
-    #[arg(long)]
+    #[arg(long, help_heading = "Search tuning")]
     pub phase_plain_refinement: bool,
     /// Phase splitting solves a disjunct by one MILP over the whole region once its tree has this many domains
     /// (regions with few unstable neurons only).
-    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_tree_domains)]
+    #[arg(long, value_name = "N", default_value_t = Settings::default().phase_tree_domains, help_heading = "Search tuning")]
     pub phase_tree_domains: usize,
 }
 

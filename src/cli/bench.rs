@@ -2,13 +2,37 @@
 //! competition does.
 //!
 //! Each `onnx,vnnlib,timeout` row is checked in turn (every model and
-//! property file is loaded once, however many rows share it). One CSV row is
-//! written per instance, a summary table is printed, and with `--expected`
-//! every disagreement is marked; a wrong answer (holds where violated is
-//! expected, or the reverse) makes the run exit with code 1.
+//! property file is loaded once, however many rows share it; file names are
+//! relative to `--root`, by default the list's folder, and errors name the
+//! file as opened). A first row `onnx,vnnlib,timeout` is a header and
+//! skipped: VNN-COMP lists have none, but people add one. A summary table
+//! is printed, and with `--expected` every disagreement is marked.
+//!
+//! The exit code is the run's worst outcome, so that neither a wrong answer
+//! nor a typo in a path can make a run pass:
+//!
+//! | code | when |
+//! |---|---|
+//! | 0 | every instance answered (holds, violated or unknown) and none contradicts `--expected` |
+//! | 1 | some answer contradicts `--expected` (holds where violated is expected, or the reverse); takes precedence over errors |
+//! | 2 | some instance is an `error` (a file that does not load, a property that does not fit its network), or the list or options are unusable |
+//!
+//! **Nothing is lost when a run is killed.** Harnesses and CI runners kill
+//! long runs, so `--out` is not written at the end: the header goes to the
+//! file first and each instance's row is appended as soon as it ends, with
+//! one `write` call of the whole line on an unbuffered file, so a reader
+//! (and a run killed by SIGTERM or SIGKILL) sees only whole rows.
+//! `--resume` reads such a file back, drops a last line left without its
+//! newline (a write cut short by a full disk or a power loss), keeps the
+//! rows of instances already there and runs only the rest; the summary and
+//! exit code then cover every instance of the list, as one uninterrupted
+//! run would. Rows are matched by `onnx,vnnlib` as written in the list,
+//! once each (a list naming an instance twice needs two rows).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +40,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::BenchArgs;
 use super::exit::Exit;
+use super::output;
 use crate::bounds::{self, BoundMethod};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
@@ -24,11 +49,22 @@ use crate::spec::{self, Property};
 use crate::verdict::{check_witness, Verdict};
 use crate::verify;
 
+/// The header of an instance list, when it has one (skipped).
+const LIST_HEADER: [&str; 3] = ["onnx", "vnnlib", "timeout"];
+
+/// The first line of a `--out` file: the columns of [`Row::csv_line`].
+const OUT_HEADER: &str = "onnx,vnnlib,verdict,seconds,witness_validated,expected,agrees,falsify_s,bounds_s,search_s";
+
+/// The verdicts a row may hold.
+const VERDICTS: [&str; 4] = ["holds", "violated", "unknown", "error"];
+
 /// One instance of the list.
 struct Instance {
     onnx: String,
     vnnlib: String,
     timeout: f64,
+    /// The 1-based line of the list it came from, for error messages.
+    line: usize,
 }
 
 /// One finished instance.
@@ -53,6 +89,121 @@ impl Row {
             ("holds", Some("violated")) | ("violated", Some("holds"))
         )
     }
+
+    /// The row as one line of the `--out` file ([`OUT_HEADER`]), newline
+    /// included.
+    fn csv_line(&self) -> String {
+        let agrees = match self.expected.as_deref() {
+            None | Some("unknown") => "",
+            Some(e) if e == self.verdict => "yes",
+            Some(_) if self.wrong() => "WRONG",
+            Some(_) => "no",
+        };
+        format!(
+            "{},{},{},{:.4},{},{},{},{:.4},{:.4},{:.4}\n",
+            self.onnx,
+            self.vnnlib,
+            self.verdict,
+            self.seconds,
+            self.witness_validated,
+            self.expected.as_deref().unwrap_or(""),
+            agrees,
+            self.phases[0],
+            self.phases[1],
+            self.phases[2]
+        )
+    }
+
+    /// Read back a line written by [`Row::csv_line`] (without its newline);
+    /// `None` when it is not one.
+    fn parse(line: &str) -> Option<Row> {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 10 || !VERDICTS.contains(&f[2]) {
+            return None;
+        }
+        let secs = |s: &str| s.parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0);
+        Some(Row {
+            onnx: f[0].to_string(),
+            vnnlib: f[1].to_string(),
+            verdict: f[2].to_string(),
+            seconds: secs(f[3])?,
+            witness_validated: f[4].parse().ok()?,
+            expected: Some(f[5].to_string()).filter(|e| !e.is_empty()),
+            phases: [secs(f[7])?, secs(f[8])?, secs(f[9])?],
+        })
+    }
+}
+
+/// The `--out` file of a run: the header first, then one row appended per
+/// finished instance (see the module doc for why rows survive a kill).
+struct OutFile {
+    path: PathBuf,
+    /// Unbuffered, so that each [`OutFile::append`] is one `write` call.
+    file: File,
+}
+
+impl OutFile {
+    /// Create (or replace) the file at `path` and write the header; the
+    /// folder is created if missing.
+    fn create(path: &Path) -> Result<OutFile> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        output::check_writable(path)?;
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut out = OutFile { path: path.to_path_buf(), file };
+        out.write_line(&format!("{OUT_HEADER}\n"))?;
+        Ok(out)
+    }
+
+    /// Open the file a killed run left at `path` and read its rows back, to
+    /// append the rest; a missing or empty file starts afresh. A last line
+    /// without its newline was cut short: it is cut off the file too.
+    fn resume(path: &Path) -> Result<(OutFile, Vec<Row>)> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((OutFile::create(path)?, Vec::new())),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        // Only whole lines count: up to and including the last newline.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if whole == 0 {
+            return Ok((OutFile::create(path)?, Vec::new()));
+        }
+        let text = String::from_utf8_lossy(&bytes[..whole]);
+        let mut lines = text.lines().enumerate();
+        let not_ours = |line: usize, what: &str| {
+            Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "{what}; --resume continues a file written by `reluverify bench --out`, whose \
+                     first line is `{OUT_HEADER}`: give another --out, or drop --resume to replace it"
+                ),
+            )
+            .with_path(path)
+            .at(line, 1)
+        };
+        if lines.next().map(|(_, l)| l) != Some(OUT_HEADER) {
+            return Err(not_ours(1, "the first line is not the header of a bench result file"));
+        }
+        let rows = lines
+            .map(|(i, l)| Row::parse(l).ok_or_else(|| not_ours(i + 1, "not a result row of 10 fields")))
+            .collect::<Result<Vec<Row>>>()?;
+        let mut file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+        let cut = |e| Error::io(path, e);
+        file.set_len(whole as u64).map_err(cut)?;
+        file.seek(SeekFrom::End(0)).map_err(cut)?;
+        Ok((OutFile { path: path.to_path_buf(), file }, rows))
+    }
+
+    /// Append `row` with one write of the whole line.
+    fn append(&mut self, row: &Row) -> Result<()> {
+        self.write_line(&row.csv_line())
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        self.file.write_all(line.as_bytes()).and_then(|()| self.file.flush()).map_err(|e| Error::io(&self.path, e))
+    }
 }
 
 /// Print a line above the progress bar, or straight to stderr when the bar is
@@ -60,7 +211,7 @@ impl Row {
 /// bar would drop it.
 fn say(bar: &ProgressBar, line: String) {
     if bar.is_hidden() {
-        eprintln!("{line}");
+        output::stderr(&format!("{line}\n"));
     } else {
         bar.println(line);
     }
@@ -77,7 +228,8 @@ struct Files {
 }
 
 impl Files {
-    /// The model and property of `inst`, loading each file on first use.
+    /// The model and property of `inst`, loading each file on first use from
+    /// its path under `root` (which errors name).
     fn get(&mut self, root: &Path, inst: &Instance) -> Result<(&Network, &Property)> {
         let limits = &self.limits;
         self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load_with(&root.join(&inst.onnx), limits));
@@ -103,16 +255,20 @@ fn read_csv(path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
         .collect())
 }
 
+/// The instances of a list, a first row `onnx,vnnlib,timeout` skipped.
 fn read_instances(path: &Path) -> Result<Vec<Instance>> {
-    read_csv(path)?
-        .into_iter()
+    let mut rows = read_csv(path)?;
+    if rows.first().is_some_and(|(_, f)| f.iter().map(|s| s.to_ascii_lowercase()).eq(LIST_HEADER)) {
+        rows.remove(0);
+    }
+    rows.into_iter()
         .map(|(line, f)| {
             let bad = |msg: &str| Error::new(ErrorKind::Usage, msg.to_string()).with_path(path).at(line, 1);
             if f.len() != 3 {
                 return Err(bad("expected `onnx,vnnlib,timeout`"));
             }
             let timeout: f64 = f[2].parse().map_err(|_| bad("timeout must be a number of seconds"))?;
-            Ok(Instance { onnx: f[0].clone(), vnnlib: f[1].clone(), timeout })
+            Ok(Instance { onnx: f[0].clone(), vnnlib: f[1].clone(), timeout, line })
         })
         .collect()
 }
@@ -139,7 +295,25 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Run the benchmark and print its summary.
+/// Split `instances` into those with a row in `done` (the rows, in list
+/// order) and those still to run; each row answers one instance with its
+/// `onnx,vnnlib`. Also returns how many rows answer no instance of the list.
+fn match_done(instances: Vec<Instance>, done: Vec<Row>) -> (Vec<Row>, Vec<Instance>, usize) {
+    let mut by_key: HashMap<(String, String), Vec<Row>> = HashMap::new();
+    for row in done.into_iter().rev() {
+        by_key.entry((row.onnx.clone(), row.vnnlib.clone())).or_default().push(row);
+    }
+    let (mut kept, mut todo) = (Vec::new(), Vec::new());
+    for inst in instances {
+        match by_key.get_mut(&(inst.onnx.clone(), inst.vnnlib.clone())).and_then(Vec::pop) {
+            Some(row) => kept.push(row),
+            None => todo.push(inst),
+        }
+    }
+    (kept, todo, by_key.values().map(Vec::len).sum())
+}
+
+/// Run the benchmark and print its summary; the exit code is in the module doc.
 pub fn bench(args: &BenchArgs) -> Result<Exit> {
     let instances = read_instances(&args.instances)?;
     let root = args.root.clone().unwrap_or_else(|| args.instances.parent().map(Path::to_path_buf).unwrap_or_default());
@@ -151,15 +325,38 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         None => HashMap::new(),
     };
     let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
-    let bar = ProgressBar::new(instances.len() as u64);
+    let (mut out, done) = match &args.out {
+        Some(p) if args.resume => {
+            let (out, done) = OutFile::resume(p)?;
+            (Some(out), done)
+        }
+        Some(p) => (Some(OutFile::create(p)?), Vec::new()),
+        None => (None, Vec::new()),
+    };
+    let total = instances.len();
+    let (mut rows, todo, stray) = match_done(instances, done);
+    if let (Some(out), true) = (&args.out, args.resume) {
+        let mut note =
+            format!("resuming {}: {} of {total} instances done, {} to run", out.display(), rows.len(), todo.len());
+        if stray > 0 {
+            let _ = write!(note, "; {stray} row(s) of other instances stay in the file, outside the summary");
+        }
+        output::stderr(&format!("{note}\n"));
+    }
+    for row in &mut rows {
+        row.expected = expected.get(&(row.onnx.clone(), row.vnnlib.clone())).cloned();
+    }
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .expect("static template")
             .progress_chars("=> "),
     );
-    let mut rows = Vec::with_capacity(instances.len());
-    let (mut n_holds, mut n_violated) = (0, 0);
-    for inst in &instances {
+    bar.set_position(rows.len() as u64);
+    let count = |rows: &[Row], v: &str| rows.iter().filter(|r| r.verdict == v).count();
+    let (mut n_holds, mut n_violated) = (count(&rows, "holds"), count(&rows, "violated"));
+    let list = args.instances.display();
+    for inst in &todo {
         let timeout = args.timeout_cap.map_or(inst.timeout, |c| c.min(inst.timeout));
         let settings = args.search.settings(Some(timeout.max(0.001)))?;
         let start = Instant::now();
@@ -177,12 +374,17 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
                     (o.verdict.name().to_string(), validated, phases)
                 }
                 Err(e) => {
-                    say(&bar, format!("error: {}/{}: {e}", inst.onnx, inst.vnnlib));
+                    let (onnx, vnnlib) = (root.join(&inst.onnx), root.join(&inst.vnnlib));
+                    say(
+                        &bar,
+                        format!("error: {list}:{}: {} with {}: {e}", inst.line, onnx.display(), vnnlib.display()),
+                    );
                     ("error".to_string(), false, [0.0; 3])
                 }
             },
+            // Load errors name the file as opened (under `root`).
             Err(e) => {
-                say(&bar, format!("error: {e}"));
+                say(&bar, format!("error: {list}:{}: {e}", inst.line));
                 ("error".to_string(), false, [0.0; 3])
             }
         };
@@ -195,6 +397,9 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
             witness_validated: validated,
             expected: expected.get(&(inst.onnx.clone(), inst.vnnlib.clone())).cloned(),
         };
+        if let Some(out) = &mut out {
+            out.append(&row)?;
+        }
         if row.wrong() {
             say(
                 &bar,
@@ -217,47 +422,20 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         rows.push(row);
     }
     bar.finish_and_clear();
-    if let Some(out) = &args.out {
-        write_results(out, &rows)?;
-    }
-    print!("{}", summary(&rows));
+    output::stdout(&summary(&rows));
     let wrong = rows.iter().filter(|r| r.wrong()).count();
+    let errors = count(&rows, "error");
     if wrong > 0 {
-        eprintln!("error: {wrong} WRONG ANSWER(S) against the expected results");
+        output::stderr(&format!("error: {wrong} WRONG ANSWER(S) against the expected results\n"));
         return Ok(Exit::Violated);
     }
+    if errors > 0 {
+        output::stderr(&format!(
+            "error: {errors} of {total} instance(s) could not be checked (the `error` rows; messages above)\n"
+        ));
+        return Ok(Exit::Error);
+    }
     Ok(Exit::Holds)
-}
-
-fn write_results(path: &PathBuf, rows: &[Row]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let mut text =
-        String::from("onnx,vnnlib,verdict,seconds,witness_validated,expected,agrees,falsify_s,bounds_s,search_s\n");
-    for r in rows {
-        let agrees = match r.expected.as_deref() {
-            None | Some("unknown") => "",
-            Some(e) if e == r.verdict => "yes",
-            Some(_) if r.wrong() => "WRONG",
-            Some(_) => "no",
-        };
-        let _ = writeln!(
-            text,
-            "{},{},{},{:.4},{},{},{},{:.4},{:.4},{:.4}",
-            r.onnx,
-            r.vnnlib,
-            r.verdict,
-            r.seconds,
-            r.witness_validated,
-            r.expected.as_deref().unwrap_or(""),
-            agrees,
-            r.phases[0],
-            r.phases[1],
-            r.phases[2]
-        );
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
 /// The summary table: one line per property file and a total line.
@@ -306,7 +484,12 @@ const METHODS: usize = BoundMethod::ALL.len();
 /// `bench --bounds-table`: per instance and bounding method, the unstable
 /// neurons (summed over regions) and the time to compute the bounds; LP
 /// tightening gets the instance's (capped) timeout as its budget.
+/// `--out` is written atomically once the table is complete, and checked
+/// writable before the work.
 fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result<Exit> {
+    if let Some(out) = &args.out {
+        output::check_writable(out)?;
+    }
     let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
     let bar = ProgressBar::new(instances.len() as u64);
     let names = BoundMethod::ALL.map(BoundMethod::name);
@@ -342,15 +525,16 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
     }
     bar.finish_and_clear();
     if let Some(out) = &args.out {
-        std::fs::write(out, &csv).map_err(|e| Error::io(out, e))?;
+        output::write_atomic(out, csv.as_bytes())?;
     }
     let columns = names.map(|n| format!("{n:>9}")).join(" ");
-    println!("{:<24} {:>4} | mean unstable: {columns} | median ms: {columns}", "property", "n");
+    output::stdout(&format!("{:<24} {:>4} | mean unstable: {columns} | median ms: {columns}\n", "property", "n"));
     let line = |name: &str, rows: &[BoundsRow]| {
-        let cells = |f: &dyn Fn(usize) -> f64| (0..METHODS).map(|m| format!("{:>9.1}", f(m))).collect::<Vec<_>>().join(" ");
+        let cells =
+            |f: &dyn Fn(usize) -> f64| (0..METHODS).map(|m| format!("{:>9.1}", f(m))).collect::<Vec<_>>().join(" ");
         let mean = cells(&|m| rows.iter().map(|r| r.0[m] as f64).sum::<f64>() / rows.len().max(1) as f64);
         let med = cells(&|m| median(&mut rows.iter().map(|r| r.1[m]).collect::<Vec<_>>()));
-        println!("{:<24} {:>4} | {:>15}{mean} | {:>11}{med}", name, rows.len(), "", "");
+        output::stdout(&format!("{:<24} {:>4} | {:>15}{mean} | {:>11}{med}\n", name, rows.len(), "", ""));
     };
     let mut all = Vec::new();
     for (name, rows) in &groups {
@@ -359,4 +543,92 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
     }
     line("TOTAL", &all);
     Ok(Exit::Holds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(onnx: &str, vnnlib: &str, verdict: &str) -> Row {
+        Row {
+            onnx: onnx.into(),
+            vnnlib: vnnlib.into(),
+            verdict: verdict.into(),
+            seconds: 1.25,
+            phases: [0.25, 0.5, 0.5],
+            witness_validated: verdict == "violated",
+            expected: Some("holds".into()),
+        }
+    }
+
+    fn inst(onnx: &str, vnnlib: &str) -> Instance {
+        Instance { onnx: onnx.into(), vnnlib: vnnlib.into(), timeout: 1.0, line: 1 }
+    }
+
+    #[test]
+    fn rows_read_back_as_written() {
+        for verdict in VERDICTS {
+            let r = row("m.onnx", "p.vnnlib", verdict);
+            let line = r.csv_line();
+            assert!(line.ends_with('\n') && line.matches('\n').count() == 1, "{line:?}");
+            let back = Row::parse(line.trim_end()).expect("a written row parses");
+            assert_eq!(back.csv_line(), line);
+        }
+        // Cut short, or not a row at all.
+        let line = row("m.onnx", "p.vnnlib", "holds").csv_line();
+        assert!(Row::parse(&line[..line.len() - 8]).is_none());
+        assert!(Row::parse(OUT_HEADER).is_none());
+    }
+
+    #[test]
+    fn done_rows_answer_one_instance_each() {
+        let list = vec![inst("a", "p"), inst("a", "p"), inst("a", "q"), inst("b", "p")];
+        let done = vec![row("a", "p", "holds"), row("b", "p", "violated"), row("c", "p", "holds")];
+        let (kept, todo, stray) = match_done(list, done);
+        let keys =
+            |v: Vec<(&str, &str)>| v.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            kept.iter().map(|r| (r.onnx.clone(), r.vnnlib.clone())).collect::<Vec<_>>(),
+            keys(vec![("a", "p"), ("b", "p")])
+        );
+        // The second `a,p` has no row of its own: it runs.
+        assert_eq!(
+            todo.iter().map(|i| (i.onnx.clone(), i.vnnlib.clone())).collect::<Vec<_>>(),
+            keys(vec![("a", "p"), ("a", "q")])
+        );
+        assert_eq!(stray, 1);
+    }
+
+    #[test]
+    fn a_header_row_is_skipped_only_first() {
+        let dir = std::env::temp_dir().join(format!("reluverify-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join("list.csv");
+        std::fs::write(&list, "# comment\nONNX, vnnlib ,timeout\nm.onnx,p.vnnlib,10\n").unwrap();
+        let got = read_instances(&list).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].onnx.as_str(), got[0].line), ("m.onnx", 3));
+        std::fs::write(&list, "m.onnx,p.vnnlib,10\nonnx,vnnlib,timeout\n").unwrap();
+        assert_eq!(read_instances(&list).map(|_| ()).unwrap_err().kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn resume_keeps_whole_rows_and_cuts_a_torn_one() {
+        let dir = std::env::temp_dir().join(format!("reluverify-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.csv");
+        let mut out = OutFile::create(&path).unwrap();
+        out.append(&row("a", "p", "holds")).unwrap();
+        let torn = row("b", "p", "violated").csv_line();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&torn.as_bytes()[..20]).unwrap();
+        let (mut out, rows) = OutFile::resume(&path).unwrap();
+        assert_eq!(rows.len(), 1);
+        out.append(&row("b", "p", "violated")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{OUT_HEADER}\n{}{torn}", row("a", "p", "holds").csv_line()));
+        // A file that is not a bench result file is refused, not overwritten.
+        std::fs::write(&path, "verdict\nholds\n").unwrap();
+        assert_eq!(OutFile::resume(&path).map(|_| ()).unwrap_err().kind(), ErrorKind::Usage);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "verdict\nholds\n");
+    }
 }

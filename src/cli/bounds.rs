@@ -1,6 +1,7 @@
 //! `reluverify bounds`: per layer, how many neurons each bounding method
 //! proves always active, always inactive (dead over the whole input region)
-//! or leaves unstable, and the output ranges it gives.
+//! or leaves unstable, and the output ranges it gives. For a network with an
+//! output activation these are the ranges of the logits before it.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,8 @@ use serde_json::{json, Value};
 
 use super::args::{BoundsArgs, MethodArg};
 use super::exit::Exit;
+use super::output;
+use super::report::stamped;
 use crate::bounds::{self, layer_report, BoundMethod, NetworkBounds};
 use crate::error::Result;
 use crate::model::Network;
@@ -55,16 +58,22 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
         .iter()
         .map(|r| json!({ "methods": methods.iter().map(|&m| method_report(&net, &r.input, m, args.threads)).collect::<Vec<_>>() }))
         .collect();
+    let activation = net.output_activation().map(|a| a.op_name());
     if args.json {
-        println!("{}", json!({ "regions": regions }));
+        output::stdout(&format!("{}\n", stamped(json!({ "regions": regions, "output_activation": activation }))));
         return Ok(Exit::Holds);
     }
+    let mut text = String::new();
+    if let Some(op) = activation {
+        text += &format!("the network ends in {op}: the output ranges below are of the logits before it\n");
+    }
     for (k, region) in regions.iter().enumerate() {
-        println!("region {k}:");
+        text += &format!("region {k}:\n");
         for m in region["methods"].as_array().into_iter().flatten() {
-            print!("{}", format_method(m));
+            text += &format_method(m);
         }
     }
+    output::stdout(&text);
     Ok(Exit::Holds)
 }
 

@@ -12,6 +12,10 @@
 //! file is a relaxation and infeasibility is a proof; a feasible point is a
 //! candidate counterexample to confirm with a forward pass. The header
 //! comment of every file says all this, with the model, spec and bounds used.
+//!
+//! For a network with an output activation the files encode the logits and
+//! the property restated on them (`spec::logits`); a region that can never
+//! be unsafe there gets no file.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -25,6 +29,7 @@ use crate::milp::dnf::encode_region;
 use crate::milp::encode::{BOUND_PAD_ABS, BOUND_PAD_REL};
 use crate::milp::write::{write, FileFormat};
 use crate::search::UNSAFE_RELAX;
+use crate::spec::{logits, Region};
 
 /// Run `encode`: write one file per region and print what each holds.
 pub fn encode(args: &EncodeArgs) -> Result<Exit> {
@@ -35,16 +40,28 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
     let (net, prop, _) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     let method = args.bounds.method();
     let count = prop.regions.len();
-    for (k, region) in prop.regions.iter().enumerate() {
+    let (regions, activation) = match net.output_activation() {
+        Some(act) => {
+            let t = logits::translate(&prop, act)?;
+            let regions: Vec<(usize, Region)> = t.regions.into_iter().zip(t.property.regions).collect();
+            println!(
+                "the network ends in {}: the files encode the logits before it and the property restated on them",
+                act.op_name()
+            );
+            (regions, Some(act.op_name()))
+        }
+        None => (prop.regions.into_iter().enumerate().collect(), None),
+    };
+    for (k, region) in regions {
         let nb = bounds::compute_until(&net, &region.input, method, None, args.threads);
-        let enc = encode_region(&net, region, &nb, -UNSAFE_RELAX)?;
+        let enc = encode_region(&net, &region, &nb, -UNSAFE_RELAX)?;
         let path = region_path(&args.out, k, count);
         let counts = (region.unsafe_set.disjuncts.len(), region.input_constraints.len());
-        let header = header(args, method, k, count, counts);
+        let header = header(args, method, k, count, counts, activation);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let w = write(&enc.milp, format, &header, BufWriter::new(file)).map_err(|e| e.with_path(&path))?;
-        println!(
-            "wrote {}: region {k}, {} variables ({} binary), {} rows; {} of {} neurons unstable ({} bounds)",
+        super::output::stdout(&format!(
+            "wrote {}: region {k}, {} variables ({} binary), {} rows; {} of {} neurons unstable ({} bounds)\n",
             path.display(),
             w.vars,
             w.integers,
@@ -52,7 +69,7 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
             enc.stats.unstable,
             enc.stats.neurons,
             method.name()
-        );
+        ));
     }
     Ok(Exit::Holds)
 }
@@ -68,20 +85,30 @@ pub fn region_path(out: &Path, k: usize, count: usize) -> PathBuf {
     out.with_file_name(format!("{stem}.r{k}.{ext}"))
 }
 
-/// The comment at the top of every file: provenance, meaning, names.
-/// `(disjuncts, input_rows)` counts the region's unsafe disjuncts and input constraints.
+/// The comment at the top of every file: provenance, meaning, names; `(disjuncts,
+/// input_rows)` counts the region's unsafe disjuncts and input constraints (and,
+/// for a network ending in the output activation `activation`, that the
+/// file encodes its logits).
 fn header(
     args: &EncodeArgs,
     method: BoundMethod,
     k: usize,
     count: usize,
     (disjuncts, input_rows): (usize, usize),
+    activation: Option<&str>,
 ) -> String {
+    let logits = match activation {
+        Some(op) => format!(
+            "\noutputs: the network ends in {op}; this file encodes the logits before it, with the property \
+             restated exactly on them"
+        ),
+        None => String::new(),
+    };
     format!(
         "written by reluverify {version} (reluverify encode)
 model: {model}
 spec: {spec}
-region {k} (of {count}; the property holds iff the file of every region is infeasible)
+region {k} (of {count}; the property holds iff the file of every region is infeasible){logits}
 neuron bounds: {bounds}, padded by {pad_abs:e} + {pad_rel:e} * |bound|
 unsafe disjuncts: {disjuncts}; unsafe rows c.y <= d are relaxed to c.y <= d + {relax:e}
 input constraints: {input_rows}; their rows a.x <= b are relaxed to a.x <= b + {relax:e}

@@ -9,6 +9,7 @@ mod bench;
 mod bounds;
 mod encode;
 mod exit;
+mod output;
 mod report;
 
 use std::path::Path;
@@ -21,20 +22,41 @@ use crate::model::{self, Network};
 use crate::spec::{self, Property, SpecFormat};
 pub use exit::Exit;
 
+/// The version `--version` and every `--json` object report: the package
+/// version, followed by the git commit when built from a checkout (set by
+/// `build.rs`).
+pub const VERSION: &str = env!("RELUVERIFY_VERSION");
+
 /// Run the CLI with the process arguments and return the exit code.
+///
+/// With `--json`, an error is also printed as one JSON object on standard
+/// output ([`report::error_json`]), so a script reading stdout always gets
+/// an object; the message goes to standard error either way.
 pub fn main() -> ExitCode {
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
     let args = match args::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Error } else { Exit::Holds };
+            if !e.use_stderr() {
+                // --help and --version: print and succeed.
+                let _ = e.print();
+                return Exit::Holds.into();
+            }
+            if json {
+                let err = crate::Error::new(crate::ErrorKind::Usage, e.kind().to_string());
+                output::stdout(&format!("{}\n", report::error_json(&err)));
+            }
             let _ = e.print();
-            return code.into();
+            return Exit::Error.into();
         }
     };
     match run(args) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("error: {e}");
+            if json {
+                output::stdout(&format!("{}\n", report::error_json(&e)));
+            }
+            output::stderr(&format!("error: {e}\n"));
             Exit::Error.into()
         }
     }
@@ -50,8 +72,8 @@ fn run(cli: args::Cli) -> Result<Exit> {
 }
 
 /// Load the model and property named on the command line within the
-/// `--max-*` limits and check that the property fits the network (errors
-/// name the property file).
+/// `--max-*` limits and check that the property fits the network
+/// ([`Property::check_network`]; errors name the property file).
 fn load_problem(
     model_path: &Path,
     spec_path: &Path,
@@ -60,6 +82,6 @@ fn load_problem(
     let limits = limits.limits()?;
     let net = model::load_with(model_path, &limits)?;
     let (prop, format) = spec::load_with(spec_path, &limits)?;
-    prop.check_dims(net.input_dim(), net.output_dim()).map_err(|e| e.with_path(spec_path))?;
+    prop.check_network(&net).map_err(|e| e.with_path(spec_path))?;
     Ok((net, prop, format))
 }

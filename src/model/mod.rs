@@ -9,6 +9,15 @@
 //! Layer `k` computes `z = W x + b` (the *pre-activation*) and then
 //! `y = act(z)` neuron by neuron. The last layer's activation is normally
 //! [`Activation::Identity`], so its pre-activation is the network output.
+//!
+//! A classifier or controller may end in a smooth [`OutputActivation`]
+//! (softmax, log-softmax, tanh, sigmoid) after its last layer. It is not
+//! part of the piecewise-linear chain: [`Network::forward`] and everything
+//! built on the layers (bounds, MILP encodings, searches) work on the
+//! *logits* before it, and [`Network::forward_activated`] applies it. The
+//! property on the activated outputs is turned into an exact one on the
+//! logits by `spec::logits`, and witnesses are checked on the activated
+//! outputs (`verdict::check_witness`).
 
 pub mod nnet;
 pub mod onnx;
@@ -18,19 +27,25 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
 
-/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`),
-/// within the default [`LoadLimits`].
+/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`,
+/// either gzip-compressed as `.onnx.gz`, `.nnet.gz`), within the default
+/// [`LoadLimits`].
 pub fn load(path: &Path) -> Result<Network> {
     load_with(path, &LoadLimits::default())
 }
 
-/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`),
-/// and refuse a file, tensor or layer beyond `limits` before allocating it.
+/// Load a network file, choosing the loader by extension (`.onnx`, `.nnet`,
+/// either gzip-compressed as `.onnx.gz`, `.nnet.gz`), and refuse a file,
+/// tensor or layer beyond `limits` before allocating it.
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match crate::limits::format_extension(path).as_deref() {
         Some("onnx") => onnx::load_with(path, limits),
         Some("nnet") => nnet::load_with(path, limits).map(|(net, _)| net),
-        _ => Err(Error::new(ErrorKind::Usage, "unknown model format: expected a .onnx or .nnet file").with_path(path)),
+        _ => Err(Error::new(
+            ErrorKind::Usage,
+            "unknown model format: expected a .onnx or .nnet file (or .onnx.gz, .nnet.gz)",
+        )
+        .with_path(path)),
     }
 }
 
@@ -287,6 +302,68 @@ impl Activation {
     }
 }
 
+/// A smooth activation after the last layer, applied to the whole output
+/// vector (softmax, log-softmax) or element by element (tanh, sigmoid).
+///
+/// It is monotone, which is what lets `spec::logits` restate a property on
+/// the activated outputs exactly on the logits before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputActivation {
+    /// `p_i = exp(z_i) / sum_j exp(z_j)` over all outputs.
+    Softmax,
+    /// `y_i = z_i - ln(sum_j exp(z_j))` over all outputs.
+    LogSoftmax,
+    /// `y_i = tanh(z_i)`, in `(-1, 1)`.
+    Tanh,
+    /// `y_i = 1 / (1 + exp(-z_i))`, in `(0, 1)`.
+    Sigmoid,
+}
+
+impl OutputActivation {
+    /// The activated outputs of the logits `z`, evaluated stably in f64
+    /// (softmax and log-softmax shift by `max z` first, the sigmoid never
+    /// exponentiates a positive number).
+    pub fn apply(&self, z: &[f64]) -> Vec<f64> {
+        let log_sum_exp = || {
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (m, z.iter().map(|v| (v - m).exp()).sum::<f64>())
+        };
+        match self {
+            OutputActivation::Softmax => {
+                let (m, sum) = log_sum_exp();
+                z.iter().map(|v| (v - m).exp() / sum).collect()
+            }
+            OutputActivation::LogSoftmax => {
+                let (m, sum) = log_sum_exp();
+                let shift = m + sum.ln();
+                z.iter().map(|v| v - shift).collect()
+            }
+            OutputActivation::Tanh => z.iter().map(|v| v.tanh()).collect(),
+            OutputActivation::Sigmoid => z
+                .iter()
+                .map(|&v| {
+                    if v >= 0.0 {
+                        1.0 / (1.0 + (-v).exp())
+                    } else {
+                        let e = v.exp();
+                        e / (1.0 + e)
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// The ONNX operator name (`Softmax`, `LogSoftmax`, `Tanh`, `Sigmoid`).
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            OutputActivation::Softmax => "Softmax",
+            OutputActivation::LogSoftmax => "LogSoftmax",
+            OutputActivation::Tanh => "Tanh",
+            OutputActivation::Sigmoid => "Sigmoid",
+        }
+    }
+}
+
 /// One layer: an affine map followed by an activation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
@@ -308,10 +385,12 @@ impl Layer {
     }
 }
 
-/// A validated feed-forward network: dimensions chain and every value is finite.
+/// A validated feed-forward network: dimensions chain and every value is
+/// finite; optionally followed by an [`OutputActivation`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     layers: Vec<Layer>,
+    output_activation: Option<OutputActivation>,
 }
 
 impl Network {
@@ -366,7 +445,17 @@ impl Network {
                 Activation::Identity | Activation::Relu => {}
             }
         }
-        Ok(Network { layers })
+        Ok(Network { layers, output_activation: None })
+    }
+
+    /// The same network followed by `act` (`None`: the logits are the output).
+    pub fn with_output_activation(self, act: Option<OutputActivation>) -> Network {
+        Network { output_activation: act, ..self }
+    }
+
+    /// The activation after the last layer, if any.
+    pub fn output_activation(&self) -> Option<OutputActivation> {
+        self.output_activation
     }
 
     /// The layers in order.
@@ -389,7 +478,9 @@ impl Network {
         self.layers.iter().filter(|l| l.activation != Activation::Identity).map(Layer::output_dim).sum()
     }
 
-    /// The f64 forward pass. Panics if `x.len() != self.input_dim()`.
+    /// The f64 forward pass through the layers: the logits, before any
+    /// [`OutputActivation`] (see [`Network::forward_activated`]). Panics if
+    /// `x.len() != self.input_dim()`.
     pub fn forward(&self, x: &[f64]) -> Vec<f64> {
         assert_eq!(x.len(), self.input_dim(), "forward: wrong input length");
         let mut v = x.to_vec();
@@ -398,6 +489,16 @@ impl Network {
             v = z.iter().enumerate().map(|(i, &zi)| layer.activation.eval(i, zi)).collect();
         }
         v
+    }
+
+    /// The network's function: [`Network::forward`], then the output
+    /// activation if there is one.
+    pub fn forward_activated(&self, x: &[f64]) -> Vec<f64> {
+        let z = self.forward(x);
+        match self.output_activation {
+            Some(act) => act.apply(&z),
+            None => z,
+        }
     }
 
     /// The gradient of `sum_k c_k y_k` with respect to the input at `x`, with

@@ -257,10 +257,17 @@ pub fn save(net: &Network, norm: Option<&Normalisation>, path: &Path) -> Result<
 /// The `.nnet` text of `net` with the normalisation `norm`, or with
 /// [`Normalisation::identity`] when `None`.
 ///
-/// Errors: [`ErrorKind::Unsupported`] when a hidden layer is not ReLU or the
-/// last layer is not the identity; [`ErrorKind::Network`] when `norm` does
-/// not fit the network ([`Normalisation::validate`]).
+/// Errors: [`ErrorKind::Unsupported`] when a hidden layer is not ReLU, the
+/// last layer is not the identity or the network has an output activation;
+/// [`ErrorKind::Network`] when `norm` does not fit the network
+/// ([`Normalisation::validate`]).
 pub fn to_string(net: &Network, norm: Option<&Normalisation>) -> Result<String> {
+    if let Some(act) = net.output_activation() {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("the network ends in {}: .nnet has no output activation", act.op_name()),
+        ));
+    }
     let last = net.layers().len() - 1;
     for (k, layer) in net.layers().iter().enumerate() {
         let expected = if k == last { Activation::Identity } else { Activation::Relu };

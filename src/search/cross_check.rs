@@ -32,6 +32,10 @@
 //! A `violated` verdict needs no second method: its witness already passed
 //! the f64 check. The cross-check runs that check again and confirms it. An
 //! `unknown` verdict has nothing to check.
+//!
+//! On a network with an output activation, a `holds` is cross-checked on
+//! the logits against the property restated there (as the search ran), and
+//! a counterexample found there is checked on the whole network.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -40,7 +44,7 @@ use std::time::{Duration, Instant};
 use crate::bounds::{symbolic, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
-use crate::spec::{Conjunction, InputBox, Property, Region};
+use crate::spec::{logits, Conjunction, InputBox, Property, Region};
 use crate::verdict::{check_witness, Verdict, Witness};
 
 use super::INPUT_SPLIT_MAX_DIM;
@@ -134,6 +138,24 @@ pub fn cross_check(
         Verdict::Unknown { .. } => {
             Ok(report(inconclusive("the verdict is unknown; there is nothing to cross-check".into()), 0))
         }
+        Verdict::Holds { .. } if net.output_activation().is_some() => {
+            let act = net.output_activation().expect("matched");
+            let translated = logits::translate(prop, act)?;
+            if translated.property.regions.is_empty() {
+                return Ok(report(CrossCheck::Confirmed, 0));
+            }
+            let logit_net = net.clone().with_output_activation(None);
+            let mut on_logits = cross_check(&logit_net, &translated.property, verdict, deadline, threads)?;
+            if let CrossCheck::Disagrees { witness } = &on_logits.result {
+                on_logits.result = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+                    Some(witness) => CrossCheck::Disagrees { witness },
+                    None => inconclusive(
+                        "a counterexample on the logits fails the f64 check on the activated outputs".into(),
+                    ),
+                };
+            }
+            Ok(on_logits)
+        }
         Verdict::Holds { .. } if net.input_dim() > INPUT_SPLIT_MAX_DIM => Ok(report(
             inconclusive(format!(
                 "{} inputs are too many for input splitting (at most {INPUT_SPLIT_MAX_DIM})",
@@ -185,6 +207,9 @@ enum Node {
     Open,
 }
 
+/// Why a cross-check stopped at its deadline.
+const TIME_LIMIT: &str = "time limit reached";
+
 /// Shared state of one cross-check.
 struct Splitter<'a> {
     net: &'a Network,
@@ -212,7 +237,7 @@ impl Splitter<'_> {
             return Node::Open;
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return self.give_up("time limit reached".into());
+            return self.give_up(TIME_LIMIT.into());
         }
         self.boxes.fetch_add(1, Ordering::Relaxed);
         let r = &self.prop.regions[region];
@@ -222,7 +247,11 @@ impl Splitter<'_> {
         let net = self.net;
         let bounds = match outer {
             Some(outer) => symbolic::compute_within(net, &bx, outer),
-            None => symbolic::compute(net, &bx),
+            // The region's box: on a large network, the longest step.
+            None => match symbolic::compute_before(net, &bx, self.deadline) {
+                Ok(bounds) => bounds,
+                Err(_) => return self.give_up(TIME_LIMIT.into()),
+            },
         };
         let mut still_open = Vec::new();
         // Per input, |coefficient| x width summed over the open disjuncts'

@@ -15,6 +15,20 @@
 //! the MILP and LP leaves exactly, input splitting as cuts that drop boxes
 //! missing the polytope, falsification by projecting its points into the
 //! polytope, and the witness check exactly.
+//!
+//! A network that ends in an output activation (softmax, tanh, ...) is
+//! searched on its logits, with the property restated there exactly by
+//! [`logits::translate`]; a counterexample found on the logits is then
+//! checked on the whole network against the original property, and one that
+//! fails that check gives "unknown" ([`UnknownReason::ActivatedWitness`]).
+//!
+//! [`Settings::timeout`] sets one deadline for the whole run, and every
+//! stage polls it: the falsification per sample and per descent, the bounds
+//! per level of substitution, per neuron and per LP (see
+//! [`bounds::compute_before`]), the searches per box or domain, and each
+//! MILP and LP gets the time left as its HiGHS time limit. Past it, a stage
+//! stops and the run answers "unknown" (time limit); bounds cut short are
+//! never used ([`bounds::Expired`]).
 
 pub mod cross_check;
 pub mod falsify;
@@ -29,7 +43,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::bounds::{self, symbolic, BoundMethod, NetworkBounds};
+use crate::bounds::{self, past, symbolic, BoundMethod, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
 use crate::milp::encode::{encode, Encoding};
 use crate::milp::highs::Highs;
@@ -37,8 +51,9 @@ use crate::milp::polytope::{enclosing_box, Enclosure};
 use crate::milp::scaling::Scaling;
 use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
+use crate::model::OutputActivation;
 use crate::settings::{Settings, Strategy};
-use crate::spec::{Conjunction, InputBox, Property, Region};
+use crate::spec::{logits, Conjunction, InputBox, Property, Region};
 use crate::verdict::{
     check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
 };
@@ -78,11 +93,51 @@ pub const HIGH_DIM_SAMPLES: usize = 256;
 
 /// Verify `prop` on `net`.
 ///
-/// Errors only for unusable input (dimensions that do not match, invalid
-/// settings); every solver outcome is a [`Verdict`].
+/// Errors only for unusable input (a property that does not fit the network:
+/// declared counts or dimensions that do not match, a constraint with no
+/// exact form on the logits of an output activation; invalid settings);
+/// every solver outcome is a [`Verdict`]. [`Property::warnings`] come first
+/// in the outcome's warnings.
 pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
     settings.validate()?;
     prop.check_dims(net.input_dim(), net.output_dim())?;
+    let mut outcome = match net.output_activation() {
+        None => search(net, prop, settings)?,
+        Some(act) => search_logits(net, prop, act, settings)?,
+    };
+    let mut warnings = prop.warnings();
+    warnings.append(&mut outcome.stats.warnings);
+    outcome.stats.warnings = warnings;
+    Ok(outcome)
+}
+
+/// Verify `prop` on `net`, which ends in `act`: restate the property on the
+/// logits, search the network without its activation, and check a
+/// counterexample again on the whole network against `prop`.
+fn search_logits(net: &Network, prop: &Property, act: OutputActivation, settings: &Settings) -> Result<Outcome> {
+    let start = Instant::now();
+    let translated = logits::translate(prop, act)?;
+    let mut outcome = if translated.property.regions.is_empty() {
+        // No constraint can be met within the activation's range.
+        let stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
+        Outcome { verdict: Verdict::Holds { proved_by: ProofMethod::Bounds }, stats }
+    } else {
+        search(&net.clone().with_output_activation(None), &translated.property, settings)?
+    };
+    if let Verdict::Violated { witness } = &outcome.verdict {
+        outcome.verdict = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+            Some(witness) => Verdict::Violated { witness },
+            None => Verdict::Unknown { reason: UnknownReason::ActivatedWitness },
+        };
+    }
+    outcome.stats.notes = translated.notes;
+    outcome.stats.elapsed = start.elapsed();
+    Ok(outcome)
+}
+
+/// The search of [`verify`] on a network without output activation and a
+/// property that fits it.
+fn search(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
     let start = Instant::now();
     let deadline = settings.timeout.map(|t| start + t);
     let mut stats = Stats { neurons: net.activation_neurons(), ..Stats::default() };
@@ -125,7 +180,7 @@ fn enclose_polytopes(prop: &Property, threads: usize) -> Option<Enclosed> {
     if prop.regions.iter().all(|r| r.input_constraints.is_empty()) {
         return None;
     }
-    let mut enclosed = Enclosed { prop: Property { regions: Vec::new() }, origin: Vec::new() };
+    let mut enclosed = Enclosed { prop: Property::new(Vec::new()), origin: Vec::new() };
     for (r, region) in prop.regions.iter().enumerate() {
         if let Enclosure::Within(input) = enclosing_box(region, threads) {
             enclosed.prop.regions.push(Region { input, ..region.clone() });
@@ -153,14 +208,16 @@ fn verify_boxes(
         n if n <= INPUT_SPLIT_MAX_DIM => settings.falsify_samples,
         _ => settings.falsify_samples.min(HIGH_DIM_SAMPLES),
     };
-    let found = falsify::sample(net, prop, samples, settings.seed)
-        .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed));
+    let found = falsify::sample(net, prop, samples, settings.seed, deadline)
+        .or_else(|| falsify::gradient_descent(net, prop, settings.falsify_restarts, settings.seed, deadline));
     stats.phases.falsify = start.elapsed();
     let verdict = match found {
         Some(witness) => {
             stats.search = Some(SearchPath::Falsify);
             Verdict::Violated { witness }
         }
+        // The falsification may have stopped early: no search starts.
+        None if past(deadline) => Verdict::Unknown { reason: UnknownReason::TimeLimit },
         None => match strategy {
             Strategy::InputSplit | Strategy::PhaseSplit => {
                 let path =
@@ -202,16 +259,25 @@ fn branch_and_bound(
         let lp_deadline = settings.timeout.map(|t| started + t.mul_f64(settings.lp_budget));
         // Optimised root bounds pass on their per-neuron slopes to the
         // domains of phase splitting (see `symbolic::NeuronSlopes`).
-        let (root, slopes) = match (path, root_method) {
-            (SearchPath::PhaseSplit, BoundMethod::Optimised) => bounds::optimised::compute_with_slopes(net, &region.input),
-            _ => (region_bounds(net, region, root_method, lp_deadline, settings.threads), Default::default()),
+        let root = match (path, root_method) {
+            (SearchPath::PhaseSplit, BoundMethod::Optimised) => {
+                bounds::optimised::compute_with_slopes(net, &region.input, deadline)
+            }
+            _ => region_bounds(net, region, root_method, lp_deadline, deadline, settings.threads)
+                .map(|nb| (nb, Default::default())),
         };
         stats.phases.bounds += started.elapsed();
+        let Ok((root, slopes)) = root else {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        };
         stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
+        if past(deadline) {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        }
         stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
-        let unstable = root.unstable_count(net);
-        stats.unstable += unstable;
-        stats.stable += stats.neurons - unstable;
+        stats.region_unstable.push(root.unstable_count(net));
         let result = pool.install(|| match path {
             SearchPath::InputSplit => input_split.run(r, Some(&root)),
             _ => phase_split.run(r, &root, &slopes),
@@ -257,13 +323,19 @@ fn milp_per_region(
     let lp_deadline = settings.timeout.map(|t| start + t.mul_f64(settings.lp_budget));
     for (r, region) in prop.regions.iter().enumerate() {
         let started = Instant::now();
-        let nb = region_bounds(net, region, settings.bounds, lp_deadline, settings.threads);
+        let nb = region_bounds(net, region, settings.bounds, lp_deadline, deadline, settings.threads);
         stats.phases.bounds += started.elapsed();
+        let Ok(nb) = nb else {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        };
         stats.root_bounds.push(RootBounds { method: settings.bounds, bounds: nb.clone(), time: started.elapsed() });
+        if past(deadline) {
+            unknown.get_or_insert(UnknownReason::TimeLimit);
+            break;
+        }
         stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
-        let unstable = nb.unstable_count(net);
-        stats.unstable += unstable;
-        stats.stable += stats.neurons - unstable;
+        stats.region_unstable.push(nb.unstable_count(net));
         let open: Vec<&Conjunction> =
             region.unsafe_set.disjuncts.iter().filter(|conj| !bounds_exclude(net, &region.input, &nb, conj)).collect();
         stats.proved_by_bounds += region.unsafe_set.disjuncts.len() - open.len();
@@ -312,14 +384,15 @@ fn region_bounds(
     net: &Network,
     region: &Region,
     method: BoundMethod,
+    lp_budget: Option<Instant>,
     deadline: Option<Instant>,
     threads: usize,
-) -> NetworkBounds {
+) -> std::result::Result<NetworkBounds, bounds::Expired> {
     match method {
         BoundMethod::Lp if !region.input_constraints.is_empty() => {
-            bounds::lp::compute_in(net, &region.input, &region.input_constraints, deadline, threads)
+            bounds::lp::compute_in(net, &region.input, &region.input_constraints, lp_budget, deadline, threads)
         }
-        _ => bounds::compute_until(net, &region.input, method, deadline, threads),
+        _ => bounds::compute_before(net, &region.input, method, lp_budget, deadline, threads),
     }
 }
 
@@ -370,8 +443,12 @@ pub(crate) fn solve_disjunct(
     threads: usize,
     milps: &mut usize,
 ) -> DisjunctResult {
-    // Each solve (the first and every repair) gets the time left until the deadline.
+    // Each solve (the first and every repair) gets the time left until the
+    // deadline; none starts once it has passed.
     let solve = |margin: f64, milps: &mut usize| {
+        if past(deadline) {
+            return None;
+        }
         let mut enc = base.clone();
         enc.add_unsafe(conj, margin);
         enc.add_input_constraints(&prop.regions[region].input_constraints, margin);
@@ -381,9 +458,11 @@ pub(crate) fn solve_disjunct(
         let time_limit =
             deadline.map(|d| (d.saturating_duration_since(Instant::now()).as_secs_f64() - SOLVER_TIME_MARGIN).max(0.0));
         let status = Highs.solve(&enc.milp, &Limits { time_limit, threads, first_solution: true });
-        (enc, status)
+        Some((enc, status))
     };
-    let (enc, status) = solve(-UNSAFE_RELAX, milps);
+    let Some((enc, status)) = solve(-UNSAFE_RELAX, milps) else {
+        return DisjunctResult::Unknown(UnknownReason::TimeLimit);
+    };
     let point = match status {
         SolveStatus::Infeasible => return DisjunctResult::Proved,
         SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) } => x,
@@ -402,8 +481,10 @@ pub(crate) fn solve_disjunct(
         return DisjunctResult::Violated(w);
     }
     for margin in REPAIR_MARGINS {
-        if let (enc, SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) }) =
-            solve(margin, milps)
+        if let Some((
+            enc,
+            SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) },
+        )) = solve(margin, milps)
         {
             if let Some(w) = check_witness(net, prop, region, &enc.input_values(&x)) {
                 return DisjunctResult::Violated(w);
@@ -525,6 +606,161 @@ mod tests {
         let Verdict::Violated { witness } = outcome.verdict else { panic!("{:?}", outcome.verdict) };
         assert_eq!(witness.region, 1);
         assert!(check_witness(&net, &two, 1, &witness.input).is_some());
+    }
+
+    /// `z = (3x, 0.5, -3x)` (through `relu(x)` and `relu(-x)`), then `act`.
+    fn activated(act: OutputActivation) -> Network {
+        Network::new(vec![
+            layer(2, 1, &[1.0, -1.0], &[0.0, 0.0], Activation::Relu),
+            layer(3, 2, &[3.0, -3.0, 0.0, 0.0, -3.0, 3.0], &[0.0, 0.5, 0.0], Activation::Identity),
+        ])
+        .unwrap()
+        .with_output_activation(Some(act))
+    }
+
+    /// The least margin `max_j (c_j·y - rhs_j)` of `prop` over 20001 evenly
+    /// spaced inputs of its (one-dimensional) box, with `y` the outputs of
+    /// `eval`: positive iff no sampled input is unsafe.
+    fn sampled_margin(prop: &Property, eval: impl Fn(&[f64]) -> Vec<f64>) -> f64 {
+        let mut least = f64::INFINITY;
+        for region in &prop.regions {
+            let (lo, hi) = (region.input.lower[0], region.input.upper[0]);
+            for i in 0..=20_000 {
+                let y = eval(&[lo + (hi - lo) * i as f64 / 20_000.0]);
+                for d in &region.unsafe_set.disjuncts {
+                    least = least.min(d.max_violation(&y));
+                }
+            }
+        }
+        least
+    }
+
+    /// Each output activation with properties worked out by hand on
+    /// [`activated`], one that holds and one violated per form: the verdict
+    /// (with and without sampling first) agrees with the hand-worked answer
+    /// and with dense sampling of the whole network; for `holds`, the
+    /// property restated on the logits has a positive sampled margin too;
+    /// a witness reports the activated outputs.
+    #[test]
+    fn output_activations_against_hand_worked_answers_and_sampling() {
+        use OutputActivation::*;
+        // (activation, what, row c·y <= rhs, boxes [lo, hi] with the hand-worked verdict: holds?)
+        type Case = (OutputActivation, &'static str, Vec<(usize, f64)>, f64, [(f64, f64, bool); 2]);
+        let cases: Vec<Case> = vec![
+            // p1 <= p0 iff 0.5 <= 3x iff x >= 1/6.
+            (Softmax, "p1 <= p0", vec![(1, 1.0), (0, -1.0)], 0.0, [(-1.0, 0.15, true), (-1.0, 0.2, false)]),
+            // p0 <= 2 p1 iff 3x - 0.5 <= ln 2 iff x <= 0.39772.
+            (Softmax, "p0 <= 2 p1", vec![(0, 0.5), (1, -1.0)], 0.0, [(0.4, 1.0, true), (0.39, 1.0, false)]),
+            // y0 - y2 = 6x <= 1 iff x <= 1/6.
+            (LogSoftmax, "y0 - y2 <= 1", vec![(0, 1.0), (2, -1.0)], 1.0, [(0.2, 1.0, true), (0.1, 1.0, false)]),
+            // tanh(3x) >= 0.99 iff x >= atanh(0.99) / 3 = 0.88222.
+            (Tanh, "tanh >= 0.99", vec![(0, -1.0)], -0.99, [(-1.0, 0.88, true), (-1.0, 0.9, false)]),
+            // tanh(3x) <= tanh(-3x) iff x <= 0.
+            (Tanh, "order", vec![(0, 1.0), (2, -1.0)], 0.0, [(0.1, 1.0, true), (-0.1, 1.0, false)]),
+            // tanh(3x) >= 1 never; tanh(3x) <= 1 always.
+            (Tanh, "tanh >= 1", vec![(0, -1.0)], -1.0, [(-1.0, 1.0, true), (2.0, 2.0, true)]),
+            (Tanh, "tanh <= 1", vec![(0, 1.0)], 1.0, [(5.0, 5.0, false), (-1.0, 1.0, false)]),
+            // sigmoid(3x) <= 0.1 iff x <= logit(0.1) / 3 = -0.73241.
+            (Sigmoid, "sigmoid <= 0.1", vec![(0, 1.0)], 0.1, [(-0.73, 1.0, true), (-0.74, 1.0, false)]),
+        ];
+        for (act, what, coeffs, rhs, boxes) in cases {
+            let net = activated(act);
+            for (lo, hi, expect_holds) in boxes {
+                let prop = testutil::property(&[lo], &[hi], &[&[(&coeffs, rhs)]]);
+                let margin = sampled_margin(&prop, |x| net.forward_activated(x));
+                assert_eq!(margin > 0.0, expect_holds, "{act:?} {what} on [{lo}, {hi}]: sampled margin {margin}");
+                if expect_holds {
+                    let t = logits::translate(&prop, act).unwrap();
+                    let on_logits = sampled_margin(&t.property, |x| net.forward(x));
+                    assert!(on_logits > 0.0, "{act:?} {what}: logit margin {on_logits}");
+                }
+                let no_sampling = Settings { falsify_samples: 0, falsify_restarts: 0, ..Settings::default() };
+                for settings in [Settings::default(), no_sampling] {
+                    match verify(&net, &prop, &settings).unwrap().verdict {
+                        Verdict::Holds { .. } => assert!(expect_holds, "{act:?} {what} on [{lo}, {hi}]: holds"),
+                        Verdict::Violated { witness } => {
+                            assert!(!expect_holds, "{act:?} {what} on [{lo}, {hi}]: violated at {witness:?}");
+                            assert_eq!(witness.output, net.forward_activated(&witness.input));
+                            assert!(prop.regions[0].unsafe_set.satisfied_by(&witness.output).is_some());
+                        }
+                        Verdict::Unknown { reason } => panic!("{act:?} {what} on [{lo}, {hi}]: unknown: {reason}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Constraints without an exact form on the logits are refused by
+    /// `verify` itself, as are declared counts that do not match.
+    #[test]
+    fn properties_that_do_not_fit_are_spec_errors() {
+        let settings = Settings::default();
+        for (act, coeffs) in [
+            (OutputActivation::Softmax, vec![(0, -1.0)]),
+            (OutputActivation::LogSoftmax, vec![(0, 1.0)]),
+            (OutputActivation::Tanh, vec![(0, 1.0), (2, 1.0)]),
+        ] {
+            let prop = testutil::property(&[-1.0], &[1.0], &[&[(&coeffs, -0.1)]]);
+            let err = verify(&activated(act), &prop, &settings).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Spec, "{act:?}: {err}");
+        }
+        let net = activated(OutputActivation::Tanh);
+        let mut prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], 0.0)]]);
+        prop.declared_outputs = Some(2);
+        assert_eq!(verify(&net, &prop, &settings).unwrap_err().kind(), ErrorKind::Spec);
+        prop.declared_outputs = Some(3);
+        prop.declared_inputs = Some(2);
+        assert_eq!(verify(&net, &prop, &settings).unwrap_err().kind(), ErrorKind::Spec);
+        prop.declared_inputs = Some(1);
+        assert!(verify(&net, &prop, &settings).is_ok());
+    }
+
+    /// A point whose logit lies between the true threshold and the padded
+    /// one is unsafe on the logits but safe on the outputs: the witness fails
+    /// the check on the whole network, and the answer is unknown.
+    #[test]
+    fn a_logit_witness_that_fails_on_the_outputs_is_unknown() {
+        let net = Network::new(vec![layer(1, 1, &[1.0], &[0.0], Activation::Identity)])
+            .unwrap()
+            .with_output_activation(Some(OutputActivation::Tanh));
+        let x = 0.5f64.atanh() + 5e-10;
+        assert!(x.tanh() > 0.5);
+        let prop = testutil::property(&[x], &[x], &[&[(&[(0, 1.0)], 0.5)]]);
+        let verdict = verify(&net, &prop, &Settings::default()).unwrap().verdict;
+        assert_eq!(verdict, Verdict::Unknown { reason: UnknownReason::ActivatedWitness });
+    }
+
+    #[test]
+    fn a_disjunct_without_output_constraints_is_warned_about() {
+        let prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)], &[]]);
+        let outcome = verify(&abs_net(), &prop, &Settings::default()).unwrap();
+        assert!(matches!(outcome.verdict, Verdict::Violated { .. }));
+        let warnings = &outcome.stats.warnings;
+        assert!(warnings[0].contains("disjunct 1 has no output constraint"), "{warnings:?}");
+        let fine = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -5.0)]]);
+        assert!(verify(&abs_net(), &fine, &Settings::default()).unwrap().stats.warnings.is_empty());
+    }
+
+    /// A deadline that has passed when the search would start: every
+    /// strategy answers unknown (time limit) and solves no MILP, and a
+    /// disjunct's MILP is not even started.
+    #[test]
+    fn past_deadline_answers_unknown_without_solving() {
+        let net = abs_net();
+        // Holds (|x| is never negative): only a proof could settle it.
+        let prop = testutil::property(&[-1.0], &[1.0], &[&[(&[(0, 1.0)], -1e-3)]]);
+        for strategy in [Strategy::Auto, Strategy::InputSplit, Strategy::PhaseSplit, Strategy::Milp] {
+            let timeout = Some(std::time::Duration::from_nanos(1));
+            let settings = Settings { timeout, strategy, ..Settings::default() };
+            let outcome = verify(&net, &prop, &settings).unwrap();
+            assert_eq!(outcome.verdict, Verdict::Unknown { reason: UnknownReason::TimeLimit }, "{strategy:?}");
+            assert_eq!(outcome.stats.milps, 0, "{strategy:?}");
+        }
+        let region = &prop.regions[0];
+        let base = encode(&net, &region.input, &bounds::compute(&net, &region.input, BoundMethod::Symbolic));
+        let (conj, mut milps) = (&region.unsafe_set.disjuncts[0], 0);
+        let result = solve_disjunct(&net, &prop, 0, &base, conj, Some(Instant::now()), 1, &mut milps);
+        assert!(matches!(result, DisjunctResult::Unknown(UnknownReason::TimeLimit)) && milps == 0);
     }
 
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets

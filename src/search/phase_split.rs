@@ -260,7 +260,12 @@ impl<'a> PhaseSearch<'a> {
         let conj = &r.unsafe_set.disjuncts[tree.disjunct];
         let sub = symbolic::Substitution::new(net, &r.input, &bounds);
         let fixes = phases.constraints();
-        let Some(open) = open_row(&sub, conj, fixes, &mut params) else {
+        let open = open_row(&sub, conj, fixes, &mut params, self.deadline);
+        // The steps may have stopped at the deadline: nothing is decided on them.
+        if self.stopped() {
+            return SplitResult::Unknown(UnknownReason::TimeLimit);
+        }
+        let Some(open) = open else {
             self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
             return SplitResult::Safe;
         };
@@ -357,13 +362,20 @@ struct OpenRow {
 
 /// `None` when some row of `conj` is excluded by its bound on the domain
 /// whose fixed phases are `fixes` (optimised from `params`, which keeps the
-/// new parameters); else the row that comes closest.
-fn open_row(sub: &symbolic::Substitution, conj: &Conjunction, fixes: &[Constraint], params: &mut [Warm]) -> Option<OpenRow> {
+/// new parameters); else the row that comes closest. The steps stop at
+/// `deadline` (see [`symbolic::Substitution::optimised_bound_until`]).
+fn open_row(
+    sub: &symbolic::Substitution,
+    conj: &Conjunction,
+    fixes: &[Constraint],
+    params: &mut [Warm],
+    deadline: Option<Instant>,
+) -> Option<OpenRow> {
     let steps = if fixes.is_empty() { ROOT_STEPS } else { DOMAIN_STEPS };
     let mut best: Option<OpenRow> = None;
     for (index, (row, warm)) in conj.constraints.iter().zip(params).enumerate() {
         let threshold = row.rhs + UNSAFE_RELAX;
-        let (lb, trace) = sub.optimised_bound(&row.coeffs, fixes, warm, steps, threshold);
+        let (lb, trace) = sub.optimised_bound_until(&row.coeffs, fixes, warm, steps, threshold, deadline);
         let gap = lb.lower - threshold;
         if gap > 0.0 {
             return None;

@@ -209,7 +209,8 @@ impl<'a> SplitSearch<'a> {
         if n % ATTACK_EVERY == ATTACK_EVERY - 1 {
             // One global descent from a random start, seeded by the box count.
             let start = falsify::Start::Random(&mut Rng::new(self.seed ^ n as u64));
-            if let Some(w) = falsify::restart_region(net, self.prop, region, start, falsify::FIRST_STEP) {
+            let found = falsify::restart_region(net, self.prop, region, start, falsify::FIRST_STEP, self.deadline);
+            if let Some(w) = found {
                 return self.record(w);
             }
         }

@@ -35,8 +35,10 @@
 //!
 //! Output names must be identifiers (`[A-Za-z_][A-Za-z0-9_]*`) and may not
 //! have the form `yK`, which always means output `K`. When `outputs` is
-//! given it lists every output, so `yK` must have `K` below its length;
-//! without it the output count is checked later, against the network.
+//! given it lists every output, so `yK` must have `K` below its length, and
+//! the network must have exactly that many outputs (as it must have one
+//! input per `inputs` entry; see [`Property::check_dims`]); without it only
+//! the outputs used are checked against the network.
 //!
 //! Unknown fields are errors, so a misspelt field cannot be silently ignored.
 //!
@@ -213,11 +215,25 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
             input_boxes.len()
         ),
     )?;
-    let regions = input_boxes
-        .into_iter()
-        .map(|input| Region { input, input_constraints: input_constraints.clone(), unsafe_set: unsafe_set.clone() })
-        .collect();
-    Ok(Property { regions })
+    let declared_inputs = input_boxes.first().map(InputBox::dim);
+    let regions = input_boxes.into_iter().map(|input| Region { input, input_constraints: input_constraints.clone(), unsafe_set: unsafe_set.clone() }).collect();
+    // Names by index from the first box (every box bounds the same inputs).
+    let mut input_names = vec![String::new(); declared_inputs.unwrap_or(0)];
+    for (position, entry) in boxes[0].1.iter().enumerate() {
+        if let (Some(name), Some(slot)) = (&entry.name, input_names.get_mut(entry.index.unwrap_or(position))) {
+            slot.clone_from(name);
+        }
+    }
+    if input_names.iter().all(String::is_empty) {
+        input_names.clear();
+    }
+    Ok(Property {
+        regions,
+        declared_inputs,
+        declared_outputs: file.outputs.as_ref().map(Vec::len),
+        input_names,
+        output_names: file.outputs.clone().unwrap_or_default(),
+    })
 }
 
 /// The file as serde reads it. `unsafe` stays a [`Value`] so that its

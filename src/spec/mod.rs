@@ -18,9 +18,21 @@
 //! given: bounds, splitting and sampling all work on the box, and the
 //! constraints only cut it down (exactly in the MILP and LP leaves, soundly
 //! elsewhere). A constraint never replaces a bound.
+//!
+//! A property must be written for the network it is checked against:
+//! [`Property::check_network`] compares the input and output counts the file
+//! declares (JSON `inputs` entries and `outputs` names, VNN-LIB `X_i` and
+//! `Y_i` declarations) with the network's, so that a property written for
+//! another model is an error rather than a silent `holds`.
+//! [`verify`](crate::verify) runs it, so every entry point does.
+//!
+//! Outputs after a smooth [`OutputActivation`](crate::model::OutputActivation)
+//! are handled by [`logits`], which restates the property exactly on the
+//! logits before the activation (or rejects it, explaining why).
 
 pub mod json;
 mod linear;
+pub mod logits;
 mod sexpr;
 pub mod vnnlib;
 
@@ -28,6 +40,7 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{self, LoadLimits};
+use crate::model::Network;
 
 /// An axis-aligned box of inputs, `lower[i] <= x_i <= upper[i]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,12 +226,59 @@ impl Region {
 pub struct Property {
     /// The regions, a disjunction.
     pub regions: Vec<Region>,
+    /// How many inputs the file declares (JSON: the entries of `inputs`;
+    /// VNN-LIB: the `X_i` declared), or `None` when it declares none.
+    pub declared_inputs: Option<usize>,
+    /// How many outputs the file declares (JSON: the names in `outputs`;
+    /// VNN-LIB: the `Y_i` declared), or `None` when it declares none (a JSON
+    /// file without `outputs`).
+    pub declared_outputs: Option<usize>,
+    /// Names of the inputs by index, for reports (JSON `name`s; empty when
+    /// the file names none, an empty string for an unnamed input).
+    pub input_names: Vec<String>,
+    /// Names of the outputs by index, for reports (JSON `outputs`; empty
+    /// when the file names none).
+    pub output_names: Vec<String>,
 }
 
 impl Property {
-    /// Check the property against a network's dimensions: every box has one
-    /// bound per input and every constraint names an existing output.
+    /// A property of `regions` that declares no input or output count
+    /// (properties built in code rather than read from a file).
+    pub fn new(regions: Vec<Region>) -> Property {
+        Property { regions, declared_inputs: None, declared_outputs: None, input_names: vec![], output_names: vec![] }
+    }
+
+    /// Check that the property fits `net` ([`ErrorKind::Spec`] otherwise):
+    /// the declared counts and dimensions match ([`Property::check_dims`]),
+    /// and, when the network ends in an output activation, every constraint
+    /// has an exact form on the logits ([`logits::translate`]).
+    pub fn check_network(&self, net: &Network) -> Result<()> {
+        self.check_dims(net.input_dim(), net.output_dim())?;
+        if let Some(act) = net.output_activation() {
+            logits::translate(self, act)?;
+        }
+        Ok(())
+    }
+
+    /// Check the property against a network's dimensions: the declared
+    /// input and output counts (when the file declares them) equal the
+    /// network's, every box has one bound per input and every constraint
+    /// names an existing output.
     pub fn check_dims(&self, inputs: usize, outputs: usize) -> Result<()> {
+        for (declared, actual, what) in
+            [(self.declared_inputs, inputs, "input"), (self.declared_outputs, outputs, "output")]
+        {
+            if let Some(d) = declared.filter(|&d| d != actual) {
+                let s = if d == 1 { "" } else { "s" };
+                return Err(Error::new(
+                    ErrorKind::Spec,
+                    format!(
+                        "the property declares {d} {what}{s} but the network has {actual}: a property must declare \
+                         exactly the network's inputs and outputs (was it written for another model?)"
+                    ),
+                ));
+            }
+        }
         if self.regions.is_empty() {
             return Err(Error::new(ErrorKind::Spec, "the property has no input region"));
         }
@@ -251,6 +311,22 @@ impl Property {
         }
         Ok(())
     }
+
+    /// Warnings about a property that is legal but probably not meant: a
+    /// disjunct without any output constraint makes every input of its
+    /// region unsafe, so the property is violated whatever the network.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (r, region) in self.regions.iter().enumerate() {
+            if let Some(d) = region.unsafe_set.disjuncts.iter().position(|d| d.constraints.is_empty()) {
+                warnings.push(format!(
+                    "region {r}, unsafe disjunct {d} has no output constraint: every input of the region is \
+                     unsafe, so the property is violated whatever the network computes (is a constraint missing?)"
+                ));
+            }
+        }
+        warnings
+    }
 }
 
 /// Which property format a file uses.
@@ -263,9 +339,10 @@ pub enum SpecFormat {
 }
 
 impl SpecFormat {
-    /// Pick the format from a file extension (`.json`, `.vnnlib`/`.smt2`).
+    /// Pick the format from a file extension (`.json`, `.vnnlib`/`.smt2`,
+    /// looking under a `.gz` suffix: `.vnnlib.gz` is VNN-LIB).
     pub fn from_path(path: &Path) -> Result<SpecFormat> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match limits::format_extension(path).as_deref() {
             Some("json") => Ok(SpecFormat::Json),
             Some("vnnlib") | Some("smt2") => Ok(SpecFormat::Vnnlib),
             _ => Err(Error::new(ErrorKind::Spec, "unknown property format: expected a .json or .vnnlib file")
@@ -335,5 +412,39 @@ mod tests {
                 assert_eq!(p, x.to_vec(), "a point inside stays put");
             }
         }
+    }
+
+    #[test]
+    fn declared_counts_must_match_the_network() {
+        let named = r#"{"inputs": [{"lower": 0, "upper": 1}], "outputs": ["a", "b", "c"], "unsafe": "a >= 1"}"#;
+        let p = json::parse(named).unwrap();
+        assert_eq!((p.declared_inputs, p.declared_outputs), (Some(1), Some(3)));
+        assert!(p.check_dims(1, 3).is_ok());
+        for (inputs, outputs) in [(1, 2), (1, 4), (2, 3)] {
+            let e = p.check_dims(inputs, outputs).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Spec);
+            assert!(e.message().contains("was it written for another model"), "{e}");
+        }
+        // Without `outputs`, only the outputs used are checked.
+        let p = json::parse(r#"{"inputs": [{"lower": 0, "upper": 1}], "unsafe": "y0 >= 1"}"#).unwrap();
+        assert_eq!((p.declared_inputs, p.declared_outputs), (Some(1), None));
+        assert!(p.check_dims(1, 2).is_ok());
+        let text = "(declare-const X_0 Real)
+            (declare-const Y_0 Real) (declare-const Y_1 Real) (declare-const Y_2 Real)
+            (assert (<= X_0 1)) (assert (>= X_0 0)) (assert (>= Y_0 1))";
+        let p = vnnlib::parse(text).unwrap();
+        assert_eq!((p.declared_inputs, p.declared_outputs), (Some(1), Some(3)));
+        assert!(p.check_dims(1, 3).is_ok());
+        assert_eq!(p.check_dims(1, 2).unwrap_err().kind(), ErrorKind::Spec);
+    }
+
+    #[test]
+    fn a_disjunct_without_output_constraints_gets_a_warning() {
+        let text = "(declare-const X_0 Real) (declare-const Y_0 Real)
+            (assert (<= X_0 1)) (assert (>= X_0 0)) (assert (or (>= Y_0 1) (<= X_0 0.5)))";
+        let p = vnnlib::parse(text).unwrap();
+        assert_eq!(p.warnings().len(), 1, "{:?}", p.warnings());
+        let text = "(declare-const X_0 Real) (declare-const Y_0 Real) (assert (<= X_0 1)) (assert (>= X_0 0)) (assert (>= Y_0 1))";
+        assert!(vnnlib::parse(text).unwrap().warnings().is_empty());
     }
 }

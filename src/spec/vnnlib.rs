@@ -20,7 +20,8 @@
 //!   and `(assert FORMULA)`. `set-logic`, `set-info`, `set-option`,
 //!   `check-sat`, `get-model` and `exit` are accepted and ignored. A variable
 //!   must be declared before it is used; the declared `X_i` must be exactly
-//!   `X_0 .. X_{n-1}` (likewise `Y_i`), so the count gives the dimension.
+//!   `X_0 .. X_{n-1}` (likewise `Y_i`), so the count gives the dimension,
+//!   which must be the network's ([`Property::check_dims`]).
 //! - Formulas: `(and F ...)`, `(or F ...)` nested in any way, `true`,
 //!   `false`, and comparisons `(<= a b)`, `(>= a b)`, `(< a b)`, `(> a b)`,
 //!   `(= a b)`. Chains such as `(<= a b c)` mean `a <= b` and `b <= c`; `=`
@@ -650,7 +651,13 @@ impl<'a> Parser<'a> {
                  so no input is unsafe; a property needs at least one satisfiable disjunct",
             ));
         }
-        Ok(Property { regions })
+        Ok(Property {
+            regions,
+            declared_inputs: Some(self.input_decls.len()),
+            declared_outputs: Some(self.output_decls.len()),
+            input_names: vec![],
+            output_names: vec![],
+        })
     }
 }
 
@@ -775,7 +782,10 @@ mod tests {
             (include_str!("../../specs/acasxu_prop6.vnnlib"), include_str!("../../specs/acasxu_prop6.json")),
         ];
         for (vnnlib, json) in pairs {
-            assert_eq!(parse(vnnlib).unwrap(), json::parse(json).unwrap());
+            // The same property; only the JSON file names its inputs and outputs.
+            let named = json::parse(json).unwrap();
+            let unnamed = Property { input_names: vec![], output_names: vec![], ..named };
+            assert_eq!(parse(vnnlib).unwrap(), unnamed);
         }
     }
 

@@ -31,8 +31,11 @@
 //! contributes `a (f(at) + s (ẑ - at))`, so `d/ds = a (ẑ - at)`; a
 //! multiplier contributes `-beta side (ẑ - at)`, so `d/dbeta = -side (ẑ - at)`.
 
+use std::time::Instant;
+
 use super::kernels::dot_rows;
 use super::{padded, substitute_objective, Family, LinearBound, Substitution};
+use crate::bounds::past;
 
 /// A constraint `side (z - at) >= 0` on pre-activation `neuron` of layer
 /// `layer` (`side` is `1` or `-1`).
@@ -130,6 +133,22 @@ impl Substitution<'_> {
         iterations: usize,
         threshold: f64,
     ) -> (LinearBound, Vec<Vec<f64>>) {
+        self.optimised_bound_until(c, constraints, warm, iterations, threshold, None)
+    }
+
+    /// [`Substitution::optimised_bound`], also stopping after the step in
+    /// progress when `deadline` passes. The bound returned is then still
+    /// sound (every iterate is), but looser than the steps would have made
+    /// it; callers check the deadline and drop it.
+    pub fn optimised_bound_until(
+        &self,
+        c: &[(usize, f64)],
+        constraints: &[Constraint],
+        warm: &mut Warm,
+        iterations: usize,
+        threshold: f64,
+        deadline: Option<Instant>,
+    ) -> (LinearBound, Vec<Vec<f64>>) {
         let net = self.below.net;
         let n_layers = net.layers().len();
         let families: Vec<Family> = self.below.families.iter().flatten().copied().collect();
@@ -181,7 +200,8 @@ impl Substitution<'_> {
                 best_betas.clone_from(&betas);
                 best = Some((bound.clone(), trace.clone()));
             }
-            if iteration == iterations || bound.lower > threshold || (families.is_empty() && constraints.is_empty()) {
+            let done = iteration == iterations || bound.lower > threshold;
+            if done || (families.is_empty() && constraints.is_empty()) || past(deadline) {
                 break;
             }
             // Forward through the lines in use from the minimising corner.

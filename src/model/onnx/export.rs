@@ -4,7 +4,10 @@
 //! `transB = 1` (weights stored `out x in`, as in the IR) followed by its
 //! activation: `Relu`; `LeakyRelu` when all slopes are equal, else `PRelu`
 //! with a slope initializer; `Clip` with its finite bounds as scalar inputs.
-//! The last node's output is `output`, of shape `[1, m]`.
+//! An [`OutputActivation`](crate::model::OutputActivation) becomes a last
+//! `Softmax`, `LogSoftmax`, `Tanh` or `Sigmoid` node (softmaxes over the
+//! default axis -1, the outputs). The last node's output is `output`, of
+//! shape `[1, m]`.
 //!
 //! Weights are written as float32 because that is what ONNX runtimes accept
 //! for a float input; loading the file back gives the network up to f32
@@ -31,6 +34,10 @@ pub(crate) fn to_model(net: &Network) -> pb::ModelProto {
     let mut inits = Vec::new();
     let mut current = "input".to_string();
     let last = net.layers().len() - 1;
+    // The node that computes `output`: the output activation if there is
+    // one, else the last layer's activation or Gemm.
+    let out =
+        |k: usize, name: String| if k == last && net.output_activation().is_none() { "output".into() } else { name };
     for (k, layer) in net.layers().iter().enumerate() {
         let (rows, cols) = (layer.output_dim(), layer.input_dim());
         let w = format!("layer{k}.weight");
@@ -38,13 +45,13 @@ pub(crate) fn to_model(net: &Network) -> pb::ModelProto {
         inits.push(float_tensor(&w, &[rows, cols], layer.affine.weights.data()));
         inits.push(float_tensor(&b, &[rows], &layer.affine.bias));
         let activated = layer.activation != Activation::Identity;
-        let z = if k == last && !activated { "output".to_string() } else { format!("layer{k}.gemm") };
+        let z = if activated { format!("layer{k}.gemm") } else { out(k, format!("layer{k}.gemm")) };
         nodes.push(node("Gemm", &z, vec![current, w, b], &z, vec![int_attr("transB", 1)]));
         current = z;
         if !activated {
             continue;
         }
-        let y = if k == last { "output".to_string() } else { format!("layer{k}.{}", layer.activation.name()) };
+        let y = out(k, format!("layer{k}.{}", layer.activation.name()));
         let name = format!("layer{k}.{}", layer.activation.name());
         let act = match &layer.activation {
             Activation::Identity => continue,
@@ -76,6 +83,9 @@ pub(crate) fn to_model(net: &Network) -> pb::ModelProto {
         };
         nodes.push(act);
         current = y;
+    }
+    if let Some(act) = net.output_activation() {
+        nodes.push(node(act.op_name(), "output_activation", vec![current], "output", vec![]));
     }
     pb::ModelProto {
         ir_version: IR_VERSION,

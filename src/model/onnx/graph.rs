@@ -6,6 +6,11 @@
 //! activations close a layer. At the end the output value's map becomes the
 //! last layer, with the identity activation.
 //!
+//! A `Softmax`, `LogSoftmax`, `Tanh` or `Sigmoid` node that computes the
+//! graph output becomes the network's [`OutputActivation`] and the
+//! interpreter builds the graph up to its input (the logits); the same
+//! operators anywhere else are not piecewise linear and stay unsupported.
+//!
 //! Only plain chains are supported: every activation must close the stage
 //! that is currently open, and two input-dependent operands of one node must
 //! come from the same stage. Nodes the output does not depend on are never
@@ -22,7 +27,7 @@ use super::tensor::{check_rank, check_shape, Tensor};
 use super::value::{Budget, Value, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
-use crate::model::{Activation, Layer, Network};
+use crate::model::{Activation, Layer, Network, OutputActivation};
 
 /// Translate a decoded model into a [`Network`] within `limits`.
 pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
@@ -60,6 +65,18 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
             }
         }
     }
+    let (output, final_activation) = match producers.get(output).map(|&i| (i, &graph.node[i])) {
+        Some((i, node)) => match output_activation(node) {
+            Some(act) => {
+                let logits = node.input.first().filter(|n| !n.is_empty()).ok_or_else(|| {
+                    Error::new(ErrorKind::Onnx, "the node has no input").with_node(node_label(i, node))
+                })?;
+                (logits.as_str(), Some((act, i)))
+            }
+            None => (output, None),
+        },
+        None => (output, None),
+    };
     let needed = needed_nodes(graph, &producers, output);
     for &i in &needed {
         let node = &graph.node[i];
@@ -125,8 +142,139 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         }
         Value::Var(v) => layers.push(Layer { affine: v.map.clone(), activation: Activation::Identity }),
     }
-    Network::new(layers)
-        .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))
+    if let Some((act, i)) = final_activation {
+        check_covers_output(&graph.node[i], act, opset, out.shape())
+            .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
+    }
+    let net = Network::new(layers)
+        .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))?
+        .with_output_activation(final_activation.map(|(act, _)| act));
+    match fixed_batch(input) {
+        Some(batch) if out.shape().len() >= 2 && out.shape()[0] == batch && independent_blocks(&net, batch) => {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "network input '{name}' has shape {shape:?}, a fixed batch of {batch}: the network computes {batch} independent copies of itself, one per batch entry, but a property describes one sample. Export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={{'{name}': {{0: 'batch'}}}})) or with an example input of batch size 1",
+                    name = input.name,
+                    shape = input_dims(input),
+                ),
+            ))
+        }
+        _ => Ok(net),
+    }
+}
+
+/// The declared dimensions of the network input, symbolic ones as -1 (for
+/// messages).
+fn input_dims(info: &pb::ValueInfoProto) -> Vec<i64> {
+    match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(Type::TensorType(t)) => t
+            .shape
+            .iter()
+            .flat_map(|s| &s.dim)
+            .map(|d| match d.value {
+                Some(Dim::DimValue(v)) => v,
+                _ => -1,
+            })
+            .collect(),
+        None => vec![],
+    }
+}
+
+/// The size of a fixed leading dimension above 1 of a rank >= 2 network
+/// input: a batch axis, if the network treats it as one (see
+/// [`independent_blocks`]); a column input `[n, 1]` has one too.
+fn fixed_batch(info: &pb::ValueInfoProto) -> Option<usize> {
+    let dims = input_dims(info);
+    match dims.as_slice() {
+        [b, _, ..] if *b > 1 => usize::try_from(*b).ok(),
+        _ => None,
+    }
+}
+
+/// Whether `net`, read as `batch` equal blocks of inputs and of outputs,
+/// computes `batch` independent copies of one function: no output of block
+/// `b` has a path of non-zero weights from an input of another block. That
+/// tells a batched export (every operator works per batch entry, so the
+/// loader builds exact zeros across entries) from a genuine column input
+/// such as `W x` for `x` of shape `[n, 1]`.
+fn independent_blocks(net: &Network, batch: usize) -> bool {
+    let (k, m) = (net.input_dim() / batch, net.output_dim() / batch);
+    if k * batch != net.input_dim() || m * batch != net.output_dim() {
+        return false;
+    }
+    // One bit per block: which input blocks each neuron depends on.
+    let words = batch.div_ceil(64);
+    let bit = |b: usize| (b / 64, 1u64 << (b % 64));
+    let mut masks: Vec<Vec<u64>> = (0..net.input_dim())
+        .map(|i| {
+            let mut mask = vec![0; words];
+            let (w, b) = bit(i / k);
+            mask[w] |= b;
+            mask
+        })
+        .collect();
+    for layer in net.layers() {
+        let weights = &layer.affine.weights;
+        masks = (0..weights.rows())
+            .map(|r| {
+                let mut mask = vec![0u64; words];
+                for (c, _) in weights.row(r).iter().enumerate().filter(|&(_, &v)| v != 0.0) {
+                    mask.iter_mut().zip(&masks[c]).for_each(|(a, b)| *a |= b);
+                }
+                mask
+            })
+            .collect();
+    }
+    masks.iter().enumerate().all(|(j, mask)| {
+        let (own_word, own_bit) = bit(j / m);
+        mask.iter().enumerate().all(|(w, &word)| word & !(if w == own_word { own_bit } else { 0 }) == 0)
+    })
+}
+
+/// The output activation a default-domain node computes, if it is one.
+fn output_activation(node: &pb::NodeProto) -> Option<OutputActivation> {
+    if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return None;
+    }
+    match node.op_type.as_str() {
+        "Softmax" => Some(OutputActivation::Softmax),
+        "LogSoftmax" => Some(OutputActivation::LogSoftmax),
+        "Tanh" => Some(OutputActivation::Tanh),
+        "Sigmoid" => Some(OutputActivation::Sigmoid),
+        _ => None,
+    }
+}
+
+/// A softmax or log-softmax must normalise over all outputs together (the
+/// class axis, with a batch of 1): over another axis it would make several
+/// independent groups, which [`OutputActivation`] does not represent.
+///
+/// From opset 13 the operator normalises along `axis` (default -1); before,
+/// it flattens the input to 2-D at `axis` (default 1) and normalises the
+/// second dimension, i.e. all dimensions from `axis` on.
+fn check_covers_output(node: &pb::NodeProto, act: OutputActivation, opset: i64, shape: &[usize]) -> Result<()> {
+    if !matches!(act, OutputActivation::Softmax | OutputActivation::LogSoftmax) {
+        return Ok(());
+    }
+    let default = if opset >= 13 { -1 } else { 1 };
+    let axis = node.attribute.iter().find(|a| a.name == "axis").map_or(default, |a| a.i);
+    let a = ops::normalize_axis(axis, shape.len()).ok_or_else(|| {
+        Error::new(ErrorKind::Onnx, format!("axis {axis} is out of range for its input of shape {shape:?}"))
+    })?;
+    let group: usize = if opset >= 13 { shape[a] } else { shape[a..].iter().product() };
+    if group != shape.iter().product::<usize>() {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} over axis {axis} of the output of shape {shape:?} normalises groups of {group} outputs \
+                 separately; only a {} over all outputs (the last, class axis, with a batch of 1) is supported",
+                act.op_name(),
+                act.op_name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Interpreter state: the values computed so far and the closed layers.
@@ -171,12 +319,7 @@ impl State<'_> {
                 ),
             ));
         }
-        let build = ops::lookup(op).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("operator {op} is not supported; supported operators: {}", ops::supported_list()),
-            )
-        })?;
+        let build = ops::lookup(op).ok_or_else(|| ops::unsupported_operator(op))?;
         let values = node
             .input
             .iter()
@@ -310,13 +453,13 @@ mod tests {
     #[test]
     fn unsupported_op_names_node_and_op() {
         let err = gemm_relu(TestGraph::new(13, &[1, 2]))
-            .node("Sigmoid", &["z"], "my_sigmoid", vec![])
-            .output("my_sigmoid")
+            .node("TopK", &["z"], "my_topk", vec![])
+            .output("my_topk")
             .load()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported);
         let text = err.to_string();
-        assert!(text.contains("my_sigmoid") && text.contains("Sigmoid") && text.contains("Gemm"), "{text}");
+        assert!(text.contains("my_topk") && text.contains("TopK") && text.contains("Gemm"), "{text}");
     }
 
     #[test]
@@ -426,6 +569,58 @@ mod tests {
         let err = load(6 * 72 - 1).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit);
         assert!(err.to_string().contains("'i4' (Identity)") && err.to_string().contains("--max-weights"), "{err}");
+    }
+
+    /// Softmax, LogSoftmax, Tanh and Sigmoid computing the graph output
+    /// become the output activation (softmaxes at opsets before and after
+    /// 13, with the default and explicit axes); the whole forward pass
+    /// matches a hand evaluation at x = (1, 3): z = (-2, 3), h = relu(z) = (0, 3).
+    #[test]
+    fn output_activations_at_the_graph_output() {
+        let e3 = 3f64.exp();
+        // (opset, operator, axis attribute, expected activation, expected output)
+        type Case = (i64, &'static str, Option<i64>, OutputActivation, [f64; 2]);
+        let cases: [Case; 6] = [
+            (13, "Softmax", None, OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (11, "Softmax", Some(1), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (11, "Softmax", Some(0), OutputActivation::Softmax, [1.0 / (1.0 + e3), e3 / (1.0 + e3)]),
+            (13, "LogSoftmax", Some(-1), OutputActivation::LogSoftmax, [-(1.0 + e3).ln(), 3.0 - (1.0 + e3).ln()]),
+            (9, "Tanh", None, OutputActivation::Tanh, [0.0, 3f64.tanh()]),
+            (13, "Sigmoid", None, OutputActivation::Sigmoid, [0.5, 1.0 / (1.0 + (-3f64).exp())]),
+        ];
+        for (opset, op, axis, act, want) in cases {
+            let attrs = axis.map(|a| vec![attr_i("axis", a)]).unwrap_or_default();
+            let net = gemm_relu(TestGraph::new(opset, &[1, 2]))
+                .node("Relu", &["z"], "h", vec![])
+                .node(op, &["h"], "y", attrs)
+                .output("y")
+                .load()
+                .unwrap();
+            assert_eq!(net.output_activation(), Some(act), "{op} opset {opset}");
+            assert_close(&net.forward(&[1.0, 3.0]), &[0.0, 3.0], 1e-12);
+            assert_close(&net.forward_activated(&[1.0, 3.0]), &want, 1e-12);
+        }
+    }
+
+    /// A softmax that normalises groups of outputs separately, and one in a
+    /// hidden position, are unsupported and named.
+    #[test]
+    fn softmax_over_other_axes_or_hidden_is_unsupported() {
+        let per_row = gemm_relu(TestGraph::new(13, &[1, 2]))
+            .node("Softmax", &["z"], "probs", vec![attr_i("axis", 0)])
+            .output("probs")
+            .load()
+            .unwrap_err();
+        assert_eq!(per_row.kind(), ErrorKind::Unsupported);
+        assert!(per_row.to_string().contains("'probs' (Softmax)"), "{per_row}");
+        let hidden = gemm_relu(TestGraph::new(13, &[1, 2]))
+            .node("Softmax", &["z"], "probs", vec![])
+            .node("Relu", &["probs"], "y", vec![])
+            .output("y")
+            .load()
+            .unwrap_err();
+        assert_eq!(hidden.kind(), ErrorKind::Unsupported);
+        assert!(hidden.to_string().contains("'probs' (Softmax)"), "{hidden}");
     }
 
     /// The identity network: output = input.

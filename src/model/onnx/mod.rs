@@ -14,13 +14,34 @@
 //! activation closes a [`Layer`](crate::model::Layer). Operators are looked
 //! up in a table (`ops/mod.rs`, one file per operator family).
 //!
-//! Supported operators (default domain): `Add`, `BatchNormalization`,
-//! `Clip`, `Constant`, `Div`, `Dropout`, `Flatten`, `Gemm`, `Identity`,
-//! `LeakyRelu`, `MatMul`, `Mul`, `PRelu`, `Relu`, `Reshape`, `Squeeze`,
-//! `Sub`, `Transpose`, `Unsqueeze`. The graph must be a chain: one input
-//! (the graph input without an initializer), one output, no skip
-//! connections. A symbolic leading batch dimension is taken as 1, and the
-//! network works on the flattened, row-major input (all its elements).
+//! Supported operators (default domain): `Abs`, `Add`,
+//! `BatchNormalization`, `Cast`, `Clip`, `Concat`, `Constant`,
+//! `ConstantOfShape`, `Div`, `Dropout`, `Expand`, `Flatten`, `Gather`,
+//! `Gemm`, `HardSigmoid`, `Identity`, `LeakyRelu`, `MatMul`, `Max`, `Min`,
+//! `Mul`, `Neg`, `PRelu`, `Range`, `ReduceMean`, `ReduceSum`, `Relu`,
+//! `Reshape`, `Shape`, `Slice`, `Squeeze`, `Sub`, `Transpose`, `Unsqueeze`.
+//! Every operator evaluates constant inputs, and shapes are known at load
+//! time, so subgraphs that only compute shapes or constants (the `Shape ->
+//! Gather -> Unsqueeze -> Concat -> Reshape` of `x.view(x.size(0), -1)`)
+//! fold away. `Abs`, `Max` and `Min` become layers of ReLU and pass-through
+//! neurons (derivations in `ops/gadgets.rs`).
+//!
+//! The graph must be a chain: one input (the graph input without an
+//! initializer), one output, no skip connections. A symbolic leading batch
+//! dimension is taken as 1, and the network works on the flattened,
+//! row-major input (all its elements). A fixed leading dimension above 1
+//! that the network treats as a batch (independent copies per entry) is
+//! refused, suggesting a dynamic or size-1 batch axis.
+//!
+//! Activations that are not piecewise linear (`Sigmoid`, `Tanh`, `Softmax`,
+//! `Gelu`, ...) are refused with an error saying so and what would work
+//! instead (a piecewise-linear activation, or cutting the network before
+//! them).
+//!
+//! `Softmax`, `LogSoftmax`, `Tanh` and `Sigmoid` are accepted as the node
+//! that computes the graph output (softmaxes over all outputs): they become
+//! the network's [`OutputActivation`](crate::model::OutputActivation), and
+//! properties on such outputs are restated on the logits (`spec::logits`).
 //!
 //! Anything else is refused at load time, never papered over:
 //! [`ErrorKind::Onnx`] for a malformed file (bad protobuf, missing
@@ -36,7 +57,7 @@
 //! # Saving
 //!
 //! The exporter writes opset 13: `Gemm` (`transB = 1`) per layer followed by
-//! `Relu`, `LeakyRelu`, `PRelu` or `Clip`. Weights are stored as float32,
+//! `Relu`, `LeakyRelu`, `PRelu` or `Clip`, and the output activation last. Weights are stored as float32,
 //! which is what ONNX runtimes accept with a float input, so
 //! `load_bytes(&to_bytes(&net))` equals `net` only up to f32 rounding (and
 //! values beyond the f32 range do not survive). Hidden layers with the
@@ -68,6 +89,8 @@ mod graph;
 pub use export::value_info;
 mod ops;
 pub mod pb;
+#[cfg(test)]
+mod pytorch_patterns;
 mod tensor;
 #[cfg(test)]
 mod test_graph;
@@ -87,8 +110,9 @@ pub fn load(path: &Path) -> Result<Network> {
     load_with(path, &LoadLimits::default())
 }
 
-/// Read and translate the ONNX model at `path`, refusing a file or a
-/// declared tensor or layer beyond `limits`; errors carry the path.
+/// Read and translate the ONNX model at `path` (decompressing a `.gz` file
+/// while reading), refusing a file or a declared tensor or layer beyond
+/// `limits`; errors carry the path.
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
     let bytes = limits::read_file(path, limits.max_model_bytes, "max-model-size")?;
     load_bytes_with(&bytes, limits).map_err(|e| e.with_path(path))
@@ -262,6 +286,29 @@ mod tests {
         }
     }
 
+    /// The output activation is written as the last node and read back,
+    /// after a ReLU last layer too.
+    #[test]
+    fn export_round_trip_output_activations() {
+        use crate::model::OutputActivation::*;
+        for (act, last) in [
+            (Softmax, Activation::Identity),
+            (LogSoftmax, Activation::Relu),
+            (Tanh, Activation::Identity),
+            (Sigmoid, Activation::Relu),
+        ] {
+            let net = Network::new(vec![layer(4, 3, 1.0, Activation::Relu), layer(3, 4, 2.0, last)])
+                .unwrap()
+                .with_output_activation(Some(act));
+            let back = load_bytes(&to_bytes(&net)).unwrap();
+            assert_eq!(back.output_activation(), Some(act));
+            for k in 0..20 {
+                let x: Vec<f64> = (0..3).map(|i| ((k * 7 + i * 3) as f64 * 0.37).sin() * 2.0).collect();
+                assert_close(&back.forward_activated(&x), &net.forward_activated(&x), 1e-5);
+            }
+        }
+    }
+
     /// An identity hidden layer is folded into the next one on loading.
     #[test]
     fn export_identity_hidden_layer_folds() {
@@ -335,6 +382,7 @@ mod tests {
                     .node("PRelu", &["n", "slope"], "p", vec![])
                     .node("Clip", &["p", "lo", "hi"], "y", vec![]),
             ),
+            ("view_flatten_abs_max", super::pytorch_patterns::view_flatten_max_abs()),
         ];
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/onnx");
         std::fs::create_dir_all(&dir).unwrap();

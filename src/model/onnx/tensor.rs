@@ -22,6 +22,20 @@ use crate::limits::{limit_error, LoadLimits};
 /// element) and axis lists linear in the file size.
 pub(crate) const MAX_RANK: usize = 64;
 
+/// Whether a constant holds real numbers or integers. Integer tensors
+/// (shapes, indices, axes: ONNX int64/int32) are held as f64 too, which is
+/// exact up to 2^53, far beyond any shape or index a loadable model has;
+/// larger values (`INT64_MAX` as "to the end" in `Slice`) keep their
+/// magnitude. The kind matters for `Div` (integer division truncates) and
+/// for `Cast`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Elem {
+    /// float, double (and what arithmetic on them gives).
+    Float,
+    /// int64, int32 (and what arithmetic on them gives).
+    Int,
+}
+
 /// A constant tensor: row-major `f64` data and its shape (empty = scalar).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Tensor {
@@ -29,17 +43,29 @@ pub(crate) struct Tensor {
     pub shape: Vec<usize>,
     /// `numel(shape)` values, row-major.
     pub data: Vec<f64>,
+    /// Real numbers or integers.
+    pub elem: Elem,
 }
 
 impl Tensor {
-    /// A scalar (shape `[]`).
-    pub fn scalar(v: f64) -> Tensor {
-        Tensor { shape: vec![], data: vec![v] }
+    /// A real-valued tensor.
+    pub fn float(shape: Vec<usize>, data: Vec<f64>) -> Tensor {
+        Tensor { shape, data, elem: Elem::Float }
     }
 
-    /// A rank-1 tensor.
+    /// An integer tensor (`data` holds integral values).
+    pub fn int(shape: Vec<usize>, data: Vec<f64>) -> Tensor {
+        Tensor { shape, data, elem: Elem::Int }
+    }
+
+    /// A real scalar (shape `[]`).
+    pub fn scalar(v: f64) -> Tensor {
+        Tensor::float(vec![], vec![v])
+    }
+
+    /// A real rank-1 tensor.
     pub fn vector(data: Vec<f64>) -> Tensor {
-        Tensor { shape: vec![data.len()], data }
+        Tensor::float(vec![data.len()], data)
     }
 
     /// Decode an ONNX tensor. `what` names it in errors (e.g. `initializer 'W'`).
@@ -63,6 +89,7 @@ impl Tensor {
             shape.push(d);
         }
         let n = check_shape(&shape, limits, &format!("{what} declares shape"))?;
+        let elem = if [pb::DATA_INT64, pb::DATA_INT32].contains(&t.data_type) { Elem::Int } else { Elem::Float };
         let data: Vec<f64> = match t.data_type {
             pb::DATA_FLOAT => {
                 if t.raw_data.is_empty() {
@@ -113,7 +140,7 @@ impl Tensor {
                 data[i]
             )));
         }
-        Ok(Tensor { shape, data })
+        Ok(Tensor { shape, data, elem })
     }
 
     /// The values as integers (for shapes and axes); errors if any is not one.
@@ -122,6 +149,22 @@ impl Tensor {
             .iter()
             .map(|&v| {
                 if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    Ok(v as i64)
+                } else {
+                    Err(Error::new(ErrorKind::Onnx, format!("{what} must hold integers, found {v}")))
+                }
+            })
+            .collect()
+    }
+
+    /// The values as integers, saturating at the `i64` range (for `Slice`
+    /// bounds, where exporters write `INT64_MAX` for "to the end").
+    pub fn to_ints_saturating(&self, what: &str) -> Result<Vec<i64>> {
+        self.data
+            .iter()
+            .map(|&v| {
+                if v.fract() == 0.0 {
+                    // `as` saturates at i64::MIN / i64::MAX.
                     Ok(v as i64)
                 } else {
                     Err(Error::new(ErrorKind::Onnx, format!("{what} must hold integers, found {v}")))
@@ -281,7 +324,7 @@ mod tests {
     #[test]
     fn decodes_raw_and_typed_fields() {
         let t = decode(&float_tensor(vec![2], &[1.5, -2.0])).unwrap();
-        assert_eq!(t, Tensor { shape: vec![2], data: vec![1.5, -2.0] });
+        assert_eq!(t, Tensor::float(vec![2], vec![1.5, -2.0]));
         let d = pb::TensorProto {
             dims: vec![1, 2],
             data_type: pb::DATA_DOUBLE,
@@ -297,7 +340,7 @@ mod tests {
         };
         assert_eq!(decode(&i).unwrap().to_ints("i").unwrap(), vec![-1, 5]);
         let s = pb::TensorProto { data_type: pb::DATA_INT32, int32_data: vec![7], ..Default::default() };
-        assert_eq!(decode(&s).unwrap(), Tensor::scalar(7.0));
+        assert_eq!(decode(&s).unwrap(), Tensor::int(vec![], vec![7.0]));
     }
 
     #[test]

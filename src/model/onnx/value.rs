@@ -48,7 +48,7 @@ impl Value {
     pub fn with_shape(&self, shape: Vec<usize>) -> Value {
         debug_assert_eq!(numel(&shape), numel(self.shape()));
         match self {
-            Value::Const(t) => Value::Const(Tensor { shape, data: t.data.clone() }),
+            Value::Const(t) => Value::Const(Tensor { shape, data: t.data.clone(), elem: t.elem }),
             Value::Var(v) => Value::Var(Var { shape, ..v.clone() }),
         }
     }
@@ -57,7 +57,9 @@ impl Value {
     /// (broadcasts, transposes).
     pub fn gather(&self, src: &[usize], shape: Vec<usize>, budget: &Budget<'_>) -> Result<Value> {
         match self {
-            Value::Const(t) => Ok(Value::Const(Tensor { shape, data: src.iter().map(|&j| t.data[j]).collect() })),
+            Value::Const(t) => {
+                Ok(Value::Const(Tensor { shape, data: src.iter().map(|&j| t.data[j]).collect(), elem: t.elem }))
+            }
             Value::Var(v) => {
                 let ones = vec![1.0; src.len()];
                 let zeros = vec![0.0; src.len()];
@@ -218,6 +220,41 @@ impl Var {
         Var::from_rows(shape, (rows, cols, data), bias, false, a.stage)
     }
 
+    /// The constant `t` as a map over a stage input of width `cols`: zero
+    /// weights, the values as biases (to join it with input-dependent values).
+    pub fn constant(t: &Tensor, cols: usize, stage: usize, budget: &Budget<'_>) -> Result<Var> {
+        let rows = t.data.len();
+        budget.check_map(rows, cols)?;
+        Var::from_rows(t.shape.clone(), (rows, cols, vec![0.0; rows * cols]), t.data.clone(), false, stage)
+    }
+
+    /// The rows of every part, one part after the other, as one value of
+    /// rank 1 (all parts from the same stage): the pre-activation of a layer
+    /// whose neurons serve several operands.
+    pub fn stack(parts: &[&Var], budget: &Budget<'_>) -> Result<Var> {
+        debug_assert!(parts.windows(2).all(|w| w[0].stage == w[1].stage && w[0].cols() == w[1].cols()));
+        let rows = parts.iter().try_fold(0usize, |acc, p| acc.checked_add(p.numel())).unwrap_or(usize::MAX);
+        let (cols, stage) = parts.first().map_or((0, 0), |p| (p.cols(), p.stage));
+        budget.check_map(rows, cols)?;
+        let mut data = vec![0.0; rows * cols];
+        let mut bias = Vec::with_capacity(rows);
+        let mut row = 0;
+        for p in parts {
+            for i in 0..p.numel() {
+                p.add_row(i, 1.0, &mut data[row * cols..(row + 1) * cols]);
+                bias.push(p.map.bias[i]);
+                row += 1;
+            }
+        }
+        Var::from_rows(vec![rows], (rows, cols, data), bias, false, stage)
+    }
+
+    /// Elements `start..start + len` of `self`, as a value of `shape`.
+    pub fn slice(&self, start: usize, len: usize, shape: Vec<usize>, budget: &Budget<'_>) -> Result<Var> {
+        let src: Vec<usize> = (start..start + len).collect();
+        self.elementwise(&src, &vec![1.0; len], &vec![0.0; len], shape, budget)
+    }
+
     /// `out[i] = sum over (j, c) in terms[i] of c * self[j], plus shift[i]`,
     /// a value of `shape`: the general linear operator (matrix products).
     pub fn linear_combination(
@@ -261,7 +298,7 @@ impl Value {
                     .zip(shift)
                     .map(|(row, s)| row.iter().map(|&(j, c)| c * t.data[j]).sum::<f64>() + s)
                     .collect();
-                Ok(Value::Const(Tensor { shape, data }))
+                Ok(Value::Const(Tensor::float(shape, data)))
             }
             Value::Var(v) => Ok(Value::Var(v.linear_combination(terms, shift, shape, budget)?)),
         }

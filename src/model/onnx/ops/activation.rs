@@ -1,4 +1,6 @@
-//! Piecewise-linear activations: `Relu`, `LeakyRelu`, `PRelu` and `Clip`.
+//! Piecewise-linear activations: `Relu`, `LeakyRelu`, `PRelu`, `Clip`
+//! (which is also how `HardTanh` and `ReLU6` are exported) and
+//! `HardSigmoid` (a clip of an affine map).
 //!
 //! An activation applied to an input-dependent value closes the current
 //! stage: the value's affine map becomes a [`Layer`] with this activation,
@@ -79,24 +81,54 @@ pub(super) fn clip(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Val
     activate(n, layers, act)
 }
 
+/// `HardSigmoid`: `max(0, min(1, alpha x + beta))` (defaults `alpha = 0.2`,
+/// `beta = 0.5`), which is `Clip { lo: 0, hi: 1 }` of the affine map
+/// `alpha x + beta`: the affine part folds into the layer, the clip closes it.
+pub(super) fn hard_sigmoid(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let alpha = n.attr_float("alpha", 0.2)?;
+    let beta = n.attr_float("beta", 0.5)?;
+    let x = n.input(0)?;
+    let len = numel(x.shape());
+    let iota: Vec<usize> = (0..len).collect();
+    let pre = match x {
+        Value::Const(t) => {
+            Value::Const(Tensor::float(t.shape.clone(), t.data.iter().map(|v| alpha * v + beta).collect()))
+        }
+        Value::Var(v) => {
+            Value::Var(v.elementwise(&iota, &vec![alpha; len], &vec![beta; len], v.shape.clone(), n.budget)?)
+        }
+    };
+    Ok(vec![apply(n, layers, &pre, Activation::Clip { lo: 0.0, hi: 1.0 })?])
+}
+
 /// Apply `act` to input 1: evaluate it on a constant, or close the layer.
 fn activate(n: &NodeInput<'_>, layers: &mut Vec<Layer>, act: Activation) -> Result<Vec<Value>> {
-    let x = n.input(0)?;
-    let value = match x {
+    Ok(vec![apply(n, layers, n.input(0)?, act)?])
+}
+
+/// `act` applied to `x`: evaluated on a constant, a closed layer otherwise.
+fn apply(n: &NodeInput<'_>, layers: &mut Vec<Layer>, x: &Value, act: Activation) -> Result<Value> {
+    Ok(match x {
         _ if act == Activation::Identity => x.clone(),
         Value::Const(t) => Value::Const(Tensor {
             shape: t.shape.clone(),
             data: t.data.iter().enumerate().map(|(i, &v)| act.eval(i, v)).collect(),
+            elem: t.elem,
         }),
-        Value::Var(v) => {
-            if v.stage != layers.len() {
-                return Err(stage_error(n));
-            }
-            layers.push(Layer { affine: v.map.clone(), activation: act });
-            Value::Var(Var::identity(v.shape.clone(), layers.len(), n.budget)?)
-        }
-    };
-    Ok(vec![value])
+        Value::Var(v) => Value::Var(close_layer(n, layers, v.clone(), act)?),
+    })
+}
+
+/// Close the open stage: `pre`, a value of that stage, becomes the affine
+/// part of a new layer with activation `act`. Returns the layer's output:
+/// the identity on the new stage's input, with `pre`'s shape. Errors when
+/// `pre` belongs to an earlier stage (the graph branches).
+pub(super) fn close_layer(n: &NodeInput<'_>, layers: &mut Vec<Layer>, pre: Var, act: Activation) -> Result<Var> {
+    if pre.stage != layers.len() {
+        return Err(stage_error(n));
+    }
+    layers.push(Layer { affine: pre.map, activation: act });
+    Var::identity(pre.shape, layers.len(), n.budget)
 }
 
 #[cfg(test)]

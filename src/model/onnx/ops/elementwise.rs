@@ -1,5 +1,5 @@
 //! Element-wise arithmetic with numpy broadcasting (`Add`, `Sub`, `Mul`,
-//! `Div`) and `BatchNormalization`, which at inference time is the
+//! `Div`), `Neg`, and `BatchNormalization`, which at inference time is the
 //! element-wise affine map `y = a_c x + b_c` per channel `c`.
 //!
 //! With one constant operand each of these is `y_i = s_i x_j + t_i` for some
@@ -10,7 +10,7 @@
 
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Tensor};
+use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Elem, Tensor};
 use crate::model::onnx::value::{Value, Var};
 use crate::model::Layer;
 
@@ -43,6 +43,19 @@ pub(super) fn div(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
     binary(n, BinOp::Div)
 }
 
+/// `Neg`: `-x`.
+pub(super) fn neg(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let value = match n.input(0)? {
+        Value::Const(t) => Value::Const(Tensor { data: t.data.iter().map(|v| -v).collect(), ..t.clone() }),
+        Value::Var(x) => {
+            let len = x.numel();
+            let src: Vec<usize> = (0..len).collect();
+            Value::Var(x.elementwise(&src, &vec![-1.0; len], &vec![0.0; len], x.shape.clone(), n.budget)?)
+        }
+    };
+    Ok(vec![value])
+}
+
 /// The error for two values that belong to different layers.
 pub(super) fn stage_error(n: &NodeInput<'_>) -> Error {
     n.unsupported(
@@ -60,6 +73,9 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
     let div_zero = || Error::new(ErrorKind::Onnx, "Div by a constant that contains 0");
     let value = match (a, b) {
         (Value::Const(x), Value::Const(y)) => {
+            // Shape arithmetic (`x.size(1) // 2`) works on integers, and
+            // integer division truncates.
+            let elem = if x.elem == Elem::Int && y.elem == Elem::Int { Elem::Int } else { Elem::Float };
             let mut data = Vec::with_capacity(ia.len());
             for (&i, &j) in ia.iter().zip(&ib) {
                 let (p, q) = (x.data[i], y.data[j]);
@@ -68,10 +84,11 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
                     BinOp::Sub => p - q,
                     BinOp::Mul => p * q,
                     BinOp::Div if q == 0.0 => return Err(div_zero()),
+                    BinOp::Div if elem == Elem::Int => (p / q).trunc(),
                     BinOp::Div => p / q,
                 });
             }
-            Value::Const(Tensor { shape, data })
+            Value::Const(Tensor { shape, data, elem })
         }
         (Value::Var(x), Value::Const(c)) => {
             let cs: Vec<f64> = ib.iter().map(|&j| c.data[j]).collect();
@@ -160,10 +177,10 @@ pub(super) fn batch_normalization(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Resu
     let scale: Vec<f64> = (0..len).map(|i| a[channel(i)]).collect();
     let shift: Vec<f64> = (0..len).map(|i| b[channel(i)]).collect();
     let value = match x {
-        Value::Const(t) => Value::Const(Tensor {
+        Value::Const(t) => Value::Const(Tensor::float(
             shape,
-            data: t.data.iter().enumerate().map(|(i, v)| scale[i] * v + shift[i]).collect(),
-        }),
+            t.data.iter().enumerate().map(|(i, v)| scale[i] * v + shift[i]).collect(),
+        )),
         Value::Var(v) => {
             let src: Vec<usize> = (0..len).collect();
             Value::Var(v.elementwise(&src, &scale, &shift, shape, n.budget)?)

@@ -4,18 +4,29 @@
 //! Builders for linear operators fold into the input's affine map; builders
 //! for activations close the current layer (see [`activation`]). Operators
 //! are grouped one file per family: [`linear`] (`Gemm`, `MatMul`),
-//! [`elementwise`] (`Add`, `Sub`, `Mul`, `Div`, `BatchNormalization`),
-//! [`shape`] (`Flatten`, `Reshape`, `Transpose`, `Squeeze`, `Unsqueeze`,
-//! `Identity`, `Dropout`, `Constant`) and [`activation`] (`Relu`,
-//! `LeakyRelu`, `PRelu`, `Clip`).
+//! [`elementwise`] (`Add`, `Sub`, `Mul`, `Div`, `Neg`,
+//! `BatchNormalization`), [`reduce`] (`ReduceSum`, `ReduceMean`), [`shape`]
+//! (`Flatten`, `Reshape`, `Transpose`, `Squeeze`, `Unsqueeze`, `Identity`,
+//! `Dropout`, `Constant`), [`select`] (`Gather`, `Slice`, `Concat`,
+//! `Expand`), [`fold`] (`Shape`, `ConstantOfShape`, `Range`, `Cast`: shape
+//! arithmetic evaluated at load time), [`activation`] (`Relu`, `LeakyRelu`,
+//! `PRelu`, `Clip`, `HardSigmoid`) and [`gadgets`] (`Abs`, `Max`, `Min`:
+//! ReLU constructions). Every builder evaluates constant inputs, so any
+//! subgraph that depends only on constants and shapes folds at load time.
 //!
 //! An operator missing from [`OPS`] is rejected at load time with an error
-//! naming the node and listing what is supported; it never becomes a
-//! placeholder that fails later.
+//! naming the node, never turned into a placeholder that fails later: one
+//! of [`NOT_PIECEWISE_LINEAR`] with a message saying why and what to do
+//! instead, any other with the list of what is supported
+//! ([`unsupported_operator`]).
 
 mod activation;
 mod elementwise;
+mod fold;
+mod gadgets;
 mod linear;
+mod reduce;
+mod select;
 mod shape;
 
 use std::rc::Rc;
@@ -34,26 +45,91 @@ pub(crate) type Build = fn(&NodeInput<'_>, &mut Vec<Layer>) -> Result<Vec<Value>
 
 /// Every supported operator of the default ONNX domain, sorted by name.
 pub(crate) const OPS: &[(&str, Build)] = &[
+    ("Abs", gadgets::abs),
     ("Add", elementwise::add),
     ("BatchNormalization", elementwise::batch_normalization),
+    ("Cast", fold::cast),
     ("Clip", activation::clip),
+    ("Concat", select::concat),
     ("Constant", shape::constant),
+    ("ConstantOfShape", fold::constant_of_shape),
     ("Div", elementwise::div),
-    ("Dropout", shape::identity),
+    ("Dropout", shape::dropout),
+    ("Expand", select::expand),
     ("Flatten", shape::flatten),
+    ("Gather", select::gather),
     ("Gemm", linear::gemm),
+    ("HardSigmoid", activation::hard_sigmoid),
     ("Identity", shape::identity),
     ("LeakyRelu", activation::leaky_relu),
     ("MatMul", linear::matmul),
+    ("Max", gadgets::max),
+    ("Min", gadgets::min),
     ("Mul", elementwise::mul),
+    ("Neg", elementwise::neg),
     ("PRelu", activation::prelu),
+    ("Range", fold::range),
+    ("ReduceMean", reduce::reduce_mean),
+    ("ReduceSum", reduce::reduce_sum),
     ("Relu", activation::relu),
     ("Reshape", shape::reshape),
+    ("Shape", fold::shape),
+    ("Slice", select::slice),
     ("Squeeze", shape::squeeze),
     ("Sub", elementwise::sub),
     ("Transpose", shape::transpose),
     ("Unsqueeze", shape::unsqueeze),
 ];
+
+/// Operators of the default domain that are smooth (or otherwise not
+/// piecewise linear): no chain of affine layers and kinks computes them, so
+/// no exact MILP encoding exists. Sorted by name.
+pub(crate) const NOT_PIECEWISE_LINEAR: &[&str] = &[
+    "Acos",
+    "Asin",
+    "Atan",
+    "Celu",
+    "Cos",
+    "Cosh",
+    "Elu",
+    "Erf",
+    "Exp",
+    "Gelu",
+    "HardSwish",
+    "Log",
+    "LogSoftmax",
+    "Mish",
+    "Pow",
+    "Reciprocal",
+    "Selu",
+    "Sigmoid",
+    "Sin",
+    "Sinh",
+    "Softmax",
+    "Softplus",
+    "Softsign",
+    "Sqrt",
+    "Tan",
+    "Tanh",
+];
+
+/// The error for a default-domain operator missing from [`OPS`]. For the
+/// [`NOT_PIECEWISE_LINEAR`] ones (activations such as `Sigmoid`) it says why
+/// and what would work instead; for others it lists what is supported.
+pub(crate) fn unsupported_operator(op: &str) -> Error {
+    if NOT_PIECEWISE_LINEAR.contains(&op) {
+        return Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "operator {op} is not piecewise linear, so no network of affine layers and ReLU-like kinks computes it and the verifier cannot encode it exactly; retrain with a piecewise-linear activation in its place (Relu, LeakyRelu, PRelu, HardTanh/Clip or HardSigmoid), or cut the network before this node and verify the part up to it"
+            ),
+        );
+    }
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("operator {op} is not supported; supported operators: {}", supported_list()),
+    )
+}
 
 /// The builder for `op_type`, if supported.
 pub(crate) fn lookup(op_type: &str) -> Option<Build> {
@@ -244,6 +320,10 @@ mod tests {
         for pair in OPS.windows(2) {
             assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
         }
+        for pair in NOT_PIECEWISE_LINEAR.windows(2) {
+            assert!(pair[0] < pair[1], "{} before {}", pair[0], pair[1]);
+        }
+        assert!(NOT_PIECEWISE_LINEAR.iter().all(|op| lookup(op).is_none()));
         assert!(lookup("Gemm").is_some());
         assert!(lookup("Sigmoid").is_none());
         assert!(supported_list().contains("BatchNormalization"));

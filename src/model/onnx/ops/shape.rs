@@ -1,5 +1,5 @@
 //! Operators that only move elements around or introduce constants:
-//! `Constant`, `Identity`/`Dropout`, `Flatten`, `Reshape`, `Squeeze`,
+//! `Constant`, `Identity`, `Dropout`, `Flatten`, `Reshape`, `Squeeze`,
 //! `Unsqueeze` and `Transpose`. A reshape keeps the row-major element order,
 //! so it changes only the recorded shape; a transpose permutes the rows of
 //! the affine map.
@@ -27,9 +27,9 @@ pub(super) fn constant(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Valu
     } else if let Some(fs) = n.attr_floats("value_floats")? {
         Tensor::vector(finite(fs)?)
     } else if n.has_attr("value_int") {
-        Tensor::scalar(n.attr_int("value_int", 0)? as f64)
+        Tensor::int(vec![], vec![n.attr_int("value_int", 0)? as f64])
     } else if let Some(is) = n.attr_ints("value_ints")? {
-        Tensor::vector(is.iter().map(|&i| i as f64).collect())
+        Tensor::int(vec![is.len()], is.iter().map(|&i| i as f64).collect())
     } else {
         return Err(n.unsupported(
             "needs a 'value', 'value_float(s)' or 'value_int(s)' attribute; sparse and string constants are not supported",
@@ -38,8 +38,18 @@ pub(super) fn constant(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Valu
     Ok(vec![Value::Const(tensor)])
 }
 
-/// `Identity`, and `Dropout` at inference time: the input unchanged.
+/// `Identity`: the input unchanged.
 pub(super) fn identity(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    Ok(vec![n.input(0)?.clone()])
+}
+
+/// `Dropout` at inference time: the input unchanged, wherever it sits. From
+/// opset 12 an optional third input `training_mode` may switch dropout on;
+/// a constant true there is refused (the output would be random).
+pub(super) fn dropout(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    if n.opset >= 12 && n.opt_const_input(2, "training_mode")?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
+        return Err(n.unsupported("training_mode is true, so the output is random; export the model in eval mode"));
+    }
     Ok(vec![n.input(0)?.clone()])
 }
 
