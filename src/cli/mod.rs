@@ -30,7 +30,7 @@ pub const VERSION: &str = env!("RELUVERIFY_VERSION");
 /// Run the CLI with the process arguments and return the exit code.
 ///
 /// With `--json`, an error is also printed as one JSON object on standard
-/// output ([`report::error_json`]), so a script reading stdout always gets
+/// output (the `error` object of the README's schema), so a script reading stdout always gets
 /// an object; the message goes to standard error either way.
 pub fn main() -> ExitCode {
     let json = std::env::args_os().skip(1).any(|a| a == "--json");
