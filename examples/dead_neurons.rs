@@ -20,6 +20,7 @@
 //! `cargo run --release --example dead_neurons`
 
 use reluverify::bounds::{self, BoundMethod, NetworkBounds};
+use reluverify::model::matrix::Row;
 use reluverify::model::{Activation, Affine, Layer, Matrix, Network};
 use reluverify::spec::{json, InputBox, Property};
 use reluverify::{verify, Outcome, Settings, Verdict};
@@ -146,8 +147,8 @@ fn difference_network(a: &Network, b: &Network) -> Result<Network> {
         let (wa, wb) = (&la.affine.weights, &lb.affine.weights);
         // The first layer reads the shared input; later ones read a's neurons, then b's.
         let (cols, b_offset) = if k == 0 { (wa.cols(), 0) } else { (wa.cols() + wb.cols(), wa.cols()) };
-        let place = |row: &[f64], offset: usize, sign: f64, out: &mut [f64]| {
-            for (j, v) in row.iter().enumerate() {
+        let place = |row: Row<'_>, offset: usize, sign: f64, out: &mut [f64]| {
+            for (j, v) in row.iter() {
                 out[offset + j] += sign * v;
             }
         };

@@ -103,7 +103,10 @@ impl Settings {
     /// Check the values make sense together.
     pub fn validate(&self) -> Result<()> {
         if self.phase_candidates == 0 {
-            return Err(Error::new(ErrorKind::Usage, "--phase-candidates must be at least 1 (1 takes the top-ranked split)"));
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--phase-candidates must be at least 1 (1 takes the top-ranked split)",
+            ));
         }
         if self.threads == 0 {
             return Err(Error::new(ErrorKind::Usage, "threads must be at least 1"));

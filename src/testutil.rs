@@ -215,7 +215,7 @@ fn degenerate(rng: &mut Rng, net: &Network) -> Network {
     let last = layers.len() - 1;
     for l in &mut layers[..last] {
         let (rows, cols) = (l.affine.weights.rows(), l.affine.weights.cols());
-        let mut w = l.affine.weights.data().to_vec();
+        let mut w = l.affine.weights.to_dense_data();
         for i in 0..rows {
             match rng.below(4) {
                 0 => {
@@ -468,7 +468,7 @@ fn affine_of(affine: &Affine, values: &[AffineFn]) -> Vec<AffineFn> {
         .map(|i| {
             let mut a = vec![0.0; n];
             let mut c = affine.bias[i];
-            for (w, (va, vc)) in affine.weights.row(i).iter().zip(values) {
+            for (w, (va, vc)) in affine.weights.row(i).iter().map(|(j, w)| (w, &values[j])) {
                 for (ai, vi) in a.iter_mut().zip(va) {
                     *ai += w * vi;
                 }
@@ -618,100 +618,111 @@ pub fn soak(first_seed: u64, cases: u64) -> SoakReport {
         let mut rng = Rng::new(seed);
         let net = soak_network(&mut rng);
         let prop = soak_property(&mut rng, &net);
-        let t = Instant::now();
-        let reference = reference(&net, &prop);
-        report.seconds[0] += t.elapsed().as_secs_f64();
-        let (strategy, bounds, split_milp_unstable, threads) = SOAK_CONFIGS[seed as usize % SOAK_CONFIGS.len()];
-        let falsify = (seed / SOAK_CONFIGS.len() as u64) % 2 == 1;
-        // Phase splitting alternates between the top-ranked split and the
-        // default choice among candidates.
-        let phase_candidates = if (seed / SOAK_CONFIGS.len() as u64 / 2).is_multiple_of(2) { 1 } else { Settings::default().phase_candidates };
-        // ... and between refinement with and without the fixed phases'
-        // constraints.
-        let phase_constrained = (seed / SOAK_CONFIGS.len() as u64 / 4).is_multiple_of(2);
-        // ... and between the default tree budget and a root MILP after a few domains.
-        let phase_tree_domains =
-            if (seed / SOAK_CONFIGS.len() as u64 / 8).is_multiple_of(2) { Settings::default().phase_tree_domains } else { 3 };
-        let settings = Settings {
-            falsify_samples: if falsify { 64 } else { 0 },
-            falsify_restarts: if falsify { 2 } else { 0 },
-            seed,
-            strategy,
-            bounds,
-            phase_bounds: bounds,
-            split_milp_unstable,
-            phase_milp_unstable: split_milp_unstable,
-            phase_candidates,
-            phase_constrained,
-            phase_tree_domains,
-            threads,
-            ..Settings::default()
-        };
-        let t = Instant::now();
-        let verdict = verify(&net, &prop, &settings).unwrap().verdict;
-        let secs = t.elapsed().as_secs_f64();
-        report.seconds[1] += secs;
-        if secs > report.slowest.1 {
-            report.slowest = (seed, secs);
-        }
-        let m = reference.margin;
-        let fail = |what: &str| -> ! {
-            panic!(
-                "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, candidates \
-                 {phase_candidates}, constrained {phase_constrained}, tree budget {phase_tree_domains}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
-                reference.input, reference.region
-            )
-        };
-        let constrained = prop.regions.iter().any(|r| !r.input_constraints.is_empty());
-        report.constrained += u64::from(constrained);
-        let cross = |verdict: &Verdict| {
-            let time = match constrained {
-                false => Duration::from_secs(SOAK_CROSS_CHECK_SECS),
-                true => Duration::from_millis(SOAK_CONSTRAINED_CROSS_CHECK_MILLIS),
-            };
-            cross_check(&net, &prop, verdict, Some(Instant::now() + time), 1).unwrap().result
-        };
-        let t = Instant::now();
-        match &verdict {
-            Verdict::Holds { .. } => {
-                report.holds += 1;
-                report.constrained_holds += u64::from(constrained);
-                let thin = m < UNSAFE_RELAX - SOAK_REFERENCE_TOL;
-                if thin || check_witness(&net, &prop, reference.region, &reference.input).is_some() {
-                    fail("wrong holds");
-                }
-                match cross(&verdict) {
-                    CrossCheck::Confirmed if constrained => {}
-                    CrossCheck::Confirmed => report.cross_confirmed += 1,
-                    CrossCheck::Disagrees { witness } => fail(&format!("the cross-check refutes holds: {witness:?}")),
-                    CrossCheck::Inconclusive { .. } => {}
-                }
-            }
-            Verdict::Violated { witness } => {
-                report.violated += 1;
-                if check_witness(&net, &prop, witness.region, &witness.input).is_none() || m > SOAK_REFERENCE_TOL {
-                    fail("wrong violated");
-                }
-                report.forged += u64::from(!constrained);
-                let forged = Verdict::Holds { proved_by: ProofMethod::Milp };
-                if let CrossCheck::Disagrees { witness } = cross(&forged) {
-                    assert!(check_witness(&net, &prop, witness.region, &witness.input).is_some());
-                    report.forged_caught += u64::from(!constrained);
-                }
-            }
-            Verdict::Unknown { .. } => {
-                report.unknown += 1;
-                if m.abs() >= SOAK_NEAR_BOUNDARY {
-                    fail("unknown without a time limit, away from the boundary");
-                }
-            }
-        }
-        report.seconds[2] += t.elapsed().as_secs_f64();
+        soak_case(seed, &net, &prop, &mut report);
         if (seed + 1 - first_seed).is_multiple_of(SOAK_PROGRESS) {
             eprintln!("soak: {} cases, {report:?}", seed + 1 - first_seed);
         }
     }
     report
+}
+
+/// One case of [`soak`]: `net` and `prop` verified with the settings that
+/// `seed` chooses, the verdict judged against the exact reference (and
+/// cross-checked), counted in `report`; panics on a wrong answer.
+pub fn soak_case(seed: u64, net: &Network, prop: &Property, report: &mut SoakReport) {
+    let t = Instant::now();
+    let reference = reference(net, prop);
+    report.seconds[0] += t.elapsed().as_secs_f64();
+    let (strategy, bounds, split_milp_unstable, threads) = SOAK_CONFIGS[seed as usize % SOAK_CONFIGS.len()];
+    let falsify = (seed / SOAK_CONFIGS.len() as u64) % 2 == 1;
+    // Phase splitting alternates between the top-ranked split and the
+    // default choice among candidates.
+    let phase_candidates =
+        if (seed / SOAK_CONFIGS.len() as u64 / 2).is_multiple_of(2) { 1 } else { Settings::default().phase_candidates };
+    // ... and between refinement with and without the fixed phases'
+    // constraints.
+    let phase_constrained = (seed / SOAK_CONFIGS.len() as u64 / 4).is_multiple_of(2);
+    // ... and between the default tree budget and a root MILP after a few domains.
+    let phase_tree_domains = if (seed / SOAK_CONFIGS.len() as u64 / 8).is_multiple_of(2) {
+        Settings::default().phase_tree_domains
+    } else {
+        3
+    };
+    let settings = Settings {
+        falsify_samples: if falsify { 64 } else { 0 },
+        falsify_restarts: if falsify { 2 } else { 0 },
+        seed,
+        strategy,
+        bounds,
+        phase_bounds: bounds,
+        split_milp_unstable,
+        phase_milp_unstable: split_milp_unstable,
+        phase_candidates,
+        phase_constrained,
+        phase_tree_domains,
+        threads,
+        ..Settings::default()
+    };
+    let t = Instant::now();
+    let verdict = verify(net, prop, &settings).unwrap().verdict;
+    let secs = t.elapsed().as_secs_f64();
+    report.seconds[1] += secs;
+    if secs > report.slowest.1 {
+        report.slowest = (seed, secs);
+    }
+    let m = reference.margin;
+    let fail = |what: &str| -> ! {
+        panic!(
+            "soak seed {seed} ({strategy:?}, {bounds:?}, milp_unstable {split_milp_unstable}, candidates \
+             {phase_candidates}, constrained {phase_constrained}, tree budget {phase_tree_domains}, falsify {falsify}): {what}\nverdict {verdict:?}\nreference margin {m} at {:?} (region {})\n{net:?}\n{prop:?}",
+            reference.input, reference.region
+        )
+    };
+    let constrained = prop.regions.iter().any(|r| !r.input_constraints.is_empty());
+    report.constrained += u64::from(constrained);
+    let cross = |verdict: &Verdict| {
+        let time = match constrained {
+            false => Duration::from_secs(SOAK_CROSS_CHECK_SECS),
+            true => Duration::from_millis(SOAK_CONSTRAINED_CROSS_CHECK_MILLIS),
+        };
+        cross_check(net, prop, verdict, Some(Instant::now() + time), 1).unwrap().result
+    };
+    let t = Instant::now();
+    match &verdict {
+        Verdict::Holds { .. } => {
+            report.holds += 1;
+            report.constrained_holds += u64::from(constrained);
+            let thin = m < UNSAFE_RELAX - SOAK_REFERENCE_TOL;
+            if thin || check_witness(net, prop, reference.region, &reference.input).is_some() {
+                fail("wrong holds");
+            }
+            match cross(&verdict) {
+                CrossCheck::Confirmed if constrained => {}
+                CrossCheck::Confirmed => report.cross_confirmed += 1,
+                CrossCheck::Disagrees { witness } => fail(&format!("the cross-check refutes holds: {witness:?}")),
+                CrossCheck::Inconclusive { .. } => {}
+            }
+        }
+        Verdict::Violated { witness } => {
+            report.violated += 1;
+            if check_witness(net, prop, witness.region, &witness.input).is_none() || m > SOAK_REFERENCE_TOL {
+                fail("wrong violated");
+            }
+            report.forged += u64::from(!constrained);
+            let forged = Verdict::Holds { proved_by: ProofMethod::Milp };
+            if let CrossCheck::Disagrees { witness } = cross(&forged) {
+                assert!(check_witness(net, prop, witness.region, &witness.input).is_some());
+                report.forged_caught += u64::from(!constrained);
+            }
+        }
+        Verdict::Unknown { .. } => {
+            report.unknown += 1;
+            if m.abs() >= SOAK_NEAR_BOUNDARY {
+                fail("unknown without a time limit, away from the boundary");
+            }
+        }
+    }
+    report.seconds[2] += t.elapsed().as_secs_f64();
 }
 
 /// A long soak prints its counts every this many cases.

@@ -7,6 +7,7 @@
 //! The activation image of `[l_i, u_i]` feeds the next layer.
 
 use super::{intersect_uncrossed, Bounds, NetworkBounds};
+use crate::model::matrix::Row;
 use crate::model::{Affine, Network};
 use crate::spec::InputBox;
 
@@ -16,20 +17,31 @@ pub fn affine_bounds(affine: &Affine, lx: &[f64], ux: &[f64]) -> Bounds {
     let mut lower = Vec::with_capacity(n);
     let mut upper = Vec::with_capacity(n);
     for i in 0..n {
-        let (mut l, mut u) = (affine.bias[i], affine.bias[i]);
-        for (j, &w) in affine.weights.row(i).iter().enumerate() {
-            if w >= 0.0 {
-                l += w * lx[j];
-                u += w * ux[j];
-            } else {
-                l += w * ux[j];
-                u += w * lx[j];
-            }
-        }
+        // A dense row as a plain loop over its slice.
+        let (l, u) = match affine.weights.row(i) {
+            Row::Dense(d) => interval_row(affine.bias[i], d.iter().copied().enumerate(), lx, ux),
+            row => interval_row(affine.bias[i], row.iter(), lx, ux),
+        };
         lower.push(l);
         upper.push(u);
     }
     Bounds { lower, upper }
+}
+
+/// The range of `bias + sum w_j x_j` over the entries `(j, w_j)` for `x`
+/// in `[lx, ux]`.
+fn interval_row(bias: f64, entries: impl Iterator<Item = (usize, f64)>, lx: &[f64], ux: &[f64]) -> (f64, f64) {
+    let (mut l, mut u) = (bias, bias);
+    for (j, w) in entries {
+        if w >= 0.0 {
+            l += w * lx[j];
+            u += w * ux[j];
+        } else {
+            l += w * ux[j];
+            u += w * lx[j];
+        }
+    }
+    (l, u)
 }
 
 /// Interval bounds for every layer of `net` over `input`.

@@ -210,7 +210,8 @@ pub enum BoundMethod {
 
 impl BoundMethod {
     /// Every method, from cheapest to tightest.
-    pub const ALL: [BoundMethod; 4] = [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Optimised, BoundMethod::Lp];
+    pub const ALL: [BoundMethod; 4] =
+        [BoundMethod::Interval, BoundMethod::Symbolic, BoundMethod::Optimised, BoundMethod::Lp];
 
     /// The name used by the command line and the reports.
     pub fn name(self) -> &'static str {

@@ -94,7 +94,11 @@ pub fn tighten_layer(
             }
             let inside = act.kinks(i).into_iter().filter(|&q| b.lower[i] < q && q < b.upper[i]);
             // Past the last kink on this side, the neuron is stable.
-            let threshold = if sign > 0.0 { inside.fold(f64::NEG_INFINITY, f64::max) } else { -inside.fold(f64::INFINITY, f64::min) };
+            let threshold = if sign > 0.0 {
+                inside.fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                -inside.fold(f64::INFINITY, f64::min)
+            };
             let mut warm = Warm::default();
             let (bound, _) = sub.optimised_bound_until(&[(i, sign)], &[], &mut warm, steps, threshold, deadline);
             Some((sign * bound.lower, warm))

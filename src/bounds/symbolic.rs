@@ -293,7 +293,11 @@ impl Family {
     /// `true` when a row weight `a` on this neuron uses the free side (the
     /// lower line for `a > 0`, the upper one for `a < 0`).
     fn in_use(&self, a: f64) -> bool {
-        if self.lower { a > 0.0 } else { a < 0.0 }
+        if self.lower {
+            a > 0.0
+        } else {
+            a < 0.0
+        }
     }
 }
 
@@ -387,7 +391,14 @@ impl<'a> Below<'a> {
     /// layer's line), clamped into each family: any member is valid, so
     /// each row may use the one chosen for it (alpha-CROWN's per-neuron
     /// slopes for intermediate bounds).
-    fn step(&self, j: usize, rows: &mut Rows, scratch: &mut Scratch, extra: &[Vec<(usize, f64, f64)>], row_slopes: &[&[f64]]) {
+    fn step(
+        &self,
+        j: usize,
+        rows: &mut Rows,
+        scratch: &mut Scratch,
+        extra: &[Vec<(usize, f64, f64)>],
+        row_slopes: &[&[f64]],
+    ) {
         let affine = &self.net.layers()[j].affine;
         let lines = &self.lines[j];
         let w = &affine.weights;
@@ -441,26 +452,42 @@ impl<'a> Below<'a> {
                 terms[len] = (s, q);
                 len += usize::from(s != 0.0);
             }
-            add_rows(out, w, &terms[..len]);
+            match w.dense() {
+                Some(d) => add_rows(out, d, &terms[..len]),
+                None => terms[..len].iter().for_each(|&(s, q)| w.row(q).add_scaled(s, out)),
+            }
         }
         if batched {
-            // Only the neurons some row sees (dead ones: none) take part.
-            let cols: Vec<usize> = (0..n).filter(|&q| slopes.chunks_exact(n).any(|s| s[q] != 0.0)).collect();
-            let (a, b) = if cols.len() == n {
-                (&slopes[..], w.data())
-            } else {
-                packed.clear();
-                for s in slopes.chunks_exact(n) {
-                    packed.extend(cols.iter().map(|&q| s[q]));
+            match w.dense() {
+                Some(d) => {
+                    // Only the neurons some row sees (dead ones: none) take part.
+                    let cols: Vec<usize> = (0..n).filter(|&q| slopes.chunks_exact(n).any(|s| s[q] != 0.0)).collect();
+                    let (a, b) = if cols.len() == n {
+                        (&slopes[..], d.data())
+                    } else {
+                        packed.clear();
+                        for s in slopes.chunks_exact(n) {
+                            packed.extend(cols.iter().map(|&q| s[q]));
+                        }
+                        let split = packed.len();
+                        for &q in &cols {
+                            packed.extend_from_slice(d.row(q));
+                        }
+                        let (a, b) = packed.split_at(split);
+                        (a, b)
+                    };
+                    mul(a, b, cols.len(), next);
                 }
-                let split = packed.len();
-                for &q in &cols {
-                    packed.extend_from_slice(w.row(q));
+                // Sparse weights (convolutions, pass-through neurons): each
+                // row adds the few entries of the rows of `W` it sees.
+                None => {
+                    for (s, out) in slopes.chunks_exact(n).zip(next.chunks_exact_mut(m)) {
+                        for (q, &sq) in s.iter().enumerate().filter(|(_, sq)| **sq != 0.0) {
+                            w.row(q).add_scaled(sq, out);
+                        }
+                    }
                 }
-                let (a, b) = packed.split_at(split);
-                (a, b)
-            };
-            mul(a, b, cols.len(), next);
+            }
         }
         std::mem::swap(&mut rows.coeffs, next);
         rows.width = m;
@@ -510,6 +537,15 @@ struct Scratch {
 /// below it, the per-row sums skip each row's own zero slopes, which a
 /// product cannot.
 pub const GEMM_MIN_ROWS: usize = 8;
+
+/// The minimum of row `i` of `w` plus `constant` over the box `[lx, ux]`:
+/// [`minimum`] on a dense row, the sum over the stored entries otherwise.
+fn row_minimum(w: &Matrix, i: usize, constant: f64, lx: &[f64], ux: &[f64]) -> f64 {
+    match w.dense() {
+        Some(d) => minimum(d.row(i), constant, lx, ux),
+        None => w.row(i).minimum(constant, lx, ux),
+    }
+}
 
 /// The minimum of `coeffs · v + constant` over the box `[lx, ux]`.
 fn minimum(coeffs: &[f64], constant: f64, lx: &[f64], ux: &[f64]) -> f64 {
@@ -630,7 +666,7 @@ fn layer_bounds_below(
     // Level 0: interval arithmetic over the box of layer k - 1 (with the box
     // ends swapped, `minimum` gives the maximum).
     let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
-    let interval = |i: usize| (minimum(w.row(i), bias[i], lx, ux), minimum(w.row(i), bias[i], ux, lx));
+    let interval = |i: usize| (row_minimum(w, i, bias[i], lx, ux), row_minimum(w, i, bias[i], ux, lx));
     let unstable = |b: &Bounds, i: usize| is_unstable(act, i, b.lower[i], b.upper[i]);
     let mut best = match outer {
         // A neuron stable in `outer` keeps its bounds: nothing tighter is
@@ -655,9 +691,12 @@ fn layer_bounds_below(
     let width = layer.input_dim();
     let mut rows = Rows { width, coeffs: Vec::with_capacity(2 * live.len() * width), constants: Vec::new() };
     for &i in &live {
-        let (w, b) = (layer.affine.weights.row(i), layer.affine.bias[i]);
-        rows.coeffs.extend_from_slice(w);
-        rows.coeffs.extend(w.iter().map(|v| -v));
+        let b = layer.affine.bias[i];
+        let at = rows.coeffs.len();
+        rows.coeffs.resize(at + 2 * width, 0.0);
+        let (up, down) = rows.coeffs[at..].split_at_mut(width);
+        w.row(i).add_scaled(1.0, up);
+        w.row(i).add_scaled(-1.0, down);
         rows.constants.extend([b, -b]);
     }
     if let Some(ph) = &phases {
@@ -666,9 +705,7 @@ fn layer_bounds_below(
             for s in 0..2 {
                 let r = 2 * p + s;
                 for (q, e, at) in ph.terms(2 * i + s, k) {
-                    for (a, wv) in rows.coeffs[r * width..(r + 1) * width].iter_mut().zip(w.row(q)) {
-                        *a += e * wv;
-                    }
+                    w.row(q).add_scaled(e, &mut rows.coeffs[r * width..(r + 1) * width]);
                     rows.constants[r] += e * (bias[q] - at);
                 }
             }
@@ -1056,13 +1093,22 @@ impl<'a> Substitution<'a> {
     /// level of the walk is a bound of `c·y` plus the terms entered so far.
     /// The phase-splitting search adds its splits' constraints this way,
     /// with Lagrange multipliers, as beta-CROWN does.
-    pub fn linear_bound_with(&self, c: &[(usize, f64)], extra: &[(usize, usize, f64, f64)]) -> (LinearBound, Vec<Vec<f64>>) {
+    pub fn linear_bound_with(
+        &self,
+        c: &[(usize, f64)],
+        extra: &[(usize, usize, f64, f64)],
+    ) -> (LinearBound, Vec<Vec<f64>>) {
         let mut trace = vec![Vec::new(); self.below.net.layers().len()];
         let b = self.bound(c, Some(&mut trace), extra);
         (b, trace)
     }
 
-    fn bound(&self, c: &[(usize, f64)], trace: Option<&mut Vec<Vec<f64>>>, extra: &[(usize, usize, f64, f64)]) -> LinearBound {
+    fn bound(
+        &self,
+        c: &[(usize, f64)],
+        trace: Option<&mut Vec<Vec<f64>>>,
+        extra: &[(usize, usize, f64, f64)],
+    ) -> LinearBound {
         let (value, rows) = substitute_objective(&self.below, c, trace, extra);
         padded(self.below.input, value, rows)
     }
@@ -1167,7 +1213,11 @@ mod tests {
                     .into_iter()
                     .filter(|x| {
                         let z = net.forward_pre_activations(x)[j][i];
-                        if below { z <= k } else { z >= k }
+                        if below {
+                            z <= k
+                        } else {
+                            z >= k
+                        }
                     })
                     .collect();
                 if r.empty {

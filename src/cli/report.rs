@@ -117,7 +117,8 @@ fn write_files(args: &CheckArgs, r: &Report) -> Result<()> {
     if let Some(path) = &args.witness {
         keep(match &r.outcome.verdict {
             Verdict::Violated { witness } => {
-                let text = serde_json::to_string_pretty(&witness_json(witness, &r.property)).expect("JSON of plain numbers");
+                let text =
+                    serde_json::to_string_pretty(&witness_json(witness, &r.property)).expect("JSON of plain numbers");
                 output::write_atomic(path, (text + "\n").as_bytes())
             }
             _ => match std::fs::remove_file(path) {
@@ -283,7 +284,9 @@ fn format_cross_check(c: &CrossCheckReport, verdict: &Verdict) -> String {
         }
         CrossCheck::Confirmed => format!("cross-check: confirmed by input splitting without MILP ({cost})"),
         CrossCheck::Disagrees { .. } => format!("cross-check: DISAGREES ({cost})"),
-        CrossCheck::Inconclusive { reason } => format!("cross-check: inconclusive, {reason} ({cost}); the verdict stands"),
+        CrossCheck::Inconclusive { reason } => {
+            format!("cross-check: inconclusive, {reason} ({cost}); the verdict stands")
+        }
     };
     line + "\n"
 }
@@ -339,8 +342,10 @@ fn format_vector(v: &[f64], names: &[String]) -> String {
         }
         return format!("{v:?}");
     }
-    let (imin, min) = v.iter().copied().enumerate().fold((0, f64::INFINITY), |a, (i, x)| if x < a.1 { (i, x) } else { a });
-    let (imax, max) = v.iter().copied().enumerate().fold((0, f64::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a });
+    let (imin, min) =
+        v.iter().copied().enumerate().fold((0, f64::INFINITY), |a, (i, x)| if x < a.1 { (i, x) } else { a });
+    let (imax, max) =
+        v.iter().copied().enumerate().fold((0, f64::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a });
     let head: Vec<String> = v[..SHOWN_VALUES].iter().map(|x| format!("{x}")).collect();
     format!("[{}, ...] ({} values; min {min} at [{imin}], max {max} at [{imax}])", head.join(", "), v.len())
 }
@@ -348,11 +353,10 @@ fn format_vector(v: &[f64], names: &[String]) -> String {
 /// A witness in JSON: `input`, `output`, `region`, `disjunct`, and `unsafe`:
 /// the constraints of the disjunct the output meets, each with its margin.
 fn witness_json(w: &Witness, prop: &Property) -> Value {
-    let met: Vec<Value> =
-        met_constraints(w, prop)
-            .into_iter()
-            .map(|(c, m)| json!({"constraint": format_constraint(c, &prop.output_names), "margin": m}))
-            .collect();
+    let met: Vec<Value> = met_constraints(w, prop)
+        .into_iter()
+        .map(|(c, m)| json!({"constraint": format_constraint(c, &prop.output_names), "margin": m}))
+        .collect();
     json!({ "input": w.input, "output": w.output, "region": w.region, "disjunct": w.disjunct, "unsafe": met })
 }
 
@@ -420,8 +424,7 @@ fn format_text(o: &Outcome, prop: &Property, witness_file: Option<&Path>) -> Str
             writeln!(out, "search: found by sampling and gradient descent before any proof search")
         }
         Some(path @ (SearchPath::InputSplit | SearchPath::PhaseSplit)) => {
-            let (kind, parts) =
-                if path == SearchPath::InputSplit { ("input", "boxes") } else { ("phase", "domains") };
+            let (kind, parts) = if path == SearchPath::InputSplit { ("input", "boxes") } else { ("phase", "domains") };
             writeln!(
                 out,
                 "{}, before splitting\nsearch: {kind} splitting, {} {parts}, {} proved by bounds, {} MILPs solved \
@@ -523,7 +526,10 @@ mod tests {
         v[400] = 1.0;
         v[12] = -0.25;
         let text = format_vector(&v, &[]);
-        assert!(text.contains("784 values") && text.contains("min -0.25 at [12]") && text.contains("max 1 at [400]"), "{text}");
+        assert!(
+            text.contains("784 values") && text.contains("min -0.25 at [12]") && text.contains("max 1 at [400]"),
+            "{text}"
+        );
         assert!(text.len() < 200, "{text}");
     }
 
@@ -531,14 +537,14 @@ mod tests {
     fn witness_names_the_unsafe_constraints_it_meets_with_margins() {
         use crate::spec::{Conjunction, Dnf, InputBox, Region};
         let prop = Property::new(vec![Region {
-                input: InputBox::new(vec![0.0], vec![1.0]).unwrap(),
-                input_constraints: vec![],
-                unsafe_set: Dnf {
-                    disjuncts: vec![Conjunction {
-                        constraints: vec![LinearConstraint { coeffs: vec![(0, -1.0)], rhs: -1.5 }],
-                    }],
-                },
-            }]);
+            input: InputBox::new(vec![0.0], vec![1.0]).unwrap(),
+            input_constraints: vec![],
+            unsafe_set: Dnf {
+                disjuncts: vec![Conjunction {
+                    constraints: vec![LinearConstraint { coeffs: vec![(0, -1.0)], rhs: -1.5 }],
+                }],
+            },
+        }]);
         let w = Witness { input: vec![0.5], output: vec![1.68], region: 0, disjunct: 0 };
         let v = witness_json(&w, &prop);
         assert_eq!(v["unsafe"][0]["constraint"], "y0 >= 1.5");

@@ -26,6 +26,7 @@
 
 use super::{Milp, VarId};
 use crate::bounds::{is_unstable, NetworkBounds};
+use crate::model::matrix::Row;
 use crate::model::{Activation, Network};
 use crate::spec::{Conjunction, InputBox, LinearConstraint};
 
@@ -191,10 +192,10 @@ impl Expr {
 
 /// `W_i · prev + b_i` as one expression. `acc` is a scratch vector indexed
 /// by variable, all zero on entry and on return.
-fn affine_expr(weights: &[f64], bias: f64, prev: &[Expr], acc: &mut Vec<f64>) -> Expr {
+fn affine_expr(weights: Row<'_>, bias: f64, prev: &[Expr], acc: &mut Vec<f64>) -> Expr {
     let mut constant = bias;
     let mut touched = Vec::new();
-    for (w, e) in weights.iter().zip(prev).filter(|(w, _)| **w != 0.0) {
+    for (w, e) in weights.iter().filter(|(_, w)| *w != 0.0).map(|(j, w)| (w, &prev[j])) {
         constant += w * e.constant;
         for &(v, c) in &e.terms {
             if v.0 >= acc.len() {

@@ -148,8 +148,8 @@ impl Scaling {
             let mut next_err = Vec::with_capacity(w.rows());
             for i in 0..w.rows() {
                 let mut dropped = 0.0;
-                for (&wij, &m) in w.row(i).iter().zip(&mag) {
-                    s.coefficient(wij, m, &mut dropped);
+                for (j, wij) in w.row(i).iter() {
+                    s.coefficient(wij, mag[j], &mut dropped);
                 }
                 let (l, u) = (b.lower[i], b.upper[i]);
                 s.max_bound = s.max_bound.max(l.abs()).max(u.abs());
@@ -162,7 +162,7 @@ impl Scaling {
                 s.dropped = s.dropped.max(dropped);
                 let (ylo, yhi) = layer.activation.interval_image(i, l, u);
                 next_mag.push(ylo.abs().max(yhi.abs()));
-                let terms = w.row(i).iter().zip(&mag).zip(&err).map(|((&w, &m), &e)| (w, m, e));
+                let terms = w.row(i).iter().map(|(j, w)| (w, mag[j], err[j]));
                 next_err.push(lipschitz(&layer.activation, i) * rounding_estimate(terms, layer.affine.bias[i]));
             }
             mag = next_mag;

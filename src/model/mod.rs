@@ -19,8 +19,11 @@
 //! logits by `spec::logits`, and witnesses are checked on the activated
 //! outputs (`verdict::check_witness`).
 
+pub mod matrix;
 pub mod nnet;
 pub mod onnx;
+
+pub use matrix::{dot, Matrix};
 
 use std::path::Path;
 
@@ -47,114 +50,6 @@ pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
         )
         .with_path(path)),
     }
-}
-
-/// A dense row-major matrix of `rows x cols` f64 values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Matrix {
-    rows: usize,
-    cols: usize,
-    data: Vec<f64>,
-}
-
-impl Matrix {
-    /// A matrix from row-major data; errors when `data.len() != rows * cols`.
-    pub fn new(rows: usize, cols: usize, data: Vec<f64>) -> Result<Matrix> {
-        if data.len() != rows * cols {
-            return Err(Error::new(
-                ErrorKind::Network,
-                format!("matrix of {rows}x{cols} needs {} values, got {}", rows * cols, data.len()),
-            ));
-        }
-        Ok(Matrix { rows, cols, data })
-    }
-
-    /// The `n x n` identity matrix.
-    pub fn identity(n: usize) -> Matrix {
-        let mut data = vec![0.0; n * n];
-        for i in 0..n {
-            data[i * n + i] = 1.0;
-        }
-        Matrix { rows: n, cols: n, data }
-    }
-
-    /// Number of rows (outputs of the affine map).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of columns (inputs of the affine map).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// Row `i` as a slice.
-    pub fn row(&self, i: usize) -> &[f64] {
-        &self.data[i * self.cols..(i + 1) * self.cols]
-    }
-
-    /// Entry at row `i`, column `j`.
-    pub fn get(&self, i: usize, j: usize) -> f64 {
-        self.data[i * self.cols + j]
-    }
-
-    /// All entries, row-major.
-    pub fn data(&self) -> &[f64] {
-        &self.data
-    }
-
-    /// `self * x`.
-    pub fn mul_vec(&self, x: &[f64]) -> Vec<f64> {
-        (0..self.rows).map(|i| dot(self.row(i), x)).collect()
-    }
-
-    /// The matrix product `self * other`.
-    pub fn matmul(&self, other: &Matrix) -> Matrix {
-        assert_eq!(self.cols, other.rows, "matmul dimension mismatch");
-        let mut data = vec![0.0; self.rows * other.cols];
-        for i in 0..self.rows {
-            for k in 0..self.cols {
-                let a = self.get(i, k);
-                if a == 0.0 {
-                    continue;
-                }
-                let out = &mut data[i * other.cols..(i + 1) * other.cols];
-                for (o, b) in out.iter_mut().zip(other.row(k)) {
-                    *o += a * b;
-                }
-            }
-        }
-        Matrix { rows: self.rows, cols: other.cols, data }
-    }
-
-    /// The transpose.
-    pub fn transpose(&self) -> Matrix {
-        let mut data = vec![0.0; self.rows * self.cols];
-        for i in 0..self.rows {
-            for j in 0..self.cols {
-                data[j * self.rows + i] = self.get(i, j);
-            }
-        }
-        Matrix { rows: self.cols, cols: self.rows, data }
-    }
-}
-
-/// The dot product of two equally long slices.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    // Four partial sums, so that the additions pipeline and vectorise (a
-    // single running sum fixes their order and forbids both).
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for t in 0..4 {
-            acc[t] += x[t] * y[t];
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// An affine map `x -> W x + b`.
@@ -421,7 +316,7 @@ impl Network {
                     layers[k - 1].output_dim()
                 ));
             }
-            if let Some(v) = layer.affine.weights.data().iter().chain(&layer.affine.bias).find(|v| !v.is_finite()) {
+            if let Some(v) = layer.affine.weights.values().iter().chain(&layer.affine.bias).find(|v| !v.is_finite()) {
                 return err(format!("layer {k} has a non-finite weight or bias ({v})"));
             }
             match &layer.activation {
@@ -523,10 +418,8 @@ impl Network {
             }
             let w = &layer.affine.weights;
             let mut prev = vec![0.0; w.cols()];
-            for (i, gi) in g.iter().enumerate().filter(|(_, gi)| **gi != 0.0) {
-                for (p, wij) in prev.iter_mut().zip(w.row(i)) {
-                    *p += gi * wij;
-                }
+            for (i, &gi) in g.iter().enumerate().filter(|(_, gi)| **gi != 0.0) {
+                w.row(i).add_scaled(gi, &mut prev);
             }
             g = prev;
         }

@@ -310,8 +310,8 @@ pub fn to_string(net: &Network, norm: Option<&Normalisation>) -> Result<String> 
     write_values(&mut out, norm.ranges.iter().chain([&norm.output_range]));
     for layer in net.layers() {
         let w = &layer.affine.weights;
-        for i in 0..w.rows() {
-            write_values(&mut out, w.row(i));
+        for row in w.to_dense_data().chunks_exact(w.cols()) {
+            write_values(&mut out, row);
         }
         for b in &layer.affine.bias {
             write_values(&mut out, [b]);
@@ -729,7 +729,7 @@ mod tests {
         // The first weight row as printed (6 digits) in the public ACAS Xu 1_1
         // file (`nnet/TestNetwork.nnet` in sisl/NNet, Reluplex's ACASXU_run2a_1_1).
         assert_close(
-            net.layers()[0].affine.weights.row(0),
+            &net.layers()[0].affine.weights.to_dense_data()[..5],
             &[5.40062e-2, -2.61092, -1.80027e-1, 2.42194e-1, 1.41407e-1],
             1e-5,
         );

@@ -198,7 +198,12 @@ struct Budget {
 impl<'a> PhaseSearch<'a> {
     /// A search over `prop`'s regions on `net`, stopping at `deadline`, with
     /// the MILP threshold [`Settings::phase_milp_unstable`].
-    pub fn new(net: &'a Network, prop: &'a Property, deadline: Option<Instant>, settings: &Settings) -> PhaseSearch<'a> {
+    pub fn new(
+        net: &'a Network,
+        prop: &'a Property,
+        deadline: Option<Instant>,
+        settings: &Settings,
+    ) -> PhaseSearch<'a> {
         PhaseSearch {
             net,
             prop,
@@ -303,7 +308,8 @@ impl<'a> PhaseSearch<'a> {
             phases.push(split.fix(above));
             // With the constraints, the split's own layer gains too (its
             // other neurons are bounded on the new side only).
-            let (from, fixed) = if self.constrained { (split.layer, Some(&mut phases)) } else { (split.layer + 1, None) };
+            let (from, fixed) =
+                if self.constrained { (split.layer, Some(&mut phases)) } else { (split.layer + 1, None) };
             let clamped = split.clamp(&bounds, above);
             let refined = symbolic::refine(net, &r.input, &clamped, from..refined_end(net), tree.slopes, fixed);
             if refined.empty {
@@ -401,7 +407,11 @@ fn corner(input: &InputBox, g: &[f64]) -> Vec<f64> {
 fn refined_end(net: &Network) -> usize {
     let layers = net.layers();
     let last = layers.len() - 1;
-    if layers[last].activation == Activation::Identity { last } else { last + 1 }
+    if layers[last].activation == Activation::Identity {
+        last
+    } else {
+        last + 1
+    }
 }
 
 /// A domain: the region's box, its bounds and its fixed phases.
@@ -475,7 +485,13 @@ fn rank_splits(net: &Network, bounds: &NetworkBounds, trace: &[Vec<f64>]) -> Vec
                 .into_iter()
                 .chain(kinks)
                 .filter(|z| z.is_finite())
-                .map(|z| if a > 0.0 { a * (act.eval(i, z) - rel.lower.at(z)) } else { -a * (rel.upper.at(z) - act.eval(i, z)) })
+                .map(|z| {
+                    if a > 0.0 {
+                        a * (act.eval(i, z) - rel.lower.at(z))
+                    } else {
+                        -a * (rel.upper.at(z) - act.eval(i, z))
+                    }
+                })
                 .fold(0.0, f64::max);
             // A neuron the row does not see still ranks above none at all.
             let score = if l.is_finite() && u.is_finite() { loss } else { f64::INFINITY };
@@ -493,10 +509,10 @@ mod tests {
     use crate::bounds::symbolic::Substitution;
     use crate::bounds::tests::{random_box, random_objective, sample};
     use crate::bounds::{compute, BoundMethod};
-    use crate::rng::Rng;
-    use crate::testutil;
     use crate::model::Activation;
+    use crate::rng::Rng;
     use crate::spec::InputBox;
+    use crate::testutil;
     use crate::testutil::layer;
     use crate::verdict::Verdict;
 
@@ -517,8 +533,14 @@ mod tests {
                     net.layers().iter().map(|l| (0..l.output_dim()).map(|_| rng.range(-1.0, 1.0)).collect()).collect();
                 let Some(&(_, split)) = rank_splits(&net, &nb, &trace).first() else { break };
                 let above = rng.below(2) == 1;
-                let refined =
-                    symbolic::refine(&net, &input, &split.clamp(&nb, above), split.layer + 1..refined_end(&net), &Default::default(), None);
+                let refined = symbolic::refine(
+                    &net,
+                    &input,
+                    &split.clamp(&nb, above),
+                    split.layer + 1..refined_end(&net),
+                    &Default::default(),
+                    None,
+                );
                 if refined.empty {
                     break;
                 }
@@ -542,7 +564,11 @@ mod tests {
                 }
                 let y = net.forward(&x);
                 let v: f64 = c.iter().map(|&(k, w)| w * y[k]).sum();
-                assert!(v >= lb.lower - 1e-9 * (1.0 + v.abs()), "{v} below the bound {} (plain {plain}) at {x:?}, fixes {fixes:?}", lb.lower);
+                assert!(
+                    v >= lb.lower - 1e-9 * (1.0 + v.abs()),
+                    "{v} below the bound {} (plain {plain}) at {x:?}, fixes {fixes:?}",
+                    lb.lower
+                );
             }
         }
         assert!(domains > 100 && improved * 10 > domains, "improved {improved} of {domains}");

@@ -438,7 +438,7 @@ fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> 
         let mut plo = vec![0.0; w.cols()];
         let mut phi = vec![0.0; w.cols()];
         for i in 0..w.rows() {
-            for (j, &wij) in w.row(i).iter().enumerate() {
+            for (j, wij) in w.row(i).iter() {
                 if wij >= 0.0 {
                     plo[j] += wij * lo[i];
                     phi[j] += wij * hi[i];
@@ -515,8 +515,9 @@ mod tests {
                 let fresh = || vec![Warm::default(); conj.constraints.len()];
                 let plain = SplitSearch::open_part(&sub, bx, conj, &mut fresh(), 0, &[]);
                 let mut warm = fresh();
-                let deep: Vec<_> =
-                    (0..3).map(|_| SplitSearch::open_part(&sub, bx, conj, &mut warm, SPLIT_ROW_MIN_DEPTH, &[])).collect();
+                let deep: Vec<_> = (0..3)
+                    .map(|_| SplitSearch::open_part(&sub, bx, conj, &mut warm, SPLIT_ROW_MIN_DEPTH, &[]))
+                    .collect();
                 for (x, y) in &points {
                     if conj.max_violation(y) > 0.0 {
                         continue;

@@ -167,7 +167,7 @@ fn margin_at(net: &Network, prop: &Property, region: usize, x: &[f64]) -> f64 {
 /// rounding).
 fn rescaled(net: &Network, k: usize, s: f64) -> Network {
     let mut layers = net.layers().to_vec();
-    let times = |m: &Matrix, f: f64| Matrix::new(m.rows(), m.cols(), m.data().iter().map(|v| v * f).collect()).unwrap();
+    let times = |m: &Matrix, f: f64| m.map_entries(|v| v * f);
     let l = &mut layers[k];
     l.affine.weights = times(&l.affine.weights, s);
     l.affine.bias.iter_mut().for_each(|v| *v *= s);

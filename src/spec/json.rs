@@ -216,7 +216,10 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
         ),
     )?;
     let declared_inputs = input_boxes.first().map(InputBox::dim);
-    let regions = input_boxes.into_iter().map(|input| Region { input, input_constraints: input_constraints.clone(), unsafe_set: unsafe_set.clone() }).collect();
+    let regions = input_boxes
+        .into_iter()
+        .map(|input| Region { input, input_constraints: input_constraints.clone(), unsafe_set: unsafe_set.clone() })
+        .collect();
     // Names by index from the first box (every box bounds the same inputs).
     let mut input_names = vec![String::new(); declared_inputs.unwrap_or(0)];
     for (position, entry) in boxes[0].1.iter().enumerate() {
@@ -933,7 +936,11 @@ mod tests {
         let r = &p.regions[0];
         assert_eq!(
             r.input_constraints,
-            vec![row(&[(0, 1.0), (1, -1.0)], 0.0), row(&[(0, -1.0), (1, -3.0)], -0.5), row(&[(1, 3.0), (0, -1.0)], 1.0)]
+            vec![
+                row(&[(0, 1.0), (1, -1.0)], 0.0),
+                row(&[(0, -1.0), (1, -3.0)], -0.5),
+                row(&[(1, 3.0), (0, -1.0)], 1.0)
+            ]
         );
         assert_eq!(r.unsafe_set.disjuncts[0].constraints, vec![row(&[(0, 1.0), (1, -1.0)], 0.0)]);
         // Every box of a union gets the same constraints; none means none.

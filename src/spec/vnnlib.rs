@@ -969,10 +969,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.regions.len(), 2);
         assert_eq!(p.regions[1].input_constraints, vec![row(&[(1, 1.0), (0, -1.0)], 0.0)]);
-        let p = parse(&with_head(
-            "(assert (<= (- X_0 X_1) 0))\n(assert (or (<= Y_0 0) (<= Y_1 0)))\n",
-        ))
-        .unwrap();
+        let p = parse(&with_head("(assert (<= (- X_0 X_1) 0))\n(assert (or (<= Y_0 0) (<= Y_1 0)))\n")).unwrap();
         assert_eq!(p.regions.len(), 1);
         assert_eq!(p.regions[0].unsafe_set.disjuncts.len(), 2);
     }

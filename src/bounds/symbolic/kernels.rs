@@ -6,7 +6,7 @@
 //! the same operations in the same order and no fused multiply-add, so both
 //! versions give bit-identical results.
 
-use crate::model::Matrix;
+use crate::model::matrix::Dense;
 
 /// Defines `$name`, which runs `$body` compiled for AVX2 when the CPU has
 /// it and as it is otherwise. `$body` must be `#[inline(always)]` so that
@@ -36,11 +36,11 @@ macro_rules! with_avx2 {
 with_avx2! {
     /// `out += sum_t s_t W[q_t]`, four rows of `W` per pass over `out` (one
     /// load and store of `out` per four products instead of one per product).
-    fn add_rows => add_rows_avx2 => add_rows_portable(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)])
+    fn add_rows => add_rows_avx2 => add_rows_portable(out: &mut [f64], w: Dense<'_>, terms: &[(f64, usize)])
 }
 
 #[inline(always)]
-fn add_rows_portable(out: &mut [f64], w: &Matrix, terms: &[(f64, usize)]) {
+fn add_rows_portable(out: &mut [f64], w: Dense<'_>, terms: &[(f64, usize)]) {
     let mut quads = terms.chunks_exact(4);
     for t in &mut quads {
         let (s0, s1, s2, s3) = (t[0].0, t[1].0, t[2].0, t[3].0);
@@ -60,11 +60,11 @@ with_avx2! {
     /// `out[t] = W[rows[t]] · x` for every `t`, four rows of `W` per pass
     /// over `x`, each with four partial sums (independent additions, which
     /// pipeline; one running sum per row would wait on each addition).
-    fn dot_rows => dot_rows_avx2 => dot_rows_portable(out: &mut [f64], w: &Matrix, rows: &[usize], x: &[f64])
+    fn dot_rows => dot_rows_avx2 => dot_rows_portable(out: &mut [f64], w: Dense<'_>, rows: &[usize], x: &[f64])
 }
 
 #[inline(always)]
-fn dot_rows_portable(out: &mut [f64], w: &Matrix, rows: &[usize], x: &[f64]) {
+fn dot_rows_portable(out: &mut [f64], w: Dense<'_>, rows: &[usize], x: &[f64]) {
     let n = x.len();
     let body = n - n % 4;
     let xs = x[..body].chunks_exact(4);
@@ -174,6 +174,7 @@ fn shapes(a: usize, b: usize, k: usize, c: &mut [f64]) -> Option<(usize, usize)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Matrix;
     use crate::rng::Rng;
 
     /// Both products against the plain sums, on odd shapes (and `k = 0`).
@@ -211,7 +212,7 @@ mod tests {
             let x: Vec<f64> = (0..m).map(|_| rng.range(-1.0, 1.0)).collect();
             let rows: Vec<usize> = (0..n).rev().collect();
             let mut out = vec![0.0; n];
-            dot_rows(&mut out, &w, &rows, &x);
+            dot_rows(&mut out, w.dense().unwrap(), &rows, &x);
             for (t, &r) in rows.iter().enumerate() {
                 let want: f64 = (0..m).map(|c| w.get(r, c) * x[c]).sum();
                 assert!((out[t] - want).abs() < 1e-12, "dot of row {r}: {} vs {want}", out[t]);
@@ -224,7 +225,7 @@ mod tests {
             }
             let terms: Vec<(f64, usize)> = (0..n).map(|q| (rng.range(-1.0, 1.0), q)).collect();
             let mut acc = vec![0.5; m];
-            add_rows(&mut acc, &w, &terms);
+            add_rows(&mut acc, w.dense().unwrap(), &terms);
             for (c, &v) in acc.iter().enumerate() {
                 let want = 0.5 + terms.iter().map(|&(s, q)| s * w.get(q, c)).sum::<f64>();
                 assert!((v - want).abs() < 1e-12, "column {c}");

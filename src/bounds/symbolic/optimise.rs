@@ -160,17 +160,24 @@ impl Substitution<'_> {
                 let lines = &below.lines[f.layer];
                 let default = if f.lower { lines.lower_slope[f.neuron] } else { lines.upper_slope[f.neuron] };
                 let s = warm.slopes[f.layer].get(f.neuron).copied().unwrap_or(f64::NAN);
-                if s.is_nan() { default } else { s.clamp(f.min, f.max) }
+                if s.is_nan() {
+                    default
+                } else {
+                    s.clamp(f.min, f.max)
+                }
             })
             .collect();
-        let mut betas: Vec<f64> = (0..constraints.len()).map(|s| warm.betas.get(s).copied().unwrap_or(0.0).max(0.0)).collect();
+        let mut betas: Vec<f64> =
+            (0..constraints.len()).map(|s| warm.betas.get(s).copied().unwrap_or(0.0).max(0.0)).collect();
         let mut slope_adam = Adam::new(families.len(), SLOPE_RATE);
         let mut beta_adam = Adam::new(betas.len(), BETA_RATE);
         let mut best: Option<(LinearBound, Vec<Vec<f64>>)> = None;
         let (mut best_slopes, mut best_betas) = (slopes.clone(), betas.clone());
         // The pre-activations the gradient reads (see `relaxed_forward`).
         let mut need: Vec<Vec<bool>> = net.layers().iter().map(|l| vec![false; l.output_dim()]).collect();
-        for (layer, neuron) in families.iter().map(|f| (f.layer, f.neuron)).chain(constraints.iter().map(|k| (k.layer, k.neuron))) {
+        for (layer, neuron) in
+            families.iter().map(|f| (f.layer, f.neuron)).chain(constraints.iter().map(|k| (k.layer, k.neuron)))
+        {
             need[layer][neuron] = true;
         }
         let mut slope_grad = vec![0.0; families.len()];
@@ -261,7 +268,10 @@ pub(super) fn relaxed_forward(
         let computed: Vec<usize> = (0..w.rows()).filter(|&i| lines[i].0 != 0.0 || need[j][i]).collect();
         dots.clear();
         dots.resize(computed.len(), 0.0);
-        dot_rows(&mut dots, w, &computed, &y);
+        match w.dense() {
+            Some(d) => dot_rows(&mut dots, d, &computed, &y),
+            None => computed.iter().zip(dots.iter_mut()).for_each(|(&i, d)| *d = w.row(i).dot(&y)),
+        }
         let mut z = vec![0.0; w.rows()];
         for (&i, d) in computed.iter().zip(&dots) {
             z[i] = d + bias[i];

@@ -231,9 +231,21 @@ impl LayerPhases<'_> {
                 }
             }
             let w = &layer.affine.weights;
-            let w: Vec<f32> = cols.iter().flat_map(|&q| w.row(q).iter().map(|&v| v as f32)).collect();
             let mut z = vec![0.0; n_rows * cols.len()];
-            mul_transposed_f32(&y, &w, width, &mut z);
+            match w.dense() {
+                Some(d) => {
+                    let w: Vec<f32> = cols.iter().flat_map(|&q| d.row(q).iter().map(|&v| v as f32)).collect();
+                    mul_transposed_f32(&y, &w, width, &mut z);
+                }
+                // Sparse weights: a few entries per row of the product.
+                None => {
+                    for (yr, zr) in y.chunks_exact(width.max(1)).zip(z.chunks_exact_mut(cols.len().max(1))) {
+                        for (v, &q) in zr.iter_mut().zip(&cols) {
+                            *v = w.row(q).dot(yr);
+                        }
+                    }
+                }
+            }
             for zr in z.chunks_exact_mut(cols.len().max(1)) {
                 for (v, &q) in zr.iter_mut().zip(&cols) {
                     *v += layer.affine.bias[q];

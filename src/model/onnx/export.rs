@@ -42,7 +42,7 @@ pub(crate) fn to_model(net: &Network) -> pb::ModelProto {
         let (rows, cols) = (layer.output_dim(), layer.input_dim());
         let w = format!("layer{k}.weight");
         let b = format!("layer{k}.bias");
-        inits.push(float_tensor(&w, &[rows, cols], layer.affine.weights.data()));
+        inits.push(float_tensor(&w, &[rows, cols], &layer.affine.weights.to_dense_data()));
         inits.push(float_tensor(&b, &[rows], &layer.affine.bias));
         let activated = layer.activation != Activation::Identity;
         let z = if activated { format!("layer{k}.gemm") } else { out(k, format!("layer{k}.gemm")) };

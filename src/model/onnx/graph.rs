@@ -27,7 +27,7 @@ use super::tensor::{check_rank, check_shape, Tensor};
 use super::value::{Budget, Value, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
-use crate::model::{Activation, Layer, Network, OutputActivation};
+use crate::model::{Layer, Network, OutputActivation};
 
 /// Translate a decoded model into a [`Network`] within `limits`.
 pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
@@ -132,15 +132,14 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
     let mut layers = state.layers;
     match &*out {
         Value::Const(_) => {
-            return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' does not depend on the network input")))
-        }
-        Value::Var(v) if v.stage != layers.len() => {
             return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("graph output '{output}' is computed from an earlier layer than the last activation (the graph branches); only plain chains are supported"),
+                ErrorKind::Onnx,
+                format!("graph output '{output}' does not depend on the network input"),
             ))
         }
-        Value::Var(v) => layers.push(Layer { affine: v.map.clone(), activation: Activation::Identity }),
+        // The output layer, with the identity activation (an output from
+        // an earlier stage is carried to the last one first).
+        Value::Var(v) => ops::close_output(&state.budget, &mut layers, v.clone())?,
     }
     if let Some((act, i)) = final_activation {
         check_covers_output(&graph.node[i], act, opset, out.shape())
@@ -219,7 +218,7 @@ fn independent_blocks(net: &Network, batch: usize) -> bool {
         masks = (0..weights.rows())
             .map(|r| {
                 let mut mask = vec![0u64; words];
-                for (c, _) in weights.row(r).iter().enumerate().filter(|&(_, &v)| v != 0.0) {
+                for (c, _) in weights.row(r).iter().filter(|&(_, v)| v != 0.0) {
                     mask.iter_mut().zip(&masks[c]).for_each(|(a, b)| *a |= b);
                 }
                 mask
@@ -327,7 +326,7 @@ impl State<'_> {
             .collect::<Result<Vec<_>>>()?;
         let closed = self.layers.len();
         let outputs = build(&NodeInput { node, opset: self.opset, budget: &self.budget, values }, &mut self.layers)?;
-        let layers: usize = self.layers[closed..].iter().map(|l| l.output_dim() * (l.input_dim() + 1)).sum();
+        let layers: usize = self.layers[closed..].iter().map(|l| l.affine.weights.stored() + l.output_dim()).sum();
         let values: usize = outputs.iter().map(Value::stored).sum();
         self.budget.spend(layers + values, format_args!("{op} (with what the graph built before it)"))?;
         for (name, value) in node.output.iter().zip(outputs) {
@@ -561,12 +560,13 @@ mod tests {
         }
         let model = g.output("i4").model();
         let bytes = prost::Message::encode_to_vec(&model);
-        // The input map is 8 x (8 + 1) values, and each copy as many again.
+        // The input map is the identity (8 entries and 8 biases), and each
+        // copy as many again.
         let load = |max_weights| {
             crate::model::onnx::load_bytes_with(&bytes, &LoadLimits { max_weights, ..LoadLimits::default() })
         };
-        assert!(load(6 * 72).is_ok());
-        let err = load(6 * 72 - 1).unwrap_err();
+        assert!(load(6 * 16).is_ok());
+        let err = load(6 * 16 - 1).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit);
         assert!(err.to_string().contains("'i4' (Identity)") && err.to_string().contains("--max-weights"), "{err}");
     }

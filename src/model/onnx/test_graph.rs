@@ -138,6 +138,11 @@ pub(crate) fn attr_i(name: &str, i: i64) -> pb::AttributeProto {
     pb::AttributeProto { name: name.into(), i, r#type: pb::ATTR_INT, ..Default::default() }
 }
 
+/// A string attribute.
+pub(crate) fn attr_s(name: &str, s: &str) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), s: s.as_bytes().to_vec(), r#type: pb::ATTR_STRING, ..Default::default() }
+}
+
 /// A list-of-integers attribute.
 pub(crate) fn attr_ints(name: &str, ints: &[i64]) -> pb::AttributeProto {
     pb::AttributeProto { name: name.into(), ints: ints.to_vec(), r#type: pb::ATTR_INTS, ..Default::default() }

@@ -15,6 +15,7 @@ use std::fmt::Display;
 use super::tensor::{numel, Tensor};
 use crate::error::Result;
 use crate::limits::{limit_error, LoadLimits};
+use crate::model::matrix::SparseBuilder;
 use crate::model::{Affine, Matrix};
 
 /// A value flowing along a graph edge.
@@ -40,7 +41,7 @@ impl Value {
     pub fn stored(&self) -> usize {
         match self {
             Value::Const(t) => t.data.len(),
-            Value::Var(v) => v.map.weights.rows() * (v.map.weights.cols() + 1),
+            Value::Var(v) => v.map.weights.stored() + v.numel(),
         }
     }
 
@@ -114,13 +115,6 @@ impl<'a> Budget<'a> {
         }
     }
 
-    /// Refuse a map of `rows` neurons over `cols` stage inputs beyond the
-    /// layer width or what is left, before allocating it.
-    pub fn check_map(&self, rows: usize, cols: usize) -> Result<()> {
-        self.limits.check_elements(rows, format_args!("a layer of {rows} neurons"))?;
-        self.check(rows.checked_mul(cols), format_args!("a layer of {rows} neurons over {cols} inputs"))
-    }
-
     /// Charge `count` values that were built; errors once the total exceeds
     /// the limit.
     pub fn spend(&self, count: usize, what: impl Display) -> Result<()> {
@@ -131,22 +125,11 @@ impl<'a> Budget<'a> {
 }
 
 impl Var {
-    /// A value of `shape` whose map has the row-major `rows x cols` weights
-    /// `data` and `bias`.
-    fn from_rows(
-        shape: Vec<usize>,
-        (rows, cols, data): (usize, usize, Vec<f64>),
-        bias: Vec<f64>,
-        identity: bool,
-        stage: usize,
-    ) -> Result<Var> {
-        Ok(Var { shape, map: Affine { weights: Matrix::new(rows, cols, data)?, bias }, identity, stage })
-    }
-
     /// The identity on a stage input of the given shape.
     pub fn identity(shape: Vec<usize>, stage: usize, budget: &Budget<'_>) -> Result<Var> {
         let n = numel(&shape);
-        budget.check_map(n, n)?;
+        budget.limits.check_elements(n, format_args!("a layer of {n} neurons"))?;
+        budget.check(n.checked_mul(2), format_args!("the identity on {n} values"))?;
         Ok(Var { shape, map: Affine { weights: Matrix::identity(n), bias: vec![0.0; n] }, identity: true, stage })
     }
 
@@ -156,19 +139,8 @@ impl Var {
     }
 
     /// Width of the stage input.
-    fn cols(&self) -> usize {
+    pub fn cols(&self) -> usize {
         self.map.weights.cols()
-    }
-
-    /// Add `factor * row i` of the map into `out`.
-    fn add_row(&self, i: usize, factor: f64, out: &mut [f64]) {
-        if self.identity {
-            out[i] += factor;
-        } else {
-            for (o, w) in out.iter_mut().zip(self.map.weights.row(i)) {
-                *o += factor * w;
-            }
-        }
     }
 
     /// `out[i] = scale[i] * self[src[i]] + shift[i]`, a value of `shape`.
@@ -180,21 +152,17 @@ impl Var {
         shape: Vec<usize>,
         budget: &Budget<'_>,
     ) -> Result<Var> {
-        let rows = src.len();
-        let cols = self.cols();
-        budget.check_map(rows, cols)?;
-        let mut data = vec![0.0; rows * cols];
-        let mut bias = Vec::with_capacity(rows);
-        for i in 0..rows {
-            self.add_row(src[i], scale[i], &mut data[i * cols..(i + 1) * cols]);
-            bias.push(scale[i] * self.map.bias[src[i]] + shift[i]);
+        let mut rows = MapBuilder::new(src.len(), self.cols(), budget)?;
+        for i in 0..src.len() {
+            rows.add(self, src[i], scale[i]);
+            rows.end_row(shift[i])?;
         }
         let identity = self.identity
-            && rows == self.numel()
+            && src.len() == self.numel()
             && src.iter().enumerate().all(|(i, &j)| i == j)
             && scale.iter().all(|&s| s == 1.0)
             && shift.iter().all(|&s| s == 0.0);
-        Var::from_rows(shape, (rows, cols, data), bias, identity, self.stage)
+        Ok(Var { shape, map: rows.finish(), identity, stage: self.stage })
     }
 
     /// `out[i] = sa * a[src_a[i]] + sb * b[src_b[i]]` for the operands
@@ -206,47 +174,41 @@ impl Var {
         budget: &Budget<'_>,
     ) -> Result<Var> {
         debug_assert_eq!(a.stage, b.stage);
-        let rows = src_a.len();
-        let cols = a.cols();
-        budget.check_map(rows, cols)?;
-        let mut data = vec![0.0; rows * cols];
-        let mut bias = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let out = &mut data[i * cols..(i + 1) * cols];
-            a.add_row(src_a[i], sa, out);
-            b.add_row(src_b[i], sb, out);
-            bias.push(sa * a.map.bias[src_a[i]] + sb * b.map.bias[src_b[i]]);
+        let mut rows = MapBuilder::new(src_a.len(), a.cols().max(b.cols()), budget)?;
+        for i in 0..src_a.len() {
+            rows.add(a, src_a[i], sa);
+            rows.add(b, src_b[i], sb);
+            rows.end_row(0.0)?;
         }
-        Var::from_rows(shape, (rows, cols, data), bias, false, a.stage)
+        Ok(Var { shape, map: rows.finish(), identity: false, stage: a.stage })
     }
 
     /// The constant `t` as a map over a stage input of width `cols`: zero
     /// weights, the values as biases (to join it with input-dependent values).
     pub fn constant(t: &Tensor, cols: usize, stage: usize, budget: &Budget<'_>) -> Result<Var> {
-        let rows = t.data.len();
-        budget.check_map(rows, cols)?;
-        Var::from_rows(t.shape.clone(), (rows, cols, vec![0.0; rows * cols]), t.data.clone(), false, stage)
+        let mut rows = MapBuilder::new(t.data.len(), cols, budget)?;
+        for &v in &t.data {
+            rows.end_row(v)?;
+        }
+        Ok(Var { shape: t.shape.clone(), map: rows.finish(), identity: false, stage })
     }
 
     /// The rows of every part, one part after the other, as one value of
     /// rank 1 (all parts from the same stage): the pre-activation of a layer
     /// whose neurons serve several operands.
     pub fn stack(parts: &[&Var], budget: &Budget<'_>) -> Result<Var> {
-        debug_assert!(parts.windows(2).all(|w| w[0].stage == w[1].stage && w[0].cols() == w[1].cols()));
-        let rows = parts.iter().try_fold(0usize, |acc, p| acc.checked_add(p.numel())).unwrap_or(usize::MAX);
-        let (cols, stage) = parts.first().map_or((0, 0), |p| (p.cols(), p.stage));
-        budget.check_map(rows, cols)?;
-        let mut data = vec![0.0; rows * cols];
-        let mut bias = Vec::with_capacity(rows);
-        let mut row = 0;
+        debug_assert!(parts.windows(2).all(|w| w[0].stage == w[1].stage));
+        let n = parts.iter().try_fold(0usize, |acc, p| acc.checked_add(p.numel())).unwrap_or(usize::MAX);
+        let cols = parts.iter().map(|p| p.cols()).max().unwrap_or(0);
+        let stage = parts.first().map_or(0, |p| p.stage);
+        let mut rows = MapBuilder::new(n, cols, budget)?;
         for p in parts {
             for i in 0..p.numel() {
-                p.add_row(i, 1.0, &mut data[row * cols..(row + 1) * cols]);
-                bias.push(p.map.bias[i]);
-                row += 1;
+                rows.add(p, i, 1.0);
+                rows.end_row(0.0)?;
             }
         }
-        Var::from_rows(vec![rows], (rows, cols, data), bias, false, stage)
+        Ok(Var { shape: vec![n], map: rows.finish(), identity: false, stage })
     }
 
     /// Elements `start..start + len` of `self`, as a value of `shape`.
@@ -256,7 +218,8 @@ impl Var {
     }
 
     /// `out[i] = sum over (j, c) in terms[i] of c * self[j], plus shift[i]`,
-    /// a value of `shape`: the general linear operator (matrix products).
+    /// a value of `shape`: the general linear operator (matrix products,
+    /// convolutions, pooling).
     pub fn linear_combination(
         &self,
         terms: &[Vec<(usize, f64)>],
@@ -264,21 +227,91 @@ impl Var {
         shape: Vec<usize>,
         budget: &Budget<'_>,
     ) -> Result<Var> {
-        let rows = terms.len();
-        let cols = self.cols();
-        budget.check_map(rows, cols)?;
-        let mut data = vec![0.0; rows * cols];
-        let mut bias = Vec::with_capacity(rows);
-        for (i, row_terms) in terms.iter().enumerate() {
-            let out = &mut data[i * cols..(i + 1) * cols];
-            let mut b = shift[i];
+        let mut rows = MapBuilder::new(terms.len(), self.cols(), budget)?;
+        for (row_terms, &s) in terms.iter().zip(shift) {
             for &(j, c) in row_terms {
-                self.add_row(j, c, out);
-                b += c * self.map.bias[j];
+                rows.add(self, j, c);
             }
-            bias.push(b);
+            rows.end_row(s)?;
         }
-        Var::from_rows(shape, (rows, cols, data), bias, false, self.stage)
+        Ok(Var { shape, map: rows.finish(), identity: false, stage: self.stage })
+    }
+}
+
+/// Builds the map of a new value row by row as a sum of scaled rows of
+/// existing maps, touching only their stored entries: a convolution over a
+/// wide stage input costs its kernel's entries per row, not the width.
+///
+/// A map may have fewer columns than its stage input is wide (an input that
+/// grew by pass-through neurons after the map was built, see
+/// `graph::State::lift`): the missing columns are zero.
+struct MapBuilder<'b> {
+    budget: &'b Budget<'b>,
+    /// The row being built, by column; `seen` marks the columns in `touched`.
+    acc: Vec<f64>,
+    seen: Vec<bool>,
+    touched: Vec<usize>,
+    bias: Vec<f64>,
+    /// The bias of the row being built.
+    constant: f64,
+    rows: SparseBuilder,
+}
+
+impl<'b> MapBuilder<'b> {
+    /// A builder for `rows` rows over `cols` columns, refused beyond the
+    /// layer width.
+    fn new(rows: usize, cols: usize, budget: &'b Budget<'b>) -> Result<MapBuilder<'b>> {
+        budget.limits.check_elements(rows, format_args!("a layer of {rows} neurons"))?;
+        budget.limits.check_elements(cols, format_args!("a layer over {cols} inputs"))?;
+        Ok(MapBuilder {
+            budget,
+            acc: vec![0.0; cols],
+            seen: vec![false; cols],
+            touched: Vec::new(),
+            bias: Vec::with_capacity(rows),
+            constant: 0.0,
+            rows: SparseBuilder::new(cols),
+        })
+    }
+
+    /// Add `factor` times element `i` of `v` to the row being built.
+    fn add(&mut self, v: &Var, i: usize, factor: f64) {
+        if factor == 0.0 {
+            return;
+        }
+        self.constant += factor * v.map.bias[i];
+        for (j, w) in v.map.weights.row(i).iter() {
+            if !self.seen[j] {
+                self.seen[j] = true;
+                self.touched.push(j);
+            }
+            self.acc[j] += factor * w;
+        }
+    }
+
+    /// Finish the row being built with `shift` added to its bias; errors
+    /// once the map outgrows what is left of the budget.
+    fn end_row(&mut self, shift: f64) -> Result<()> {
+        self.touched.sort_unstable();
+        let entries: Vec<(usize, f64)> = self
+            .touched
+            .drain(..)
+            .map(|j| {
+                self.seen[j] = false;
+                (j, std::mem::take(&mut self.acc[j]))
+            })
+            .filter(|&(_, w)| w != 0.0)
+            .collect();
+        self.rows.push_row(&entries)?;
+        self.bias.push(self.constant + shift);
+        self.constant = 0.0;
+        let built = self.rows.stored() + self.bias.len();
+        self.budget.check(Some(built), format_args!("a map of {built} weights so far"))
+    }
+
+    /// The map of the rows built, stored as its density suits.
+    fn finish(self) -> Affine {
+        Affine { weights: self.rows.finish().compact(), bias: self.bias }
     }
 }
 
@@ -333,22 +366,24 @@ mod tests {
     fn refuses_huge_maps() {
         let lim = LoadLimits::default();
         let budget = Budget::new(&lim);
-        assert_eq!(Var::identity(vec![1, 1 << 20], 0, &budget).unwrap_err().kind(), ErrorKind::Limit);
-        assert_eq!(budget.check_map(usize::MAX, 2).unwrap_err().kind(), ErrorKind::Limit);
-        assert_eq!(budget.check_map(2, usize::MAX).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(Var::identity(vec![1, 1 << 25], 0, &budget).unwrap_err().kind(), ErrorKind::Limit);
         // The limits are the configured ones, and the budget is spent: a
-        // 3-neuron layer over 3 inputs fits in 9 weights, not in 8, and not
-        // in 12 once 4 are spent; a width limit of 2 refuses it too.
-        let nine = LoadLimits { max_weights: 9, ..lim.clone() };
-        assert!(Budget::new(&nine).check_map(3, 3).is_ok());
-        let eight = LoadLimits { max_weights: 8, ..lim.clone() };
-        assert_eq!(Budget::new(&eight).check_map(3, 3).unwrap_err().kind(), ErrorKind::Limit);
+        // dense 3x3 map needs 9 weights and 3 biases, which fit in 12 but
+        // not in 11, and not in 12 once 4 are spent; a width limit of 2
+        // refuses 3 neurons.
+        let dense = |budget: &Budget<'_>| {
+            let x = Var::identity(vec![3], 0, budget)?;
+            x.linear_combination(&vec![vec![(0, 1.0), (1, 2.0), (2, 3.0)]; 3], &[0.0; 3], vec![3], budget)
+        };
         let twelve = LoadLimits { max_weights: 12, ..lim.clone() };
+        assert!(dense(&Budget::new(&twelve)).is_ok());
+        let eleven = LoadLimits { max_weights: 11, ..lim.clone() };
+        assert_eq!(dense(&Budget::new(&eleven)).unwrap_err().kind(), ErrorKind::Limit);
         let spent = Budget::new(&twelve);
         spent.spend(4, "test").unwrap();
-        assert_eq!(spent.check_map(3, 3).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(dense(&spent).unwrap_err().kind(), ErrorKind::Limit);
         assert_eq!(spent.spend(9, "test").unwrap_err().kind(), ErrorKind::Limit);
         let narrow = LoadLimits { max_elements: 2, ..lim };
-        assert_eq!(Budget::new(&narrow).check_map(3, 1).unwrap_err().kind(), ErrorKind::Limit);
+        assert_eq!(dense(&Budget::new(&narrow)).unwrap_err().kind(), ErrorKind::Limit);
     }
 }

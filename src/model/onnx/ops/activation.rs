@@ -8,12 +8,11 @@
 //! That is how consecutive activations get an identity affine layer between
 //! them. Applied to a constant, the activation is simply evaluated.
 
-use super::elementwise::stage_error;
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Tensor};
-use crate::model::onnx::value::{Value, Var};
-use crate::model::{Activation, Layer};
+use crate::model::onnx::value::{Budget, Value, Var};
+use crate::model::{Activation, Affine, Layer};
 
 /// `Relu`: `max(x, 0)`.
 pub(super) fn relu(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
@@ -119,16 +118,93 @@ fn apply(n: &NodeInput<'_>, layers: &mut Vec<Layer>, x: &Value, act: Activation)
     })
 }
 
-/// Close the open stage: `pre`, a value of that stage, becomes the affine
-/// part of a new layer with activation `act`. Returns the layer's output:
-/// the identity on the new stage's input, with `pre`'s shape. Errors when
-/// `pre` belongs to an earlier stage (the graph branches).
+/// Close the open stage: `pre` becomes the affine part of a new layer with
+/// activation `act`. Returns the layer's output: the identity on the new
+/// stage's input, with `pre`'s shape. A `pre` of an earlier stage is first
+/// carried into the open one ([`lift`]).
 pub(super) fn close_layer(n: &NodeInput<'_>, layers: &mut Vec<Layer>, pre: Var, act: Activation) -> Result<Var> {
-    if pre.stage != layers.len() {
-        return Err(stage_error(n));
+    let shape = pre.shape.clone();
+    push_layer(n.budget, layers, pre, act)?;
+    Var::identity(shape, layers.len(), n.budget)
+}
+
+/// The output layer: `out` (carried to the open stage if it is from an
+/// earlier one) with the identity activation.
+pub(crate) fn close_output(budget: &Budget<'_>, layers: &mut Vec<Layer>, out: Var) -> Result<()> {
+    push_layer(budget, layers, out, Activation::Identity)
+}
+
+/// Push the layer `act(pre)`, `pre` carried into the open stage first and
+/// its map widened to the stage input.
+fn push_layer(budget: &Budget<'_>, layers: &mut Vec<Layer>, pre: Var, act: Activation) -> Result<()> {
+    let pre = lift(budget, layers, pre)?;
+    let extra = stage_width(layers, pre.cols()) - pre.cols();
+    let affine = Affine { weights: pre.map.weights.widen(extra), bias: pre.map.bias };
+    layers.push(Layer { affine, activation: act });
+    Ok(())
+}
+
+/// The width of the open stage's input: the last layer's neurons, or (with
+/// no layer yet) `input`, the network input's width.
+pub(super) fn stage_width(layers: &[Layer], input: usize) -> usize {
+    layers.last().map_or(input, Layer::output_dim)
+}
+
+/// `v`, a value of an earlier stage, as a value of the open stage: a skip
+/// or residual connection. Each layer from `v`'s stage on gets
+/// pass-through neurons computing `v` (slope 1: the identity, never a
+/// kink), so the open stage's input ends with a copy of `v`, and `v`
+/// becomes the selection of that copy. A value of the open stage is
+/// returned as it is.
+///
+/// Appending neurons to layer `k` widens layer `k + 1`'s input: its
+/// weights get zero columns. Values of the open stage built before the
+/// lift keep their narrower maps, whose missing columns are zero (see
+/// `value::MapBuilder`).
+///
+/// A pass-through neuron needs a layer whose activation can be the
+/// identity per neuron: `Relu` becomes `Leaky` with slope 0 on its own
+/// neurons (the same function), `Leaky` takes slope 1; a `Clip` layer
+/// cannot, which is an error.
+pub(super) fn lift(budget: &Budget<'_>, layers: &mut [Layer], v: Var) -> Result<Var> {
+    let mut cur = v;
+    for k in cur.stage..layers.len() {
+        let layer = &mut layers[k];
+        let (before, added) = (layer.output_dim(), cur.numel());
+        let activation = match &layer.activation {
+            Activation::Identity => Activation::Identity,
+            Activation::Relu => Activation::Leaky { slopes: [vec![0.0; before], vec![1.0; added]].concat() },
+            Activation::Leaky { slopes } => Activation::Leaky { slopes: [slopes.clone(), vec![1.0; added]].concat() },
+            Activation::Clip { .. } => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "a value computed before a Clip activation is used after it (a skip connection across a \
+                     clipped activation such as ReLU6); skip connections are supported across Relu, LeakyRelu \
+                     and PRelu",
+                ))
+            }
+        };
+        let extra = layer.input_dim() - cur.cols();
+        let carried = cur.map.weights.widen(extra);
+        layer.affine.weights =
+            std::mem::replace(&mut layer.affine.weights, crate::model::Matrix::identity(0)).append_rows(&carried);
+        layer.affine.bias.extend_from_slice(&cur.map.bias);
+        layer.activation = activation;
+        budget.spend(carried.stored() + added, "pass-through neurons of a skip connection")?;
+        if let Some(next) = layers.get_mut(k + 1) {
+            next.affine.weights =
+                std::mem::replace(&mut next.affine.weights, crate::model::Matrix::identity(0)).widen(added);
+        }
+        let src: Vec<usize> = (before..before + added).collect();
+        let out = Var::identity(vec![before + added], k + 1, budget)?;
+        cur = out.elementwise(&src, &vec![1.0; added], &vec![0.0; added], cur.shape.clone(), budget)?;
     }
-    layers.push(Layer { affine: pre.map, activation: act });
-    Var::identity(pre.shape, layers.len(), n.budget)
+    Ok(cur)
+}
+
+/// Every value of `vars` as a value of the open stage ([`lift`]).
+pub(super) fn lift_all(n: &NodeInput<'_>, layers: &mut [Layer], vars: Vec<Var>) -> Result<Vec<Var>> {
+    vars.into_iter().map(|v| lift(n.budget, layers, v)).collect()
 }
 
 #[cfg(test)]

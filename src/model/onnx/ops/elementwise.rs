@@ -8,6 +8,7 @@
 //! values of the same layer is still affine; multiplying or dividing them is
 //! not, and is rejected as unsupported.
 
+use super::activation::lift;
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Elem, Tensor};
@@ -24,23 +25,23 @@ enum BinOp {
 }
 
 /// `Add`: `a + b`.
-pub(super) fn add(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
-    binary(n, BinOp::Add)
+pub(super) fn add(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    binary(n, layers, BinOp::Add)
 }
 
 /// `Sub`: `a - b`.
-pub(super) fn sub(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
-    binary(n, BinOp::Sub)
+pub(super) fn sub(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    binary(n, layers, BinOp::Sub)
 }
 
 /// `Mul`: `a * b`, one side constant.
-pub(super) fn mul(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
-    binary(n, BinOp::Mul)
+pub(super) fn mul(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    binary(n, layers, BinOp::Mul)
 }
 
 /// `Div`: `a / b` with `b` constant and non-zero.
-pub(super) fn div(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
-    binary(n, BinOp::Div)
+pub(super) fn div(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    binary(n, layers, BinOp::Div)
 }
 
 /// `Neg`: `-x`.
@@ -56,14 +57,7 @@ pub(super) fn neg(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
     Ok(vec![value])
 }
 
-/// The error for two values that belong to different layers.
-pub(super) fn stage_error(n: &NodeInput<'_>) -> Error {
-    n.unsupported(
-        "combines values computed in different layers (a skip or residual connection); only plain chains of layers are supported",
-    )
-}
-
-fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
+fn binary(n: &NodeInput<'_>, layers: &mut [Layer], op: BinOp) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     let shape = broadcast_shapes(a.shape(), b.shape()).ok_or_else(|| {
         n.shape_error(format!("a shape that broadcasts with {:?}", a.shape()), format!("{:?}", b.shape()))
@@ -123,10 +117,10 @@ fn binary(n: &NodeInput<'_>, op: BinOp) -> Result<Vec<Value>> {
                     ))
                 }
             };
-            if x.stage != y.stage {
-                return Err(stage_error(n));
-            }
-            Value::Var(Var::combine((x, &ia, 1.0), (y, &ib, sign), shape, n.budget)?)
+            // A residual connection: operands of different stages meet in
+            // the open one.
+            let (x, y) = (lift(n.budget, layers, x.clone())?, lift(n.budget, layers, y.clone())?);
+            Value::Var(Var::combine((&x, &ia, 1.0), (&y, &ib, sign), shape, n.budget)?)
         }
     };
     Ok(vec![value])
@@ -288,12 +282,20 @@ mod tests {
             .output("y")
             .load();
         assert_eq!(no_broadcast.unwrap_err().kind(), ErrorKind::Onnx);
-        // relu(x) + x: a skip connection.
+        // relu(x) + x: a skip connection, carried by pass-through neurons.
         let skip = TestGraph::new(13, &[1, 2])
             .node("Relu", &["x"], "r", vec![])
             .node("Add", &["r", "x"], "y", vec![])
             .output("y")
+            .load()
+            .unwrap();
+        crate::model::onnx::test_graph::assert_agrees(&skip, 2, |x| x.iter().map(|v| v.max(0.0) + v).collect());
+        // Across a Clip, no neuron can pass a value through.
+        let across_clip = TestGraph::new(6, &[1, 2])
+            .node("Clip", &["x"], "r", vec![crate::model::onnx::test_graph::attr_f("max", 1.0)])
+            .node("Add", &["r", "x"], "y", vec![])
+            .output("y")
             .load();
-        assert_eq!(skip.unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(across_clip.unwrap_err().kind(), ErrorKind::Unsupported);
     }
 }

@@ -25,7 +25,6 @@
 //! constants the result is simply evaluated.
 
 use super::activation::close_layer;
-use super::elementwise::stage_error;
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, Elem, Tensor};
@@ -122,9 +121,7 @@ fn extreme(n: &NodeInput<'_>, layers: &mut Vec<Layer>, which: Extreme) -> Result
     if vars.is_empty() {
         return Ok(constant.map(Value::Const).into_iter().collect());
     }
-    if vars.iter().any(|v| v.stage != vars[0].stage) {
-        return Err(stage_error(n));
-    }
+    let mut vars = super::activation::lift_all(n, layers, vars)?;
     let s = which.sign();
     let mut rest = vars.split_off(1);
     let mut acc = vars.remove(0);
@@ -155,7 +152,6 @@ fn extreme(n: &NodeInput<'_>, layers: &mut Vec<Layer>, which: Extreme) -> Result
 
 #[cfg(test)]
 mod tests {
-    use crate::error::ErrorKind;
     use crate::model::onnx::test_graph::{assert_agrees, TestGraph};
     use crate::model::Activation;
 
@@ -251,12 +247,13 @@ mod tests {
             .load()
             .unwrap();
         assert_agrees(&net, 2, |x| vec![x[0] + 3.0, x[1] + 4.0]);
-        let err = TestGraph::new(13, &[1, 2])
+        // max(relu(x), x) = relu(x): x is carried past the ReLU.
+        let net = TestGraph::new(13, &[1, 2])
             .node("Relu", &["x"], "r", vec![])
             .node("Max", &["r", "x"], "y", vec![])
             .output("y")
             .load()
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported);
+            .unwrap();
+        assert_agrees(&net, 2, |x| x.iter().map(|v| v.max(0.0)).collect());
     }
 }

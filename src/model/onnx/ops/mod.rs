@@ -28,6 +28,9 @@ mod linear;
 mod reduce;
 mod select;
 mod shape;
+mod spatial;
+
+pub(crate) use activation::close_output;
 
 use std::rc::Rc;
 
@@ -47,27 +50,32 @@ pub(crate) type Build = fn(&NodeInput<'_>, &mut Vec<Layer>) -> Result<Vec<Value>
 pub(crate) const OPS: &[(&str, Build)] = &[
     ("Abs", gadgets::abs),
     ("Add", elementwise::add),
+    ("AveragePool", spatial::average_pool),
     ("BatchNormalization", elementwise::batch_normalization),
     ("Cast", fold::cast),
     ("Clip", activation::clip),
     ("Concat", select::concat),
     ("Constant", shape::constant),
     ("ConstantOfShape", fold::constant_of_shape),
+    ("Conv", spatial::conv),
     ("Div", elementwise::div),
     ("Dropout", shape::dropout),
     ("Expand", select::expand),
     ("Flatten", shape::flatten),
     ("Gather", select::gather),
     ("Gemm", linear::gemm),
+    ("GlobalAveragePool", spatial::global_average_pool),
     ("HardSigmoid", activation::hard_sigmoid),
     ("Identity", shape::identity),
     ("LeakyRelu", activation::leaky_relu),
     ("MatMul", linear::matmul),
     ("Max", gadgets::max),
+    ("MaxPool", spatial::max_pool),
     ("Min", gadgets::min),
     ("Mul", elementwise::mul),
     ("Neg", elementwise::neg),
     ("PRelu", activation::prelu),
+    ("Pad", spatial::pad),
     ("Range", fold::range),
     ("ReduceMean", reduce::reduce_mean),
     ("ReduceSum", reduce::reduce_sum),
@@ -239,6 +247,17 @@ impl NodeInput<'_> {
     /// An optional list-of-integers attribute.
     pub fn attr_ints(&self, name: &str) -> Result<Option<Vec<i64>>> {
         Ok(self.attr(name, pb::ATTR_INTS)?.map(|a| a.ints.clone()))
+    }
+
+    /// An optional string attribute (UTF-8).
+    pub fn attr_string(&self, name: &str) -> Result<Option<String>> {
+        self.attr(name, pb::ATTR_STRING)?
+            .map(|a| {
+                String::from_utf8(a.s.clone()).map_err(|_| {
+                    Error::new(ErrorKind::Onnx, format!("{} attribute '{name}' is not UTF-8 text", self.op()))
+                })
+            })
+            .transpose()
     }
 
     /// An optional list-of-floats attribute.

@@ -125,7 +125,7 @@ pub(super) fn slice(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>>
 /// Constants join constants; once one input depends on the network input,
 /// all such inputs must come from the same layer, and constants join them as
 /// maps with zero weights.
-pub(super) fn concat(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     let parts = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
     let Some(first) = parts.first() else { return Err(n.unsupported("needs at least one input")) };
     if !n.has_attr("axis") {
@@ -164,7 +164,9 @@ pub(super) fn concat(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
             src.extend(off + o * block..off + (o + 1) * block);
         }
     }
-    let vars: Vec<&Var> = parts.iter().filter_map(|p| if let Value::Var(v) = p { Some(v) } else { None }).collect();
+    let vars: Vec<Var> =
+        parts.iter().filter_map(|p| if let Value::Var(v) = p { Some(v.clone()) } else { None }).collect();
+    let vars = super::activation::lift_all(n, layers, vars)?;
     let joined = match vars.first() {
         None => {
             let int = parts.iter().all(|p| matches!(p, Value::Const(t) if t.elem == Elem::Int));
@@ -173,21 +175,18 @@ pub(super) fn concat(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
             Value::Const(Tensor { shape: vec![total], data, elem: if int { Elem::Int } else { Elem::Float } })
         }
         Some(v0) => {
-            if vars.iter().any(|v| v.stage != v0.stage) {
-                return Err(super::elementwise::stage_error(n));
-            }
-            let cols = v0.map.weights.cols();
+            let cols = vars.iter().map(Var::cols).max().unwrap_or(0);
             let mut owned = Vec::new();
             for p in &parts {
                 if let Value::Const(t) = p {
                     owned.push(Var::constant(t, cols, v0.stage, n.budget)?);
                 }
             }
-            let mut consts = owned.iter();
+            let (mut consts, mut lifted) = (owned.iter(), vars.iter());
             let all: Vec<&Var> = parts
                 .iter()
                 .map(|p| match p {
-                    Value::Var(v) => v,
+                    Value::Var(_) => lifted.next().expect("one lifted value per input-dependent part"),
                     Value::Const(_) => consts.next().expect("one map per constant part"),
                 })
                 .collect();
