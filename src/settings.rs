@@ -31,8 +31,9 @@ pub struct Settings {
     /// Default: optimised (on MNIST-FC as tight as the LPs, in a fraction
     /// of a second instead of the whole LP budget).
     pub phase_bounds: BoundMethod,
-    /// Fraction of the timeout that LP bound tightening may use before the
-    /// MILP starts (bounds stay sound when it stops early). Default: 0.4.
+    /// Fraction of the timeout that LP bound tightening, or the per-neuron
+    /// optimisation of the root bounds, may use before the search starts
+    /// (bounds stay sound when it stops early). Default: 0.4.
     pub lp_budget: f64,
     /// How to search for a proof. Default: chosen from the problem.
     pub strategy: Strategy,

@@ -245,8 +245,8 @@ pub fn compute_until(
 }
 
 /// [`compute_until`], stopped with [`Expired`] once `deadline` passes (the
-/// run's hard limit, unlike `lp_budget` after which LP tightening just
-/// stops). Interval arithmetic, one pass over the weights, is not polled.
+/// run's hard limit, unlike `lp_budget` after which LP tightening and the
+/// per-neuron optimisation just stop). Interval arithmetic, one pass over the weights, is not polled.
 pub fn compute_before(
     net: &Network,
     input: &InputBox,
@@ -258,7 +258,7 @@ pub fn compute_before(
     match method {
         BoundMethod::Interval => Ok(interval::compute(net, input)),
         BoundMethod::Symbolic => symbolic::compute_before(net, input, deadline),
-        BoundMethod::Optimised => optimised::compute_with_slopes(net, input, deadline).map(|(nb, _)| nb),
+        BoundMethod::Optimised => optimised::compute_with_slopes(net, input, lp_budget, deadline).map(|(nb, _)| nb),
         BoundMethod::Lp => lp::compute(net, input, lp_budget, deadline, highs_threads),
     }
 }
@@ -491,12 +491,12 @@ pub(crate) mod tests {
                 }
             }
             let (slopes_now, slopes_later) = (
-                optimised::compute_with_slopes(&net, &input, Some(now)),
-                optimised::compute_with_slopes(&net, &input, Some(later)),
+                optimised::compute_with_slopes(&net, &input, None, Some(now)),
+                optimised::compute_with_slopes(&net, &input, None, Some(later)),
             );
             assert_eq!(slopes_now, Err(Expired));
             // Unset slopes are NaN, so the slopes compare as text.
-            let plain = unlimited(optimised::compute_with_slopes(&net, &input, None));
+            let plain = unlimited(optimised::compute_with_slopes(&net, &input, None, None));
             assert_eq!(format!("{slopes_later:?}"), format!("{:?}", Ok::<_, Expired>(plain)));
         }
     }

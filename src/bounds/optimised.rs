@@ -28,21 +28,36 @@ use crate::spec::InputBox;
 /// Optimised bounds for every layer of `net` over `input`, each layer's
 /// unstable neurons tightened from the optimised bounds of the layers below.
 pub fn compute(net: &Network, input: &InputBox) -> NetworkBounds {
-    unlimited(compute_with_slopes(net, input, None)).0
+    unlimited(compute_with_slopes(net, input, None, None)).0
 }
 
 /// [`compute`], and the slopes that gave each neuron's bounds (for
 /// refining the bounds of parts of the box,
 /// [`refine`](super::symbolic::refine)); [`Expired`] once `deadline` passes
 /// (polled before each neuron's optimisation, see [`tighten_layer`]).
+///
+/// Past `budget`, the layers not yet tightened keep their plain symbolic
+/// bounds (sound, looser, with no slopes of their own): on a convolutional
+/// network with thousands of unstable neurons per layer, optimising each
+/// neuron alone costs minutes that the search can use better.
 pub fn compute_with_slopes(
     net: &Network,
     input: &InputBox,
+    budget: Option<Instant>,
     deadline: Option<Instant>,
 ) -> Result<(NetworkBounds, NeuronSlopes), Expired> {
     let mut slopes = NeuronSlopes::default();
+    let until = match (budget, deadline) {
+        (Some(b), Some(d)) => Some(b.min(d)),
+        (b, d) => b.or(d),
+    };
     let bounds = layer_by_layer(net, input, deadline, |earlier, b| {
-        slopes.set_layer(earlier.len(), tighten_layer(net, input, earlier, b, LAYER_STEPS, deadline)?);
+        match tighten_layer(net, input, earlier, b, LAYER_STEPS, until) {
+            Ok(s) => slopes.set_layer(earlier.len(), s),
+            // The budget is spent (`b` is left as it was): plain bounds.
+            Err(Expired) if !past(deadline) => {}
+            Err(e) => return Err(e),
+        }
         Ok(())
     })?;
     Ok((bounds, slopes))

@@ -1183,7 +1183,7 @@ mod tests {
             let (root, slopes) = if t % 4 < 2 {
                 (compute(&net, &input), NeuronSlopes::default())
             } else {
-                crate::bounds::optimised::compute_with_slopes(&net, &input, None).unwrap()
+                crate::bounds::optimised::compute_with_slopes(&net, &input, None, None).unwrap()
             };
             let unstable: Vec<(usize, usize, f64)> = net
                 .layers()

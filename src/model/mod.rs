@@ -7,7 +7,11 @@
 //! of functions that a MILP with one binary per kink encodes exactly.
 //!
 //! Layer `k` computes `z = W x + b` (the *pre-activation*) and then
-//! `y = act(z)` neuron by neuron. The last layer's activation is normally
+//! `y = act(z)` neuron by neuron. `W` is stored densely or as sparse rows
+//! ([`matrix`]): a convolution is a layer whose rows hold only its
+//! kernel's entries. A graph whose branches rejoin (residual blocks) is a
+//! chain too: the ONNX loader carries a value past later activations by
+//! pass-through neurons (a [`Activation::Leaky`] neuron of slope 1). The last layer's activation is normally
 //! [`Activation::Identity`], so its pre-activation is the network output.
 //!
 //! A classifier or controller may end in a smooth [`OutputActivation`]

@@ -261,7 +261,7 @@ fn branch_and_bound(
         // domains of phase splitting (see `symbolic::NeuronSlopes`).
         let root = match (path, root_method) {
             (SearchPath::PhaseSplit, BoundMethod::Optimised) => {
-                bounds::optimised::compute_with_slopes(net, &region.input, deadline)
+                bounds::optimised::compute_with_slopes(net, &region.input, lp_deadline, deadline)
             }
             _ => region_bounds(net, region, root_method, lp_deadline, deadline, settings.threads)
                 .map(|nb| (nb, Default::default())),

@@ -11,10 +11,11 @@
 //! interpreter builds the graph up to its input (the logits); the same
 //! operators anywhere else are not piecewise linear and stay unsupported.
 //!
-//! Only plain chains are supported: every activation must close the stage
-//! that is currently open, and two input-dependent operands of one node must
-//! come from the same stage. Nodes the output does not depend on are never
-//! looked at, so a dead branch with exotic operators does no harm.
+//! Branches that rejoin (a residual `Add`, a `Concat` of two paths) meet in
+//! the open stage: an operand from an earlier stage is carried through the
+//! layers closed since by pass-through neurons (`ops::activation::lift`), so
+//! the network stays a chain of layers. Nodes the output does not depend on
+//! are never looked at, so a dead branch with exotic operators does no harm.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
