@@ -45,7 +45,8 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         // Files before IR version 3 have no opset_import: they use opset 1.
         .unwrap_or(1);
     let inits: HashMap<&str, &pb::TensorProto> = graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
-    let input = network_input(graph, &inits)?;
+    let inputs = network_inputs(graph, &inits)?;
+    let is_input = |name: &str| inputs.iter().any(|i| i.name == name);
     let output = match graph.output.as_slice() {
         [one] => one.name.as_str(),
         [] => return Err(Error::new(ErrorKind::Onnx, "the graph declares no output")),
@@ -60,7 +61,7 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
     let mut producers: HashMap<&str, usize> = HashMap::new();
     for (i, node) in graph.node.iter().enumerate() {
         for out in node.output.iter().filter(|o| !o.is_empty()) {
-            if producers.insert(out.as_str(), i).is_some() || out == &input.name || inits.contains_key(out.as_str()) {
+            if producers.insert(out.as_str(), i).is_some() || is_input(out) || inits.contains_key(out.as_str()) {
                 return Err(Error::new(ErrorKind::Onnx, format!("value '{out}' is defined more than once"))
                     .with_node(node_label(i, node)));
             }
@@ -82,25 +83,39 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
     for &i in &needed {
         let node = &graph.node[i];
         for name in node.input.iter().filter(|n| !n.is_empty()) {
-            if name != &input.name && !inits.contains_key(name.as_str()) && !producers.contains_key(name.as_str()) {
+            if !is_input(name) && !inits.contains_key(name.as_str()) && !producers.contains_key(name.as_str()) {
                 return Err(Error::new(
                     ErrorKind::Onnx,
                     format!(
-                        "input '{name}' is not the network input, an initializer, or the output of any node (missing initializer?)"
+                        "input '{name}' is not a network input, an initializer, or the output of any node (missing initializer?)"
                     ),
                 )
                 .with_node(node_label(i, node)));
             }
         }
     }
-    if output != input.name && !inits.contains_key(output) && !producers.contains_key(output) {
+    if !is_input(output) && !inits.contains_key(output) && !producers.contains_key(output) {
         return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' is not computed by any node")));
     }
 
     let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), layers: Vec::new() };
-    let x = Value::Var(Var::identity(input_shape(input, limits)?, 0, &state.budget)?);
-    state.budget.spend(x.stored(), format_args!("network input '{}'", input.name))?;
-    state.values.insert(input.name.clone(), Rc::new(x));
+    // Several inputs are one input vector, in the graph's order: each is
+    // a slice of the identity on all of them.
+    let shapes = inputs.iter().map(|i| input_shape(i, limits)).collect::<Result<Vec<_>>>()?;
+    let width = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    let all = Var::identity(vec![width], 0, &state.budget)?;
+    let mut start = 0;
+    for (info, shape) in inputs.iter().zip(shapes) {
+        let len = shape.iter().product();
+        let x = Value::Var(if inputs.len() == 1 {
+            Var { shape, ..all.clone() }
+        } else {
+            all.slice(start, len, shape, &state.budget)?
+        });
+        start += len;
+        state.budget.spend(x.stored(), format_args!("network input '{}'", info.name))?;
+        state.values.insert(info.name.clone(), Rc::new(x));
+    }
     // Graphs should list nodes topologically, but not every writer does:
     // run every node whose inputs are ready, and repeat until all have run.
     let mut pending = needed;
@@ -149,7 +164,8 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
     let net = Network::new(layers)
         .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))?
         .with_output_activation(final_activation.map(|(act, _)| act));
-    match fixed_batch(input) {
+    let input = inputs[0];
+    match fixed_batch(input).filter(|_| inputs.len() == 1) {
         Some(batch) if out.shape().len() >= 2 && out.shape()[0] == batch && independent_blocks(&net, batch) => {
             Err(Error::new(
                 ErrorKind::Unsupported,
@@ -349,25 +365,21 @@ fn node_label(i: usize, node: &pb::NodeProto) -> String {
     }
 }
 
-/// The network input: the one graph input without an initializer (old
-/// files list every initializer among the inputs too).
-fn network_input<'g>(
+/// The network inputs: the graph inputs without an initializer (old files
+/// list every initializer among the inputs too), in the graph's order,
+/// which is their order in the network's input vector.
+fn network_inputs<'g>(
     graph: &'g pb::GraphProto,
     inits: &HashMap<&str, &pb::TensorProto>,
-) -> Result<&'g pb::ValueInfoProto> {
+) -> Result<Vec<&'g pb::ValueInfoProto>> {
     let free: Vec<&pb::ValueInfoProto> = graph.input.iter().filter(|i| !inits.contains_key(i.name.as_str())).collect();
-    match free.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::new(ErrorKind::Onnx, "the graph has no input without an initializer, so nothing is left for the network to read")),
-        many => Err(Error::new(
+    if free.is_empty() {
+        return Err(Error::new(
             ErrorKind::Onnx,
-            format!(
-                "{} graph inputs have no initializer ({}); expected exactly one, the network input. If the others are weights, their initializers are missing; models with several inputs are not supported",
-                many.len(),
-                many.iter().map(|i| format!("'{}'", i.name)).collect::<Vec<_>>().join(", ")
-            ),
-        )),
+            "the graph has no input without an initializer, so nothing is left for the network to read",
+        ));
     }
+    Ok(free)
 }
 
 /// The network input's shape. A leading batch dimension (of a rank >= 2
@@ -547,6 +559,24 @@ mod tests {
             .model();
         let err = crate::model::onnx::load_bytes(&prost::Message::encode_to_vec(&model)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit, "{err}");
+    }
+
+    /// Several graph inputs are one input vector, in the graph's order.
+    #[test]
+    fn several_inputs_are_concatenated_in_order() {
+        let mut model =
+            TestGraph::new(13, &[1, 2]).node("Concat", &["b", "x"], "y", vec![attr_i("axis", 1)]).output("y").model();
+        let graph = model.graph.as_mut().unwrap();
+        let mut b = graph.input[0].clone();
+        b.name = "b".into();
+        if let Some(pb::type_proto::Value::TensorType(t)) = b.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            t.shape.as_mut().unwrap().dim[1].value = Some(Dim::DimValue(1));
+        }
+        graph.input.push(b);
+        let bytes = prost::Message::encode_to_vec(&model);
+        let net = crate::model::onnx::load_bytes_with(&bytes, &LoadLimits::default()).unwrap();
+        assert_eq!(net.input_dim(), 3);
+        assert_eq!(net.forward(&[1.0, 2.0, 3.0]), vec![3.0, 1.0, 2.0]);
     }
 
     /// Every value the graph builds is charged to `max_weights`: a chain of

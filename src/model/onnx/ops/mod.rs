@@ -83,6 +83,7 @@ pub(crate) const OPS: &[(&str, Build)] = &[
     ("Reshape", shape::reshape),
     ("Shape", fold::shape),
     ("Slice", select::slice),
+    ("Split", select::split),
     ("Squeeze", shape::squeeze),
     ("Sub", elementwise::sub),
     ("Transpose", shape::transpose),

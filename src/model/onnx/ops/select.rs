@@ -1,5 +1,5 @@
-//! Operators that pick, repeat or join elements: `Gather`, `Slice`,
-//! `Concat` and `Expand`. Every output element is a copy of one input
+//! Operators that pick, repeat, split or join elements: `Gather`, `Slice`,
+//! `Split`, `Concat` and `Expand`. Every output element is a copy of one input
 //! element, so they work on constants (the shape arithmetic of
 //! `x.view(x.size(0), -1)`: `Shape -> Gather -> Unsqueeze -> Concat`) and on
 //! input-dependent values alike (rows of the affine map are copied).
@@ -31,6 +31,55 @@ fn select(shape: &[usize], picks: &[Vec<usize>]) -> Vec<usize> {
 /// Every coordinate of every axis: the identity selection.
 fn all_of(shape: &[usize]) -> Vec<Vec<usize>> {
     shape.iter().map(|&d| (0..d).collect()).collect()
+}
+
+/// `Split`: consecutive parts along `axis` (default 0), of the sizes given
+/// by the constant `split` (an input from opset 13, an attribute before),
+/// else `num_outputs` (opset 18) or one per output: equal parts, the last
+/// one smaller when the axis does not divide evenly.
+pub(super) fn split(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+    let x = n.input(0)?;
+    let shape = x.shape().to_vec();
+    let rank = shape.len();
+    let a = n.attr_int("axis", 0)?;
+    let axis = normalize_axis(a, rank).ok_or_else(|| n.shape_error(format!("an axis of a rank-{rank} value"), a))?;
+    let dim = shape[axis];
+    let outputs = n.node.output.len();
+    let given = if n.opset >= 13 {
+        n.opt_const_input(1, "split")?.map(|t| t.to_ints("Split split")).transpose()?
+    } else {
+        n.attr_ints("split")?
+    };
+    let sizes: Vec<usize> = match given {
+        Some(v) => {
+            if v.len() != outputs || v.iter().any(|&s| s < 0) || v.iter().sum::<i64>() != dim as i64 {
+                return Err(n.shape_error(
+                    format!("{outputs} non-negative sizes adding up to axis {axis}'s {dim}"),
+                    format!("{v:?}"),
+                ));
+            }
+            v.iter().map(|&s| s as usize).collect()
+        }
+        None => {
+            let parts = usize::try_from(n.attr_int("num_outputs", outputs as i64)?).unwrap_or(0);
+            if parts == 0 || parts != outputs {
+                return Err(n.shape_error(format!("num_outputs equal to the {outputs} outputs"), parts));
+            }
+            let each = dim.div_ceil(parts);
+            (0..parts).map(|p| each.min(dim.saturating_sub(p * each))).collect()
+        }
+    };
+    let mut start = 0;
+    let mut values = Vec::with_capacity(outputs);
+    for size in sizes {
+        let mut picks = all_of(&shape);
+        picks[axis] = (start..start + size).collect();
+        let mut out_shape = shape.clone();
+        out_shape[axis] = size;
+        values.push(x.gather(&select(&shape, &picks), out_shape, n.budget)?);
+        start += size;
+    }
+    Ok(values)
 }
 
 /// `Gather`: along `axis` (default 0), the slices named by the constant
@@ -214,6 +263,29 @@ pub(super) fn expand(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
 
 #[cfg(test)]
 mod tests {
+    /// Split into given sizes (an input from opset 13), joined back in the
+    /// other order; and into one part (the number of outputs, opset 18).
+    #[test]
+    fn split_parts() {
+        use crate::model::onnx::test_graph::{assert_agrees, attr_i, TestGraph};
+        let mut model = TestGraph::new(13, &[1, 5])
+            .init_i64("sizes", &[2, 3])
+            .node("Split", &["x", "sizes"], "a", vec![attr_i("axis", 1)])
+            .node("Concat", &["b", "a"], "y", vec![attr_i("axis", 1)])
+            .output("y")
+            .model();
+        model.graph.as_mut().unwrap().node[0].output.push("b".into());
+        let bytes = prost::Message::encode_to_vec(&model);
+        let net = crate::model::onnx::load_bytes_with(&bytes, &crate::limits::LoadLimits::default()).unwrap();
+        assert_agrees(&net, 5, |x| vec![x[2], x[3], x[4], x[0], x[1]]);
+        let net = TestGraph::new(18, &[1, 4])
+            .node("Split", &["x"], "p", vec![attr_i("axis", 1), attr_i("num_outputs", 1)])
+            .output("p")
+            .load()
+            .unwrap();
+        assert_agrees(&net, 4, |x| x.to_vec());
+    }
+
     use crate::error::ErrorKind;
     use crate::model::onnx::test_graph::{assert_agrees, attr_i, attr_ints, TestGraph};
 
