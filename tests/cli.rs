@@ -684,3 +684,61 @@ fn timeout_is_kept_when_the_root_bounds_take_longer() {
     assert_eq!(v["verdict"], "unknown");
     assert!(wall <= TIMEOUT + 0.5, "ended {wall} s after start with a {TIMEOUT} s timeout");
 }
+
+/// `robustness` on the shipped MNIST network around image 0 (label 8) at
+/// eps 0.03, with the center as JSON and as .npy, and the one-line JSON
+/// property, all answer as the VNN-COMP property of the same ball; a large
+/// ball is violated with a witness inside it; a label past the outputs is
+/// a usage error.
+#[test]
+fn robustness_agrees_with_the_vnnlib_property() {
+    let model = "models/mnist-net_256x2.onnx";
+    let vnnlib = run(&["check", model, "specs/mnistfc_prop_0_0.03.vnnlib", "--json"]);
+    assert_eq!(json(&vnnlib)["verdict"], "holds", "{}", stderr(&vnnlib));
+    let ball = ["--eps", "0.03", "--label", "8", "--lower", "0", "--upper", "1", "--json"];
+    let o = run(&[&["robustness", model, "--center", "specs/mnist_0.json"][..], &ball[..]].concat());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["verdict"], "holds");
+    // The same center as a float32 .npy file (NumPy's format, written here).
+    let center: Vec<f64> =
+        serde_json::from_str(&std::fs::read_to_string(root().join("specs/mnist_0.json")).unwrap()).unwrap();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (1, {}), }}", center.len());
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    npy.extend(center.iter().flat_map(|&v| (v as f32).to_le_bytes()));
+    let npy_path = scratch("mnist_0.npy", &npy);
+    let o = run(&[&["robustness", model, "--center", npy_path.to_str().unwrap()][..], &ball[..]].concat());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["check", model, "specs/mnist_0_robust.json", "--json"]);
+    assert_eq!(json(&o)["verdict"], "holds", "{}", stderr(&o));
+    // eps 0.2: some input of the ball is classified otherwise.
+    let o = run(&[
+        "robustness",
+        model,
+        "--center",
+        "specs/mnist_0.json",
+        "--eps",
+        "0.2",
+        "--label",
+        "8",
+        "--lower",
+        "0",
+        "--upper",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let w = &json(&o)["witness"];
+    let x: Vec<f64> = w["input"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(x.iter().zip(&center).all(|(x, c)| (x - c).abs() <= 0.2 + 1e-12 && (0.0..=1.0).contains(x)));
+    let y: Vec<f64> = w["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(y.iter().enumerate().any(|(j, &v)| j != 8 && v >= y[8]), "{y:?}");
+    let o = run(&["robustness", model, "--center", "specs/mnist_0.json", "--eps", "0.03", "--label", "10"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("label 10"), "{}", stderr(&o));
+}

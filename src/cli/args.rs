@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Check a property: exit 0 holds, 1 violated, 2 error, 3 unknown.
     Check(CheckArgs),
+    /// Check that the argmax stays K on an L-infinity ball around a point
+    /// (no property file); exit codes as for check.
+    Robustness(RobustnessArgs),
     /// Print per-layer neuron bounds statistics for each bounding method.
     Bounds(BoundsArgs),
     /// Run a VNN-COMP instance list (onnx,vnnlib,timeout per line) and summarise.
@@ -166,6 +169,42 @@ pub struct CheckArgs {
     pub model: PathBuf,
     /// The property (.json or .vnnlib).
     pub spec: PathBuf,
+    /// How to run the check and report it.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `robustness`.
+#[derive(Debug, Args)]
+pub struct RobustnessArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The point: a .npy array (float or uint8), a JSON array of numbers, or
+    /// a CSV/text file of numbers (commas, spaces or newlines between them);
+    /// read flat, row-major, as the network's inputs.
+    #[arg(long, value_name = "FILE")]
+    pub center: PathBuf,
+    /// The radius: every input within EPS of the center (L-infinity).
+    #[arg(long, value_name = "EPS")]
+    pub eps: f64,
+    /// The output that must stay the largest (0-based).
+    #[arg(long, value_name = "K")]
+    pub label: usize,
+    /// The valid input range's lower end, where the ball is clipped: one
+    /// number for every input.
+    #[arg(long, value_name = "L", allow_hyphen_values = true)]
+    pub lower: Option<f64>,
+    /// The valid input range's upper end (one number for every input).
+    #[arg(long, value_name = "U", allow_hyphen_values = true)]
+    pub upper: Option<f64>,
+    /// How to run the check and report it.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How `check` and `robustness` run and report.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Time limit in seconds for the whole check; past it the answer is unknown.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,

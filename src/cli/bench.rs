@@ -29,6 +29,7 @@
 //! run would. Rows are matched by `onnx,vnnlib` as written in the list,
 //! once each (a list naming an instance twice needs two rows).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -230,14 +231,17 @@ struct Files {
 impl Files {
     /// The model and property of `inst`, loading each file on first use from
     /// its path under `root` (which errors name).
-    fn get(&mut self, root: &Path, inst: &Instance) -> Result<(&Network, &Property)> {
+    /// A property with a pending `argmax` is expanded for the model
+    /// ([`Property::fit`]); others are borrowed as loaded.
+    fn get(&mut self, root: &Path, inst: &Instance) -> Result<(&Network, Cow<'_, Property>)> {
         let limits = &self.limits;
         self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load_with(&root.join(&inst.onnx), limits));
         self.props
             .entry(inst.vnnlib.clone())
             .or_insert_with(|| spec::load_with(&root.join(&inst.vnnlib), limits).map(|(p, _)| p));
         match (&self.models[&inst.onnx], &self.props[&inst.vnnlib]) {
-            (Ok(net), Ok(prop)) => Ok((net, prop)),
+            (Ok(net), Ok(prop)) if prop.argmax.is_some() => Ok((net, Cow::Owned(prop.clone().fit(net)?))),
+            (Ok(net), Ok(prop)) => Ok((net, Cow::Borrowed(prop))),
             (Err(e), _) | (_, Err(e)) => Err(e.clone()),
         }
     }
@@ -361,11 +365,11 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         let settings = args.search.settings(Some(timeout.max(0.001)))?;
         let start = Instant::now();
         let (verdict, validated, phases) = match files.get(&root, inst) {
-            Ok((net, prop)) => match verify(net, prop, &settings) {
+            Ok((net, prop)) => match verify(net, &prop, &settings) {
                 Ok(o) => {
                     let validated = match &o.verdict {
                         Verdict::Violated { witness } => {
-                            check_witness(net, prop, witness.region, &witness.input).is_some()
+                            check_witness(net, &prop, witness.region, &witness.input).is_some()
                         }
                         _ => false,
                     };

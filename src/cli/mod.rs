@@ -10,6 +10,7 @@ mod bounds;
 mod encode;
 mod exit;
 mod output;
+mod point;
 mod report;
 
 use std::path::Path;
@@ -65,6 +66,7 @@ pub fn main() -> ExitCode {
 fn run(cli: args::Cli) -> Result<Exit> {
     match cli.command {
         args::Command::Check(a) => report::check(&a),
+        args::Command::Robustness(a) => report::robustness(&a),
         args::Command::Bench(a) => bench::bench(&a),
         args::Command::Bounds(a) => bounds::bounds(&a),
         args::Command::Encode(a) => encode::encode(&a),
@@ -73,7 +75,7 @@ fn run(cli: args::Cli) -> Result<Exit> {
 
 /// Load the model and property named on the command line within the
 /// `--max-*` limits and check that the property fits the network
-/// ([`Property::check_network`]; errors name the property file).
+/// ([`Property::fit`]; errors name the property file).
 fn load_problem(
     model_path: &Path,
     spec_path: &Path,
@@ -82,6 +84,6 @@ fn load_problem(
     let limits = limits.limits()?;
     let net = model::load_with(model_path, &limits)?;
     let (prop, format) = spec::load_with(spec_path, &limits)?;
-    prop.check_network(&net).map_err(|e| e.with_path(spec_path))?;
+    let prop = prop.fit(&net).map_err(|e| e.with_path(spec_path))?;
     Ok((net, prop, format))
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::args::CheckArgs;
+use super::args::{CheckArgs, RobustnessArgs, RunArgs};
 use super::bounds::{bounds_report, format_method};
 use super::exit::Exit;
 use super::output;
@@ -64,7 +64,45 @@ struct Report {
 /// write the result files. With `--results`, a run that cannot use its
 /// input writes `error` there; with `--json` it prints [`error_json`].
 pub fn check(args: &CheckArgs) -> Result<Exit> {
-    let report = check_paths(args).and_then(|()| run_check(args));
+    run(&args.run, || {
+        let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.run.limits)?;
+        Ok((net, prop, format!("{format:?} format")))
+    })
+}
+
+/// `robustness`: the property that the argmax stays `--label` on the ball
+/// of `--eps` around `--center`, checked as `check` checks a file's.
+pub fn robustness(args: &RobustnessArgs) -> Result<Exit> {
+    run(&args.run, || {
+        let limits = args.run.limits.limits()?;
+        let net = crate::model::load_with(&args.model, &limits)?;
+        let center = super::point::read(&args.center, &limits)?;
+        let (lower, upper) = (args.lower.map(|l| [l]), args.upper.map(|u| [u]));
+        let prop = crate::spec::robustness::property(
+            &center,
+            args.eps,
+            args.label,
+            net.output_dim(),
+            lower.as_ref().map(|l| &l[..]),
+            upper.as_ref().map(|u| &u[..]),
+        )
+        .map_err(|e| Error::new(ErrorKind::Usage, e.message()))?;
+        let prop = prop.fit(&net).map_err(|e| e.with_path(&args.center))?;
+        let what = format!(
+            "argmax {} on the L-infinity ball of radius {} around {}",
+            args.label,
+            args.eps,
+            args.center.display()
+        );
+        Ok((net, prop, what))
+    })
+}
+
+/// Check the problem `load` builds (the network, the property and what the
+/// property is, for `-v`), report it as `args` says, and map the verdict to
+/// the exit code.
+fn run(args: &RunArgs, load: impl FnOnce() -> Result<(Network, Property, String)>) -> Result<Exit> {
+    let report = check_paths(args).and_then(|()| run_check(args, load));
     let report = match report {
         Ok(r) => r,
         Err(e) => {
@@ -101,13 +139,13 @@ pub fn check(args: &CheckArgs) -> Result<Exit> {
 
 /// Fail early when a result file could not be written (see
 /// [`output::check_writable`]).
-fn check_paths(args: &CheckArgs) -> Result<()> {
+fn check_paths(args: &RunArgs) -> Result<()> {
     [&args.witness, &args.results, &args.stats_json].into_iter().flatten().try_for_each(|p| output::check_writable(p))
 }
 
 /// Write `--witness` (or remove a stale one), `--stats-json` and `--results`,
 /// each atomically; the first failure is returned after trying them all.
-fn write_files(args: &CheckArgs, r: &Report) -> Result<()> {
+fn write_files(args: &RunArgs, r: &Report) -> Result<()> {
     let mut first_error = None;
     let mut keep = |res: Result<()>| {
         if let Err(e) = res {
@@ -160,7 +198,7 @@ pub fn vnncomp_result(o: &Outcome) -> String {
     }
 }
 
-fn run_check(args: &CheckArgs) -> Result<Report> {
+fn run_check(args: &RunArgs, load: impl FnOnce() -> Result<(Network, Property, String)>) -> Result<Report> {
     let settings = args.search.settings(args.timeout)?;
     if let Some(t) = args.cross_check_timeout.filter(|t| !(t.is_finite() && *t > 0.0)) {
         return Err(Error::new(
@@ -168,11 +206,10 @@ fn run_check(args: &CheckArgs) -> Result<Report> {
             format!("--cross-check-timeout must be a positive number of seconds, got {t}"),
         ));
     }
-    let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.limits)?;
+    let (net, prop, format) = load()?;
     if args.verbose {
         output::stderr(&format!(
-            "model: {} ({} inputs, {} outputs, {} layers{}); property: {:?} format, {} region(s)\n",
-            args.model.display(),
+            "model: {} inputs, {} outputs, {} layers{}; property: {}, {} region(s)\n",
             net.input_dim(),
             net.output_dim(),
             net.layers().len(),
@@ -227,7 +264,7 @@ const CROSS_CHECK_DEFAULT_SECS: f64 = 60.0;
 /// Cross-check the outcome within `--cross-check-timeout` (validated by
 /// `run_check`), or the time `--timeout` leaves, or
 /// [`CROSS_CHECK_DEFAULT_SECS`].
-fn run_cross_check(args: &CheckArgs, net: &Network, prop: &Property, outcome: &Outcome) -> Result<CrossCheckReport> {
+fn run_cross_check(args: &RunArgs, net: &Network, prop: &Property, outcome: &Outcome) -> Result<CrossCheckReport> {
     let secs = match (args.cross_check_timeout, args.timeout) {
         (Some(t), _) => t,
         (None, Some(t)) => (t - outcome.stats.elapsed.as_secs_f64()).max(0.0),

@@ -23,8 +23,13 @@
 //! | `inputs` | one of these two | the input box: a list of `{"lower": .., "upper": ..}` |
 //! | `input_boxes` | | a list of such lists: the inputs range over the union of the boxes |
 //! | `input_constraints` | no | linear constraints relating inputs, all of which must hold (below) |
+//! | `linf_ball` | | instead of `inputs`: `{"center": [..], "eps": e}`, every input within `e` of the center, clipped to optional `lower` / `upper` (one number, or one per input) |
 //! | `outputs` | no | names for **all** outputs, in order; `yK` works either way |
-//! | `unsafe` | yes | the unsafe output set (below) |
+//! | `unsafe` | one of these two | the unsafe output set (below) |
+//! | `argmax` | | instead of `unsafe`: output `K` must stay the largest; unsafe is `y_j >= y_K` for some `j != K` (over the network's outputs) |
+//!
+//! A robustness property is one line:
+//! `{"linf_ball": {"center": [0.1, 0.7], "eps": 0.05, "lower": 0, "upper": 1}, "argmax": 3}`.
 //!
 //! An input entry has `lower` and `upper` (finite, `lower <= upper`) and may
 //! have `name` (used in error messages), `description` (free text, e.g. the
@@ -100,7 +105,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::linear::{LinearExpr, Relation};
-use super::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
+use super::{robustness, Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{limit_error, LoadLimits};
 
@@ -127,13 +132,18 @@ pub fn parse(text: &str) -> Result<Property> {
 /// copied into every box. Nesting is bounded by `serde_json` (128 levels).
 pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     let file: PropertyFile = serde_json::from_str(text).map_err(json_error)?;
+    if let Some(ball) = &file.linf_ball {
+        return parse_ball(&file, ball, limits);
+    }
     let boxes: Vec<(String, &[InputEntry])> = match (&file.inputs, &file.input_boxes) {
         (Some(inputs), None) => vec![("inputs".to_string(), inputs.as_slice())],
         (None, Some(boxes)) if !boxes.is_empty() => {
             boxes.iter().enumerate().map(|(b, entries)| (format!("input_boxes[{b}]"), entries.as_slice())).collect()
         }
         (None, Some(_)) => return Err(spec_error("input_boxes: the list of boxes is empty")),
-        (None, None) => return Err(spec_error("missing field `inputs` (or `input_boxes` for a union of boxes)")),
+        (None, None) => return Err(spec_error(
+            "missing field `inputs` (or `input_boxes` for a union of boxes, or `linf_ball` for a ball around a point)",
+        )),
         (Some(_), Some(_)) => return Err(spec_error("give either `inputs` or `input_boxes`, not both")),
     };
     let mut input_names = HashSet::new();
@@ -195,10 +205,7 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
         None => Vec::new(),
     };
     let outputs = Names::outputs(file.outputs.as_deref(), input_names)?;
-    let unsafe_set = match &file.unsafe_set {
-        Value::Null => return Err(spec_error("missing field `unsafe`: the unsafe output set")),
-        v => outputs.dnf(v)?,
-    };
+    let (unsafe_set, argmax) = unsafe_set(&file, &outputs)?;
     let max = limits.max_dnf_terms;
     for (what, count) in [("input_boxes lists", input_boxes.len()), ("unsafe.any lists", unsafe_set.disjuncts.len())] {
         if count > max {
@@ -236,6 +243,67 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
         declared_outputs: file.outputs.as_ref().map(Vec::len),
         input_names,
         output_names: file.outputs.clone().unwrap_or_default(),
+        argmax,
+    })
+}
+
+/// The unsafe set of `unsafe`, or of `argmax`: written out when `outputs`
+/// gives their number, else left pending (the second value, see
+/// [`Property::argmax`]).
+fn unsafe_set(file: &PropertyFile, outputs: &Names) -> Result<(Dnf, Option<usize>)> {
+    match (&file.unsafe_set, file.argmax) {
+        (Value::Null, None) => {
+            Err(spec_error("missing field `unsafe`: the unsafe output set (or `argmax` for a robustness property)"))
+        }
+        (Value::Null, Some(k)) => match &file.outputs {
+            Some(names) => Ok((
+                robustness::argmax_changes(k, names.len())
+                    .map_err(|e| spec_error(format!("argmax: {}", e.message())))?,
+                None,
+            )),
+            None => Ok((Dnf { disjuncts: vec![] }, Some(k))),
+        },
+        (v, None) => Ok((outputs.dnf(v)?, None)),
+        (_, Some(_)) => Err(spec_error("give either `unsafe` or `argmax`, not both")),
+    }
+}
+
+/// A property whose inputs are `linf_ball`: one region, the ball around
+/// the center clipped to `lower`/`upper` ([`robustness::ball`]).
+fn parse_ball(file: &PropertyFile, ball: &LinfBall, limits: &LoadLimits) -> Result<Property> {
+    if file.inputs.is_some() || file.input_boxes.is_some() || file.input_constraints.is_some() {
+        return Err(spec_error(
+            "`linf_ball` gives the inputs: leave out `inputs`, `input_boxes` and `input_constraints`",
+        ));
+    }
+    limits.check_elements(ball.center.len(), format_args!("linf_ball.center of {} values", ball.center.len()))?;
+    let bound = |b: &Option<Bound>| match b {
+        None => None,
+        Some(Bound::One(v)) => Some(vec![*v]),
+        Some(Bound::Each(v)) => Some(v.clone()),
+    };
+    let (lower, upper) = (bound(&ball.lower), bound(&ball.upper));
+    let input = robustness::ball(&ball.center, ball.eps, lower.as_deref(), upper.as_deref())
+        .map_err(|e| spec_error(format!("linf_ball: {}", e.message())))?;
+    let outputs = Names::outputs(file.outputs.as_deref(), HashSet::new())?;
+    let (unsafe_set, argmax) = unsafe_set(file, &outputs)?;
+    if unsafe_set.disjuncts.len() > limits.max_dnf_terms {
+        return Err(limit_error(
+            format!(
+                "unsafe.any lists {} items, more than the limit of {}",
+                unsafe_set.disjuncts.len(),
+                limits.max_dnf_terms
+            ),
+            "max-dnf-terms",
+        ));
+    }
+    Ok(Property {
+        regions: vec![Region::boxed(input, unsafe_set)],
+        declared_inputs: Some(ball.center.len()),
+        declared_outputs: file.outputs.as_ref().map(Vec::len),
+        input_names: vec![],
+        output_names: file.outputs.clone().unwrap_or_default(),
+        argmax,
     })
 }
 
@@ -253,6 +321,27 @@ struct PropertyFile {
     outputs: Option<Vec<String>>,
     #[serde(default, rename = "unsafe")]
     unsafe_set: Value,
+    linf_ball: Option<LinfBall>,
+    argmax: Option<usize>,
+}
+
+/// `linf_ball`: every input within `eps` of `center`, clipped to `lower`
+/// and `upper` (one number for all inputs, or one per input).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinfBall {
+    center: Vec<f64>,
+    eps: f64,
+    lower: Option<Bound>,
+    upper: Option<Bound>,
+}
+
+/// A clipping bound: one value for every input, or one per input.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Bound {
+    One(f64),
+    Each(Vec<f64>),
 }
 
 /// One input's bounds.
@@ -983,6 +1072,43 @@ mod tests {
         assert_eq!(e.line_col().map(|(l, _)| l), Some(2));
         let e = parse("{\"inputs\": [{\"lower\": \"0\", \"upper\": 1}], \"unsafe\": \"y0 <= 0\"}").unwrap_err();
         assert_eq!(e.line_col().map(|(l, _)| l), Some(1));
+    }
+
+    /// The one-line robustness form: a clipped ball and an argmax, written
+    /// out at once when `outputs` names the outputs, else for the network
+    /// ([`Property::fit`]).
+    #[test]
+    fn linf_ball_and_argmax() {
+        let p =
+            parse(r#"{"linf_ball": {"center": [0.0, 0.5], "eps": 0.1, "lower": 0, "upper": [1, 0.55]}, "argmax": 1}"#)
+                .unwrap();
+        assert_eq!(p.regions[0].input.lower, vec![0.0, 0.4]);
+        assert_eq!(p.regions[0].input.upper, vec![0.1, 0.55]);
+        assert_eq!(p.argmax, Some(1));
+        assert_eq!(p.check_dims(2, 3).unwrap_err().kind(), ErrorKind::Spec);
+        let net = crate::testutil::random_network_on(&mut crate::rng::Rng::new(1), 2, 3);
+        let fitted = p.clone().fit(&net).unwrap();
+        let n = net.output_dim();
+        assert_eq!(fitted.regions[0].unsafe_set.disjuncts.len(), n - 1);
+        assert!(fitted.regions[0].unsafe_set.disjuncts.iter().all(|d| d.constraints[0].coeffs[0] == (1, 1.0)));
+        let named =
+            parse(r#"{"linf_ball": {"center": [0.2], "eps": 0.1}, "outputs": ["a", "b", "c"], "argmax": 2}"#).unwrap();
+        assert_eq!(named.argmax, None);
+        assert_eq!(named.regions[0].unsafe_set.disjuncts.len(), 2);
+        // A ball with an ordinary unsafe set; inputs with an argmax.
+        let p = parse(r#"{"linf_ball": {"center": [0.2], "eps": 0.1}, "unsafe": "y0 >= 1"}"#).unwrap();
+        assert_eq!(p.regions[0].unsafe_set.disjuncts.len(), 1);
+        let p = parse(r#"{"inputs": [{"lower": 0, "upper": 1}], "argmax": 0}"#).unwrap();
+        assert_eq!(p.argmax, Some(0));
+    }
+
+    semantic_errors! {
+        ball_with_inputs: r#"{"linf_ball": {"center": [0], "eps": 0.1}, "inputs": [{"lower": 0, "upper": 1}], "argmax": 0}"#,
+        ball_negative_eps: r#"{"linf_ball": {"center": [0], "eps": -0.1}, "argmax": 0}"#,
+        ball_center_outside_range: r#"{"linf_ball": {"center": [2], "eps": 0.1, "upper": 1}, "argmax": 0}"#,
+        argmax_and_unsafe: r#"{"linf_ball": {"center": [0], "eps": 0.1}, "argmax": 0, "unsafe": "y0 <= 0"}"#,
+        argmax_beyond_named_outputs: r#"{"linf_ball": {"center": [0], "eps": 0.1}, "outputs": ["a", "b"], "argmax": 2}"#,
+        neither_unsafe_nor_argmax: r#"{"linf_ball": {"center": [0], "eps": 0.1}}"#,
     }
 
     semantic_errors! {

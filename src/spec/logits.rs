@@ -157,6 +157,7 @@ pub fn translate(prop: &Property, act: OutputActivation) -> Result<LogitProperty
         declared_outputs: prop.declared_outputs,
         input_names: prop.input_names.clone(),
         output_names: prop.output_names.clone(),
+        argmax: None,
     };
     Ok(LogitProperty { property, regions: map, notes })
 }

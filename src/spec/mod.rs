@@ -33,6 +33,7 @@
 pub mod json;
 mod linear;
 pub mod logits;
+pub mod robustness;
 mod sexpr;
 pub mod vnnlib;
 
@@ -239,13 +240,40 @@ pub struct Property {
     /// Names of the outputs by index, for reports (JSON `outputs`; empty
     /// when the file names none).
     pub output_names: Vec<String>,
+    /// A JSON `"argmax": K` whose unsafe set ("some other output reaches
+    /// output K") is not yet written out, because it depends on the number
+    /// of outputs: [`Property::fit`] expands it for a network. Until then
+    /// the regions' unsafe sets are empty and [`Property::check_dims`]
+    /// refuses the property.
+    pub argmax: Option<usize>,
 }
 
 impl Property {
     /// A property of `regions` that declares no input or output count
     /// (properties built in code rather than read from a file).
     pub fn new(regions: Vec<Region>) -> Property {
-        Property { regions, declared_inputs: None, declared_outputs: None, input_names: vec![], output_names: vec![] }
+        Property {
+            regions,
+            declared_inputs: None,
+            declared_outputs: None,
+            input_names: vec![],
+            output_names: vec![],
+            argmax: None,
+        }
+    }
+
+    /// The property ready for `net`: a pending [`Property::argmax`]
+    /// expanded for the network's outputs, then checked to fit it
+    /// ([`Property::check_network`]).
+    pub fn fit(mut self, net: &Network) -> Result<Property> {
+        if let Some(label) = self.argmax.take() {
+            let unsafe_set = robustness::argmax_changes(label, net.output_dim())?;
+            for r in &mut self.regions {
+                r.unsafe_set = unsafe_set.clone();
+            }
+        }
+        self.check_network(net)?;
+        Ok(self)
     }
 
     /// Check that the property fits `net` ([`ErrorKind::Spec`] otherwise):
@@ -265,6 +293,12 @@ impl Property {
     /// network's, every box has one bound per input and every constraint
     /// names an existing output.
     pub fn check_dims(&self, inputs: usize, outputs: usize) -> Result<()> {
+        if let Some(k) = self.argmax {
+            return Err(Error::new(
+                ErrorKind::Spec,
+                format!("the property's `argmax: {k}` is not expanded for a network yet (Property::fit does that)"),
+            ));
+        }
         for (declared, actual, what) in
             [(self.declared_inputs, inputs, "input"), (self.declared_outputs, outputs, "output")]
         {

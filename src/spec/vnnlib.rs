@@ -657,6 +657,7 @@ impl<'a> Parser<'a> {
             declared_outputs: Some(self.output_decls.len()),
             input_names: vec![],
             output_names: vec![],
+            argmax: None,
         })
     }
 }
