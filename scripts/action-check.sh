@@ -102,7 +102,7 @@ shopt -u nullglob
 
 mkdir -p "$OUT_DIR" || die "cannot create the counterexample folder '$OUT_DIR'"
 echo "reluverify: $("$bin" --version 2>&1 | head -1)"
-echo "model: $MODEL; ${#specs[@]} properties; timeout ${TIMEOUT}s each"
+echo "model: $MODEL; properties: ${#specs[@]}; timeout: ${TIMEOUT}s per property"
 
 holds=0 violated=0 unknown=0 errors=0
 rows=()
@@ -156,7 +156,7 @@ for spec in "${specs[@]}"; do
 done
 
 total=${#specs[@]}
-echo "reluverify: $total properties: $holds hold, $violated violated, $unknown unknown, $errors errors"
+echo "reluverify: of $total properties, holds $holds, violated $violated, unknown $unknown, errors $errors"
 
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
     printf 'holds=%s\nviolated=%s\nunknown=%s\nerrors=%s\n' "$holds" "$violated" "$unknown" "$errors" >> "$GITHUB_OUTPUT"
