@@ -13,12 +13,14 @@ WORKDIR /src
 # The dependencies first, against stand-in sources (one per target of
 # Cargo.toml), so that a change to the sources alone reuses this layer and
 # does not compile HiGHS again. If it fails, the next step builds everything.
+# (python/ is a workspace member: its manifest, with a stand-in too.)
 COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir -p src examples \
- && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+COPY python/Cargo.toml python/
+RUN mkdir -p src examples python/src \
+ && echo 'fn main() {}' > src/main.rs && touch src/lib.rs python/src/lib.rs \
  && for e in $(sed -n 's/^name *= *"\(.*\)"/\1/p' Cargo.toml | tail -n +2); do echo 'fn main() {}' > "examples/$e.rs"; done \
  && (cargo build --release --locked || echo "dependency pre-build failed; the full build compiles everything") \
- && rm -rf src examples
+ && rm -rf src examples python/src
 
 COPY . .
 # The sources copied keep their own times, older than the stand-ins: touch

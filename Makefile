@@ -22,6 +22,7 @@ demo: build
 
 test: deps
 	cargo test
+	bash scripts/test-python.sh
 
 # Long ground-truth run: SOAK_CASES random networks and properties of every
 # shape compared with exhaustive enumeration (release build; about 30 cases

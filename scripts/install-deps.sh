@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building reluverify needs on Debian/Ubuntu, if missing:
 # highs-sys compiles HiGHS from source (cmake, a C++ compiler) and runs
-# bindgen (libclang). Cargo itself must already be installed (rustup).
+# bindgen (libclang); the Python package's tests need python3 with venv.
+# Cargo itself must already be installed (rustup).
 set -euo pipefail
 
 missing=()
@@ -16,6 +17,13 @@ for f in /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; d
     esac
 done
 [ "$have_libclang" = yes ] || missing+=(libclang-dev)
+# The Python package's tests (scripts/test-python.sh) build it in a
+# virtual environment: python3 with its venv module (and ensurepip).
+if ! command -v python3 >/dev/null 2>&1; then
+    missing+=(python3 python3-venv)
+elif ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
 command -v cargo >/dev/null 2>&1 || {
     echo "error: cargo not found. Install Rust with rustup (https://rustup.rs) and re-run." >&2
     exit 2

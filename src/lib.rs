@@ -51,6 +51,7 @@
 #![deny(unsafe_code)]
 
 pub mod bounds;
+pub mod cancel;
 pub mod cli;
 pub mod error;
 pub mod limits;

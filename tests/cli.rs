@@ -524,6 +524,20 @@ fn ci_gate_workflow_steps_work() {
     assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
 }
 
+/// The reusable GitHub Action's check script (`action.yml` runs
+/// `scripts/action-check.sh`): its verdicts, annotations, outputs and exit
+/// precedence on the shipped models (`scripts/test-action.sh`).
+#[test]
+fn github_action_check_steps_work() {
+    let o = std::process::Command::new("bash")
+        .arg("scripts/test-action.sh")
+        .env("RELUVERIFY", env!("CARGO_BIN_EXE_reluverify"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+}
+
 /// The two models of `tests/data` that end in an output activation (made by
 /// `examples/make_models.rs`) load with the activation, and their forward
 /// pass is the hand-written formula of that file.

@@ -43,9 +43,11 @@ use crate::spec::InputBox;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expired;
 
-/// `true` once `deadline` has passed (never without one).
+/// `true` once `deadline` has passed, or once the running checks are
+/// cancelled ([`crate::cancel`]); never without a deadline (computations
+/// run without one are the short ones that may not expire).
 pub fn past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
+    deadline.is_some_and(|d| Instant::now() >= d || crate::cancel::requested())
 }
 
 /// `Err(Expired)` once `deadline` has passed.

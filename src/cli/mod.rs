@@ -13,6 +13,8 @@ mod output;
 mod point;
 mod report;
 
+pub use report::outcome_json;
+
 use std::path::Path;
 use std::process::ExitCode;
 

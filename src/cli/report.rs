@@ -82,12 +82,11 @@ pub fn robustness(args: &RobustnessArgs) -> Result<Exit> {
             &center,
             args.eps,
             args.label,
-            net.output_dim(),
             lower.as_ref().map(|l| &l[..]),
             upper.as_ref().map(|u| &u[..]),
         )
+        .and_then(|p| p.fit(&net))
         .map_err(|e| Error::new(ErrorKind::Usage, e.message()))?;
-        let prop = prop.fit(&net).map_err(|e| e.with_path(&args.center))?;
         let what = format!(
             "argmax {} on the L-infinity ball of radius {} around {}",
             args.label,

@@ -236,7 +236,7 @@ impl Splitter<'_> {
         if self.stop.load(Ordering::Relaxed) {
             return Node::Open;
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if crate::bounds::past(self.deadline) {
             return self.give_up(TIME_LIMIT.into());
         }
         self.boxes.fetch_add(1, Ordering::Relaxed);

@@ -349,7 +349,7 @@ fn milp_per_region(
             open.par_iter()
                 .map(|conj| {
                     let mut milps = 0;
-                    if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                    if stop.load(Ordering::Relaxed) || bounds::past(deadline) {
                         return (DisjunctResult::Unknown(UnknownReason::TimeLimit), milps);
                     }
                     let result = solve_disjunct(net, prop, r, &base, conj, deadline, 1, &mut milps);

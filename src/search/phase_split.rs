@@ -249,7 +249,7 @@ impl<'a> PhaseSearch<'a> {
 
     /// `true` once a counterexample is found or the deadline has passed.
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.stop.load(Ordering::Relaxed) || crate::bounds::past(self.deadline)
     }
 
     /// Settle `tree`'s disjunct on the domain whose bounds are `bounds` and

@@ -200,7 +200,7 @@ impl<'a> SplitSearch<'a> {
         if self.stop.load(Ordering::Relaxed) {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if crate::bounds::past(self.deadline) {
             return SplitResult::Unknown(UnknownReason::TimeLimit);
         }
         let net = self.net;

@@ -83,18 +83,19 @@ pub fn argmax_changes(label: usize, outputs: usize) -> Result<Dnf> {
 }
 
 /// The property that every input of `ball(center, eps, lower, upper)` keeps
-/// output `label` the largest of the network's `outputs` outputs.
+/// output `label` the largest, with the argmax pending until
+/// [`Property::fit`] expands it for a network.
 pub fn property(
     center: &[f64],
     eps: f64,
     label: usize,
-    outputs: usize,
     lower: Option<&[f64]>,
     upper: Option<&[f64]>,
 ) -> Result<Property> {
     let input = ball(center, eps, lower, upper)?;
-    let mut prop = Property::new(vec![Region::boxed(input, argmax_changes(label, outputs)?)]);
+    let mut prop = Property::new(vec![Region::boxed(input, Dnf { disjuncts: vec![] })]);
     prop.declared_inputs = Some(center.len());
+    prop.argmax = Some(label);
     Ok(prop)
 }
 

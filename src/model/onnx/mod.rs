@@ -85,6 +85,7 @@
 //! ```
 
 mod export;
+mod external;
 mod graph;
 pub use export::value_info;
 mod ops;
@@ -113,9 +114,24 @@ pub fn load(path: &Path) -> Result<Network> {
 /// Read and translate the ONNX model at `path` (decompressing a `.gz` file
 /// while reading), refusing a file or a declared tensor or layer beyond
 /// `limits`; errors carry the path.
+///
+/// Weights saved as external data (beside the model, as `torch.onnx.export`
+/// does by default from PyTorch 2.9) are read from the model's folder, and
+/// count against the same size limit.
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<Network> {
     let bytes = limits::read_file(path, limits.max_model_bytes, "max-model-size")?;
-    load_bytes_with(&bytes, limits).map_err(|e| e.with_path(path))
+    let load = || {
+        let mut model = decode(&bytes)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        external::inline(&mut model, dir, limits, limits.max_model_bytes.saturating_sub(bytes.len() as u64))?;
+        graph::translate(&model, limits)
+    };
+    load().map_err(|e| e.with_path(path))
+}
+
+/// The model message of ONNX bytes.
+fn decode(bytes: &[u8]) -> Result<pb::ModelProto> {
+    pb::ModelProto::decode(bytes).map_err(|e| Error::new(ErrorKind::Onnx, format!("not an ONNX model: {e}")))
 }
 
 /// Translate an ONNX model held in memory within the default [`LoadLimits`].
@@ -125,10 +141,10 @@ pub fn load_bytes(bytes: &[u8]) -> Result<Network> {
 
 /// Translate an ONNX model held in memory within `limits` (all but the file
 /// size apply). Any byte string gives a network or an error, never a panic.
+/// A model with external data can only be loaded from its file
+/// ([`load_with`]).
 pub fn load_bytes_with(bytes: &[u8], limits: &LoadLimits) -> Result<Network> {
-    let model =
-        pb::ModelProto::decode(bytes).map_err(|e| Error::new(ErrorKind::Onnx, format!("not an ONNX model: {e}")))?;
-    graph::translate(&model, limits)
+    graph::translate(&decode(bytes)?, limits)
 }
 
 /// The network as a serialized opset-13 ONNX model (float32 weights).

@@ -158,9 +158,24 @@ pub struct TensorProto {
     /// Data of DOUBLE tensors, when not in `raw_data`.
     #[prost(double, repeated, tag = "10")]
     pub double_data: Vec<f64>,
+    /// Where external data lives: `location` (a path relative to the
+    /// model's folder), `offset` and `length` in bytes, `checksum`.
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: Vec<StringStringEntryProto>,
     /// 0 (default): data is in this message; 1: in an external file.
     #[prost(int32, tag = "14")]
     pub data_location: i32,
+}
+
+/// A key-value pair (of `TensorProto.external_data`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StringStringEntryProto {
+    /// The key.
+    #[prost(string, tag = "1")]
+    pub key: String,
+    /// The value.
+    #[prost(string, tag = "2")]
+    pub value: String,
 }
 
 /// `TensorProto.data_type` for 32-bit floats.

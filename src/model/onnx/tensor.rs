@@ -79,7 +79,7 @@ impl Tensor {
         if t.data_location == 1 {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("{what}: data stored in an external file is not supported; re-save the model with the weights inside the .onnx file"),
+                format!("{what}: data stored in an external file can only be read when the model is loaded from its file (next to that data)"),
             ));
         }
         check_rank(t.dims.len(), what)?;
