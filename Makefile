@@ -38,7 +38,7 @@ soak: deps
 TIMEOUT_CAP ?= 60
 THREADS ?= $(shell nproc 2>/dev/null || echo 1)
 
-.PHONY: bench bench-mnist
+.PHONY: bench bench-mnist bench-conv
 # Every ACAS Xu instance, compared with the answers of VNN-COMP 2021.
 bench: build
 	@mkdir -p target/bench
@@ -50,3 +50,12 @@ bench-mnist: build
 	@mkdir -p target/bench
 	$(BIN) bench $(BENCH_MNIST)/mnistfc_instances.csv --expected $(BENCH_MNIST)/expected.csv \
 	  --timeout-cap $(TIMEOUT_CAP) --threads $(THREADS) --out target/bench/mnistfc.csv
+
+# The convolutional sets of VNN-COMP 2021 (Conv, pooling, residual blocks).
+BENCH_ROOT ?= ../shared/benchmarks
+bench-conv: build
+	@mkdir -p target/bench
+	for set in verivital marabou-cifar10 cifar10_resnet; do \
+	  $(BIN) bench $(BENCH_ROOT)/$$set/$${set}_instances.csv --expected $(BENCH_ROOT)/$$set/expected.csv \
+	    --timeout-cap $(TIMEOUT_CAP) --threads $(THREADS) --out target/bench/$$set.csv || exit $$?; \
+	done

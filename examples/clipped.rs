@@ -20,7 +20,7 @@
 //!
 //! `cargo run --release --example clipped`
 
-use reluverify::bounds::{self, BoundMethod, NetworkBounds};
+use reluverify::bounds::{BoundMethod, NetworkBounds};
 use reluverify::milp::encode::encode;
 use reluverify::model::{Activation, Affine, Layer, Matrix, Network};
 use reluverify::spec::{json, InputBox};
@@ -128,7 +128,7 @@ struct Census {
 /// Classify every hidden neuron and count the binaries `encode` gives it,
 /// read from the names of the binary variables (`d_L_i`, `d_L_i_lo`, `d_L_i_hi`).
 fn census(net: &Network, input: &InputBox, method: BoundMethod) -> Census {
-    let nb: NetworkBounds = bounds::compute(net, input, method);
+    let nb: NetworkBounds = reluverify::search::neuron_bounds::compute(net, input, method);
     let enc = encode(net, input, &nb);
     let hidden = net.layers().len() - 1;
     let mut per_neuron: Vec<Vec<usize>> = net.layers()[..hidden].iter().map(|l| vec![0; l.output_dim()]).collect();

@@ -23,7 +23,7 @@
 //!
 //! `cargo run --release --example controller`
 
-use reluverify::bounds::{self, BoundMethod};
+use reluverify::bounds;
 use reluverify::model::{Activation, Affine, Layer, Matrix, Network};
 use reluverify::spec::{json, InputBox, Property};
 use reluverify::{verify, Outcome, Settings, Verdict};
@@ -141,7 +141,7 @@ fn analyse(actuator: Actuator) -> Result<Report> {
     let net = controller(actuator)?;
     let settings = Settings::default();
     let overshoot = InputBox::new(vec![-E_MAX], vec![0.0])?;
-    let out = bounds::compute(&net, &overshoot, BoundMethod::Symbolic).output().clone();
+    let out = bounds::symbolic::compute(&net, &overshoot).output().clone();
     Ok(Report {
         actuator,
         limits: verify(&net, &limit_property()?, &settings)?,

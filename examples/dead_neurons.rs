@@ -212,7 +212,7 @@ fn run() -> Result<Report> {
     let mut dead = Vec::new();
     let mut constants = Vec::new();
     for method in [BoundMethod::Interval, BoundMethod::Symbolic] {
-        let nb = bounds::compute(&net, &domain, method);
+        let nb = reluverify::search::neuron_bounds::compute(&net, &domain, method);
         let c = constant_neurons(&net, &nb);
         let ids = c.iter().map(|l| (0..l.len()).filter(|&i| l[i].is_some()).collect()).collect();
         let inactive = bounds::layer_report(&net, &nb)[..c.len()].iter().map(|r| r.inactive).collect();

@@ -55,6 +55,7 @@ pub mod cancel;
 pub mod cli;
 pub mod error;
 pub mod limits;
+pub mod margins;
 pub mod milp;
 pub mod model;
 pub(crate) mod rng;

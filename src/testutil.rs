@@ -14,12 +14,13 @@
 use std::time::{Duration, Instant};
 
 use crate::bounds::{interval, BoundMethod};
+use crate::margins::UNSAFE_RELAX;
 use crate::milp::highs::Highs;
 use crate::milp::{Limits, Milp, MilpSolver, SolveStatus, VarId};
 use crate::model::{Activation, Affine, Layer, Matrix, Network};
 use crate::rng::Rng;
 use crate::search::cross_check::{cross_check, CrossCheck};
-use crate::search::{verify, UNSAFE_RELAX};
+use crate::search::verify;
 use crate::settings::{Settings, Strategy};
 use crate::spec::{Conjunction, Dnf, InputBox, LinearConstraint, Property, Region};
 use crate::verdict::{check_witness, ProofMethod, Verdict};

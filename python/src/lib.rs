@@ -292,8 +292,10 @@ fn bounds(
         .clone();
     let deadline = Some(std::time::Instant::now() + NO_TIME_LIMIT);
     let layers = net.layers().iter().map(|l| l.activation.name().to_string()).collect::<Vec<_>>();
-    let nb = cancellable(py, move || reluverify::bounds::compute_before(&net, &input, method, None, deadline, 1))?
-        .map_err(|_| ReluverifyError::new_err("the bounds were cancelled"))?;
+    let nb = cancellable(py, move || {
+        reluverify::search::neuron_bounds::compute_before(&net, &input, method, None, deadline, 1)
+    })?
+    .map_err(|_| ReluverifyError::new_err("the bounds were cancelled"))?;
     Ok(layers.into_iter().zip(nb.layers).map(|(name, b)| (name, b.lower, b.upper)).collect())
 }
 

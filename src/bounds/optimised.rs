@@ -9,7 +9,7 @@
 //! lines per bounded neuron reaches the triangle-LP bound in the limit (the
 //! slopes are the LP's dual variables) at the cost of a few substitutions,
 //! far less than an LP solve, so it runs before the LPs of
-//! [`lp`](super::lp) on every layer and leaves them fewer, easier neurons.
+//! [`lp_bounds`](crate::milp::lp_bounds) on every layer and leaves them fewer, easier neurons.
 //!
 //! Soundness: every iterate of the optimisation is a complete, padded
 //! back-substitution bound (see [`Substitution::optimised_bound`]); a result

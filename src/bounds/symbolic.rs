@@ -51,6 +51,7 @@
 //! (the fixed phases of a phase-splitting domain), with Lagrange multipliers
 //! kept between calls: see [`phases`].
 
+use crate::margins::{EMPTY_GAP, LINEAR_BOUND_PAD};
 use std::ops::Range;
 use std::time::Instant;
 
@@ -65,13 +66,6 @@ pub mod phases;
 use kernels::{add_rows, mul, select};
 
 use phases::{FixedPhases, LayerPhases};
-
-/// Relative padding (plus the same amount absolute) subtracted from the value
-/// returned by [`bound_linear`]. The callers compare that value directly with
-/// a property's right-hand side to prove a box safe, with no MILP (and so no
-/// MILP padding) in between; the padding keeps a bound that is above the
-/// threshold only through accumulated f64 rounding from becoming a proof.
-pub const LINEAR_BOUND_PAD: f64 = 1e-9;
 
 /// The line `y = slope * z + intercept`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -829,12 +823,6 @@ pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) ->
     // bounds are uncrossed anyway.
     refine(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default(), None).bounds
 }
-
-/// A neuron whose fresh bounds and outer bounds are apart by more than this
-/// (relative to their magnitude, and absolute) shows that the set they are
-/// sound on is empty. Both are exact bounds up to f64 rounding, which on the
-/// sums we form stays many orders of magnitude below this.
-pub const EMPTY_GAP: f64 = 1e-6;
 
 /// What [`refine`] returns.
 #[derive(Debug, Clone, PartialEq)]

@@ -42,7 +42,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::args::BenchArgs;
 use super::exit::Exit;
 use super::output;
-use crate::bounds::{self, BoundMethod};
+use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
 use crate::model::{self, Network};
@@ -511,7 +511,13 @@ fn bounds_table(args: &BenchArgs, instances: &[Instance], root: &Path) -> Result
             let start = Instant::now();
             let deadline = start + Duration::from_secs_f64(timeout.max(0.001));
             for region in &prop.regions {
-                let nb = bounds::compute_until(net, &region.input, method, Some(deadline), args.search.threads);
+                let nb = crate::search::neuron_bounds::compute_until(
+                    net,
+                    &region.input,
+                    method,
+                    Some(deadline),
+                    args.search.threads,
+                );
                 unstable[m] += nb.unstable_count(net);
             }
             ms[m] = start.elapsed().as_secs_f64() * 1e3;

@@ -11,7 +11,7 @@ use super::args::{BoundsArgs, MethodArg};
 use super::exit::Exit;
 use super::output;
 use super::report::stamped;
-use crate::bounds::{self, layer_report, BoundMethod, NetworkBounds};
+use crate::bounds::{layer_report, BoundMethod, NetworkBounds};
 use crate::error::Result;
 use crate::model::Network;
 use crate::spec::InputBox;
@@ -19,7 +19,7 @@ use crate::spec::InputBox;
 /// The report of one method on one input box, as JSON.
 pub fn method_report(net: &Network, input: &InputBox, method: BoundMethod, threads: usize) -> Value {
     let start = Instant::now();
-    let nb = bounds::compute_until(net, input, method, None, threads);
+    let nb = crate::search::neuron_bounds::compute_until(net, input, method, None, threads);
     bounds_report(net, &nb, method, start.elapsed())
 }
 

@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 
 use super::args::EncodeArgs;
 use super::exit::Exit;
-use crate::bounds::{self, BoundMethod};
+use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
+use crate::margins::UNSAFE_RELAX;
+use crate::margins::{BOUND_PAD_ABS, BOUND_PAD_REL};
 use crate::milp::dnf::encode_region;
-use crate::milp::encode::{BOUND_PAD_ABS, BOUND_PAD_REL};
 use crate::milp::write::{write, FileFormat};
-use crate::search::UNSAFE_RELAX;
 use crate::spec::{logits, Region};
 
 /// Run `encode`: write one file per region and print what each holds.
@@ -53,7 +53,7 @@ pub fn encode(args: &EncodeArgs) -> Result<Exit> {
         None => (prop.regions.into_iter().enumerate().collect(), None),
     };
     for (k, region) in regions {
-        let nb = bounds::compute_until(&net, &region.input, method, None, args.threads);
+        let nb = crate::search::neuron_bounds::compute_until(&net, &region.input, method, None, args.threads);
         let enc = encode_region(&net, &region, &nb, -UNSAFE_RELAX)?;
         let path = region_path(&args.out, k, count);
         let counts = (region.unsafe_set.disjuncts.len(), region.input_constraints.len());

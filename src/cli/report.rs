@@ -401,7 +401,7 @@ fn search_name(s: &Stats) -> &'static str {
     s.search.map_or("none", |p| p.name())
 }
 
-/// The machine-readable form of an outcome ([`stamped`]). Neuron counts are
+/// The machine-readable form of an outcome (stamped with the version and schema). Neuron counts are
 /// those of one region (the one with the most unstable neurons) and `null`
 /// when no region was bounded; `regions` lists each bounded region's.
 pub fn outcome_json(o: &Outcome, prop: &Property) -> Value {

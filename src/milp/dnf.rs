@@ -39,14 +39,9 @@ use super::encode::{encode, Encoding};
 use super::VarId;
 use crate::bounds::NetworkBounds;
 use crate::error::{Error, ErrorKind, Result};
+use crate::margins::{BIG_M_PAD_ABS, BIG_M_PAD_REL};
 use crate::model::Network;
 use crate::spec::{Dnf, Region};
-
-/// Relative padding of a big-M constant, against the rounding of the sums
-/// that compute it (see the module doc).
-pub const BIG_M_PAD_REL: f64 = 1e-9;
-/// Absolute padding of a big-M constant.
-pub const BIG_M_PAD_ABS: f64 = 1e-9;
 
 /// Encode `net` over `region`'s input box with neuron `bounds` (sound for
 /// that box), add its input constraints (rows `a·x <= b - margin`) and its
@@ -100,7 +95,7 @@ pub fn add_unsafe_dnf(enc: &mut Encoding, dnf: &Dnf, margin: f64) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounds::{compute, BoundMethod};
+    use crate::bounds::BoundMethod;
     use crate::milp::highs::Highs;
     use crate::milp::{Limits, MilpSolver, SolveStatus};
     use crate::rng::Rng;
@@ -110,7 +105,11 @@ mod tests {
     /// Solve the one-MILP encoding of a one-region property: `Some(x)` when feasible.
     fn solve(net: &Network, prop: &Property, method: BoundMethod, margin: f64) -> Option<Vec<f64>> {
         let region = &prop.regions[0];
-        let enc = encode_region(net, region, &compute(net, &region.input, method), margin).unwrap();
+        let bounds = match method {
+            BoundMethod::Interval => crate::bounds::interval::compute(net, &region.input),
+            _ => crate::bounds::symbolic::compute(net, &region.input),
+        };
+        let enc = encode_region(net, region, &bounds, margin).unwrap();
         match Highs.solve(&enc.milp, &Limits { time_limit: None, threads: 1, first_solution: false }) {
             SolveStatus::Optimal { x, .. } => Some(enc.input_values(&x)),
             SolveStatus::Infeasible => None,
@@ -173,7 +172,7 @@ mod tests {
         // relu(x) on [-1, 1] is in [0, 1]: y >= 0.5 is reachable, y <= -0.5 is not.
         let one = region(vec![row(-1.0, -0.5)]);
         let enc =
-            encode_region(&net, &one.regions[0], &compute(&net, &one.regions[0].input, BoundMethod::Interval), 0.0)
+            encode_region(&net, &one.regions[0], &crate::bounds::interval::compute(&net, &one.regions[0].input), 0.0)
                 .unwrap();
         assert!(!enc.milp.vars.iter().any(|v| v.name.starts_with("s_")), "one disjunct, no selector");
         assert!(solve(&net, &one, BoundMethod::Interval, 0.0).is_some());

@@ -26,17 +26,10 @@
 
 use super::{Milp, VarId};
 use crate::bounds::{is_unstable, NetworkBounds};
+use crate::margins::{BOUND_PAD_ABS, BOUND_PAD_REL};
 use crate::model::matrix::Row;
 use crate::model::{Activation, Network};
 use crate::spec::{Conjunction, InputBox, LinearConstraint};
-
-/// Absolute padding added to every neuron bound before it is used as a
-/// variable bound or big-M constant. Bounds are computed in floating point,
-/// so a bound can be off by a few ulps of the values summed; padding keeps
-/// the MILP a relaxation of the true network (sound) at negligible cost.
-pub const BOUND_PAD_ABS: f64 = 1e-9;
-/// Relative part of the padding, applied to `|bound|`.
-pub const BOUND_PAD_REL: f64 = 1e-9;
 
 fn pad(l: f64, u: f64) -> (f64, f64) {
     (l - BOUND_PAD_ABS - BOUND_PAD_REL * l.abs(), u + BOUND_PAD_ABS + BOUND_PAD_REL * u.abs())

@@ -14,6 +14,7 @@
 pub mod dnf;
 pub mod encode;
 pub mod highs;
+pub mod lp_bounds;
 pub mod polytope;
 pub mod scaling;
 pub mod solver;

@@ -12,20 +12,14 @@
 //! [`INPUT_ROW_RELAX`], a superset of the true one, so "infeasible" proves
 //! the true polytope empty despite solver tolerances; an optimum moves a box
 //! end only after widening by the LP bound tolerance of
-//! [`crate::bounds::lp`], and the result is intersected with the region's
+//! [`crate::milp::lp_bounds`], and the result is intersected with the region's
 //! own box. Any other status keeps the region's bound.
 
 use super::highs::HighsSession;
 use super::{Milp, SolveStatus, VarId};
-use crate::bounds::lp::{LP_BOUND_TOL_ABS, LP_BOUND_TOL_REL};
+use crate::margins::INPUT_ROW_RELAX;
+use crate::margins::{LP_BOUND_TOL_ABS, LP_BOUND_TOL_REL};
 use crate::spec::{InputBox, Region};
-
-/// The input constraints `a·x <= b` are relaxed to `a·x <= b +
-/// INPUT_ROW_RELAX` in the LPs here, as the unsafe rows are in proofs
-/// ([`UNSAFE_RELAX`](crate::search::UNSAFE_RELAX), the same value): HiGHS
-/// accepts points within its feasibility tolerance (1e-7), and the slack
-/// keeps a barely feasible polytope from being called empty.
-pub const INPUT_ROW_RELAX: f64 = 1e-6;
 
 /// What the LPs found out about a region's polytope.
 #[derive(Debug, Clone, PartialEq)]

@@ -38,8 +38,8 @@
 
 use super::highs::SMALL_MATRIX_VALUE;
 use crate::bounds::NetworkBounds;
+use crate::margins::UNSAFE_RELAX;
 use crate::model::{Activation, Network};
-use crate::search::UNSAFE_RELAX;
 use crate::spec::{Dnf, InputBox};
 
 /// Warn when some neuron bound (a big-M constant) exceeds this. At `1e6` a
@@ -58,9 +58,9 @@ pub const COEFF_RANGE_WARN: f64 = 1e10;
 
 /// Warn when the entries too small for HiGHS loosen some pre-activation or
 /// unsafe row by more than this: the absolute padding every neuron bound
-/// gets ([`super::encode::BOUND_PAD_ABS`]), below which the loosening is
+/// gets ([`crate::margins::BOUND_PAD_ABS`]), below which the loosening is
 /// lost in the rounding the padding already covers.
-pub const DROPPED_WARN: f64 = super::encode::BOUND_PAD_ABS;
+pub const DROPPED_WARN: f64 = crate::margins::BOUND_PAD_ABS;
 
 /// Warn when the estimated f64 rounding of an unsafe row exceeds this part
 /// of [`UNSAFE_RELAX`]: the rest of the margin is left to the solver's

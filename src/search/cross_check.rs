@@ -37,6 +37,7 @@
 //! the logits against the property restated there (as the search ran), and
 //! a counterexample found there is checked on the whole network.
 
+use crate::margins::INPUT_MISS_PAD;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -63,11 +64,6 @@ pub const MAX_DEPTH: usize = 64;
 /// the depth limit ends the search; at 16 the bounds' choice is overruled
 /// so often that property 2 on 1_7 takes 50 times more boxes than at 256.
 pub const STARVED_RATIO: f64 = 256.0;
-
-/// Relative padding of the interval check that a box misses a region's
-/// polytope: the minimum of `a·x` over the box must exceed `b` by this much
-/// times the magnitude of the terms, far above the rounding of a short sum.
-pub const INPUT_MISS_PAD: f64 = 1e-9;
 
 /// `true` when some input constraint of `region` holds at no point of `bx`
 /// (its minimum over the box, padded by [`INPUT_MISS_PAD`], exceeds its

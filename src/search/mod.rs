@@ -25,19 +25,21 @@
 //! [`Settings::timeout`] sets one deadline for the whole run, and every
 //! stage polls it: the falsification per sample and per descent, the bounds
 //! per level of substitution, per neuron and per LP (see
-//! [`bounds::compute_before`]), the searches per box or domain, and each
+//! [`neuron_bounds::compute_before`]), the searches per box or domain, and each
 //! MILP and LP gets the time left as its HiGHS time limit. Past it, a stage
 //! stops and the run answers "unknown" (time limit); bounds cut short are
 //! never used ([`bounds::Expired`]).
 
 pub mod cross_check;
 pub mod falsify;
+pub mod neuron_bounds;
 pub mod phase_split;
 pub mod refute;
 pub mod split;
 #[cfg(test)]
 mod stress;
 
+use crate::margins::{REPAIR_MARGINS, UNSAFE_RELAX};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -57,18 +59,6 @@ use crate::spec::{logits, Conjunction, InputBox, Property, Region};
 use crate::verdict::{
     check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
 };
-
-/// The unsafe rows are relaxed by this much whenever a proof is sought, by
-/// the MILP or by bounds: `c·y <= rhs + UNSAFE_RELAX` must be shown empty.
-/// Emptiness of the relaxed set implies emptiness of the true one, and the
-/// slack keeps rounding or a solver's tolerance-level error from turning a
-/// barely feasible problem "infeasible".
-pub const UNSAFE_RELAX: f64 = 1e-6;
-
-/// When a solver point fails the f64 check, the MILP is solved again with
-/// the unsafe rows tightened by these margins in turn, `c·y <= rhs - m`,
-/// asking for a point strictly inside the unsafe set.
-pub const REPAIR_MARGINS: [f64; 2] = [1e-5, 1e-3];
 
 /// `true` when bounds alone show that no output satisfies `conj`: some row's
 /// symbolic lower bound of `c·y` over the box exceeds its right-hand side
@@ -377,7 +367,7 @@ fn milp_per_region(
     })
 }
 
-/// Neuron bounds of `region`'s box by `method` ([`bounds::compute_until`]);
+/// Neuron bounds of `region`'s box by `method` ([`neuron_bounds::compute_until`]);
 /// LP tightening ([`BoundMethod::Lp`]) also takes the region's input
 /// constraints, exactly, so its LPs range over the polytope only.
 fn region_bounds(
@@ -389,10 +379,15 @@ fn region_bounds(
     threads: usize,
 ) -> std::result::Result<NetworkBounds, bounds::Expired> {
     match method {
-        BoundMethod::Lp if !region.input_constraints.is_empty() => {
-            bounds::lp::compute_in(net, &region.input, &region.input_constraints, lp_budget, deadline, threads)
-        }
-        _ => bounds::compute_before(net, &region.input, method, lp_budget, deadline, threads),
+        BoundMethod::Lp if !region.input_constraints.is_empty() => crate::milp::lp_bounds::compute_in(
+            net,
+            &region.input,
+            &region.input_constraints,
+            lp_budget,
+            deadline,
+            threads,
+        ),
+        _ => neuron_bounds::compute_before(net, &region.input, method, lp_budget, deadline, threads),
     }
 }
 
@@ -757,7 +752,7 @@ mod tests {
             assert_eq!(outcome.stats.milps, 0, "{strategy:?}");
         }
         let region = &prop.regions[0];
-        let base = encode(&net, &region.input, &bounds::compute(&net, &region.input, BoundMethod::Symbolic));
+        let base = encode(&net, &region.input, &crate::bounds::symbolic::compute(&net, &region.input));
         let (conj, mut milps) = (&region.unsafe_set.disjuncts[0], 0);
         let result = solve_disjunct(&net, &prop, 0, &base, conj, Some(Instant::now()), 1, &mut milps);
         assert!(matches!(result, DisjunctResult::Unknown(UnknownReason::TimeLimit)) && milps == 0);

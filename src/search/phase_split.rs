@@ -86,7 +86,8 @@ use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, UnknownReason, Witness};
 
 use super::split::{combine, SplitResult, SplitStats};
-use super::{falsify, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
+use super::{falsify, solve_disjunct, DisjunctResult};
+use crate::margins::UNSAFE_RELAX;
 
 /// Domains are never split deeper than this; deeper ones go to the MILP.
 /// Each split fixes one neuron, so depth is bounded by the unstable count
@@ -508,7 +509,6 @@ mod tests {
     use super::*;
     use crate::bounds::symbolic::Substitution;
     use crate::bounds::tests::{random_box, random_objective, sample};
-    use crate::bounds::{compute, BoundMethod};
     use crate::model::Activation;
     use crate::rng::Rng;
     use crate::spec::InputBox;
@@ -526,7 +526,7 @@ mod tests {
         for _ in 0..300 {
             let net = testutil::random_network(&mut rng, 6);
             let input = random_box(&mut rng, net.input_dim());
-            let mut nb = compute(&net, &input, BoundMethod::Symbolic);
+            let mut nb = crate::bounds::symbolic::compute(&net, &input);
             let mut fixes = Vec::new();
             for _ in 0..3 {
                 let trace: Vec<Vec<f64>> =
@@ -585,7 +585,7 @@ mod tests {
         for _ in 0..150 {
             let net = testutil::random_network(&mut rng, 6);
             let input = random_box(&mut rng, net.input_dim());
-            let nb = compute(&net, &input, BoundMethod::Symbolic);
+            let nb = crate::bounds::symbolic::compute(&net, &input);
             let c = random_objective(&mut rng, &net);
             let (_, trace) = Substitution::new(&net, &input, &nb).linear_bound_traced(&c);
             let ranked = rank_splits(&net, &nb, &trace);
@@ -669,7 +669,7 @@ mod tests {
             ])
             .unwrap();
             let input = InputBox::new(vec![-1.0], vec![1.0]).unwrap();
-            let nb = compute(&net, &input, BoundMethod::Symbolic);
+            let nb = crate::bounds::symbolic::compute(&net, &input);
             for c in [1.0, -1.0] {
                 let (_, trace) = Substitution::new(&net, &input, &nb).linear_bound_traced(&[(0, c)]);
                 let (loss, split) = rank_splits(&net, &nb, &trace)[0];

@@ -22,14 +22,8 @@
 //!   tighter neuron bounds.
 
 use crate::bounds::symbolic::LinearBound;
+use crate::margins::REFUTE_PAD;
 use crate::spec::InputBox;
-
-/// Relative padding of the f64 evaluations here: a margin must exceed this
-/// times the magnitude of the terms summed to count as positive, and new box
-/// ends move outwards by as much. Sums of a few dozen products carry
-/// rounding errors around `1e-16` of their magnitude, so `1e-9` is far on
-/// the safe side and still invisible next to any real margin.
-pub const REFUTE_PAD: f64 = 1e-9;
 
 /// A half-space `a·x <= b` that contains every unsafe input of a box.
 #[derive(Debug, Clone, PartialEq)]

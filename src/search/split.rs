@@ -42,7 +42,8 @@ use crate::settings::Settings;
 use crate::spec::{Conjunction, InputBox, Property};
 use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
 
-use super::{falsify, refute, solve_disjunct, DisjunctResult, UNSAFE_RELAX};
+use super::{falsify, refute, solve_disjunct, DisjunctResult};
+use crate::margins::UNSAFE_RELAX;
 
 /// Gradient steps tried from the most promising corner of every box that
 /// the bounds cannot settle: cheap next to the bounds, and it finds

@@ -27,8 +27,9 @@
 use std::time::{Duration, Instant};
 
 use super::cross_check::{cross_check, CrossCheck};
-use super::{verify, UNSAFE_RELAX};
+use super::verify;
 use crate::bounds::BoundMethod;
+use crate::margins::UNSAFE_RELAX;
 use crate::model::{Activation, Matrix, Network};
 use crate::rng::Rng;
 use crate::settings::{Settings, Strategy};

@@ -45,16 +45,8 @@
 
 use super::{Conjunction, Dnf, LinearConstraint, Property, Region};
 use crate::error::{Error, ErrorKind, Result};
+use crate::margins::OUTPUT_INVERSE_PAD;
 use crate::model::OutputActivation;
-
-/// How far a logit threshold computed through `ln`, `atanh` or the logit
-/// function is moved outward, relative to `1 + |r|`: the f64 evaluation of
-/// those functions (with the argument reductions of [`atanh`] and [`logit`],
-/// which keep `1 - s` exact near the ends of the range) errs by a few ulps,
-/// about `1e-15 (1 + |r|)`, so `1e-9` covers it a million times over; it is
-/// a thousand times below the `1e-6` the searches relax unsafe rows by
-/// anyway (`search::UNSAFE_RELAX`), so it costs no provable margin.
-pub const OUTPUT_INVERSE_PAD: f64 = 1e-9;
 
 /// Rows shown one by one in [`LogitProperty::notes`]; more are counted.
 const NOTE_ROWS: usize = 8;

@@ -32,31 +32,17 @@
 //! run's deadline the computation stops with [`Expired`]. Each LP is given
 //! the time left until the earlier of the two.
 
+use crate::margins::{LP_BOUND_TOL_ABS, LP_BOUND_TOL_REL};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{is_unstable, layer_by_layer, optimised, past, poll, prefix, Bounds, Expired, NetworkBounds};
-use crate::milp::encode::encode;
-use crate::milp::highs::HighsSession;
-use crate::milp::{SolveStatus, VarId};
+use super::encode::encode;
+use super::highs::HighsSession;
+use super::{SolveStatus, VarId};
+use crate::bounds::{is_unstable, layer_by_layer, optimised, past, poll, prefix, Bounds, Expired, NetworkBounds};
 use crate::model::Network;
 use crate::spec::{InputBox, LinearConstraint};
-
-/// Absolute widening applied to every LP optimum before it becomes a bound.
-///
-/// HiGHS stops when its primal and dual residuals are within tolerance
-/// (primal [`PRIMAL_FEASIBILITY_TOL`](crate::milp::highs::PRIMAL_FEASIBILITY_TOL),
-/// dual 1e-7 by default), not at the exact optimum. A dual residual means
-/// the reported vertex may not be quite optimal: a minimum reported slightly
-/// *above* the true minimum, the unsound direction, by about the residual
-/// times the variable ranges. Widening by far more than that keeps the bound
-/// sound at no practical cost (a neuron within 1e-6 of its kink stays
-/// unstable).
-pub const LP_BOUND_TOL_ABS: f64 = 1e-6;
-/// Relative part of the widening, applied to `|optimum|` (the residual
-/// scales with the magnitude of the values involved).
-pub const LP_BOUND_TOL_REL: f64 = 1e-6;
 
 /// Which side of a neuron's bounds an LP tightens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
