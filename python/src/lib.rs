@@ -259,18 +259,16 @@ fn check(
     outcome.map_err(to_py)
 }
 
+/// One layer's bounds: its activation's name, then the lower and upper
+/// bounds of its pre-activations.
+type LayerBounds = (String, Vec<f64>, Vec<f64>);
+
 /// Per-layer neuron bounds of region `region` of `prop` by `method`
 /// (`interval`, `symbolic`, `optimised` or `lp`): for each layer, its
 /// activation's name and the lower and upper bounds of its pre-activations.
 #[pyfunction]
 #[pyo3(signature = (model, prop, method="symbolic", region=0))]
-fn bounds(
-    py: Python<'_>,
-    model: &Model,
-    prop: &Property,
-    method: &str,
-    region: usize,
-) -> PyResult<Vec<(String, Vec<f64>, Vec<f64>)>> {
+fn bounds(py: Python<'_>, model: &Model, prop: &Property, method: &str, region: usize) -> PyResult<Vec<LayerBounds>> {
     let method = match method {
         "interval" => BoundMethod::Interval,
         "symbolic" => BoundMethod::Symbolic,

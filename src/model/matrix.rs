@@ -268,7 +268,7 @@ impl Matrix {
                 let mut data = Vec::with_capacity(self.rows * cols);
                 for row in d.chunks_exact(self.cols.max(1)).take(self.rows) {
                     data.extend_from_slice(row);
-                    data.extend(std::iter::repeat(0.0).take(extra));
+                    data.extend(std::iter::repeat_n(0.0, extra));
                 }
                 Matrix { rows: self.rows, cols, store: Store::Dense(data) }
             }

@@ -25,21 +25,25 @@ enum BinOp {
 }
 
 /// `Add`: `a + b`.
+#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
 pub(super) fn add(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     binary(n, layers, BinOp::Add)
 }
 
 /// `Sub`: `a - b`.
+#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
 pub(super) fn sub(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     binary(n, layers, BinOp::Sub)
 }
 
 /// `Mul`: `a * b`, one side constant.
+#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
 pub(super) fn mul(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     binary(n, layers, BinOp::Mul)
 }
 
 /// `Div`: `a / b` with `b` constant and non-zero.
+#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
 pub(super) fn div(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     binary(n, layers, BinOp::Div)
 }

@@ -174,6 +174,7 @@ pub(super) fn slice(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>>
 /// Constants join constants; once one input depends on the network input,
 /// all such inputs must come from the same layer, and constants join them as
 /// maps with zero weights.
+#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
 pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
     let parts = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
     let Some(first) = parts.first() else { return Err(n.unsupported("needs at least one input")) };

@@ -201,7 +201,7 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
     let mut terms = Vec::with_capacity(numel(&shape));
     let mut shift = Vec::with_capacity(numel(&shape));
     for b in 0..batch {
-        for oc in 0..m {
+        for (oc, &b_oc) in bias.iter().enumerate() {
             let g = oc / out_per_group;
             for o in 0..sout {
                 let mut row = Vec::with_capacity(per_group * taps);
@@ -215,7 +215,7 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
                     }
                 }
                 terms.push(row);
-                shift.push(bias[oc]);
+                shift.push(b_oc);
             }
         }
     }
