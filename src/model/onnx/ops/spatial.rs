@@ -198,6 +198,8 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
     n.check_shape(&shape)?;
     let (sin, sout, taps) = (win.spatial_in(), win.spatial_out(), win.taps());
     let out_per_group = m / group;
+    // The terms are built before the map: refuse more than the budget holds.
+    n.budget.check(numel(&shape).checked_mul(per_group * taps), "Conv (one entry per output and kernel weight)")?;
     let mut terms = Vec::with_capacity(numel(&shape));
     let mut shift = Vec::with_capacity(numel(&shape));
     for b in 0..batch {
@@ -232,6 +234,7 @@ pub(super) fn average_pool(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<
     let shape = win.output_shape(win.input[1]);
     n.check_shape(&shape)?;
     let (sin, sout, taps) = (win.spatial_in(), win.spatial_out(), win.taps());
+    n.budget.check(numel(&shape).checked_mul(taps), "AveragePool (one entry per output and window position)")?;
     let mut terms = Vec::with_capacity(numel(&shape));
     for bc in 0..win.input[0] * win.input[1] {
         for o in 0..sout {
@@ -303,6 +306,7 @@ pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec
     let (sin, sout, taps) = (win.spatial_in(), win.spatial_out(), win.taps());
     // Candidate t of every window: the input index it reads (the window's
     // first element in place of a padded position).
+    n.budget.check(len.checked_mul(taps), "MaxPool (one candidate per output and window position)")?;
     let mut candidates = vec![Vec::with_capacity(len); taps];
     for bc in 0..win.input[0] * win.input[1] {
         for o in 0..sout {
@@ -523,34 +527,20 @@ mod tests {
     fn pools_match_direct_evaluation() {
         let mut rng = Rng::new(12);
         let (c, h, w) = (2, 5, 5);
-        let max = TestGraph::new(13, &[1, c as i64, h as i64, w as i64])
-            .node(
-                "MaxPool",
-                &["x"],
-                "y",
-                vec![
-                    attr_ints("kernel_shape", &[3, 3]),
-                    attr_ints("strides", &[2, 2]),
-                    attr_ints("pads", &[1, 1, 1, 1]),
-                ],
-            )
-            .output("y")
-            .load()
-            .unwrap();
-        let avg = TestGraph::new(13, &[1, c as i64, h as i64, w as i64])
-            .node(
-                "AveragePool",
-                &["x"],
-                "y",
-                vec![
-                    attr_ints("kernel_shape", &[3, 3]),
-                    attr_ints("strides", &[2, 2]),
-                    attr_ints("pads", &[1, 1, 1, 1]),
-                ],
-            )
-            .output("y")
-            .load()
-            .unwrap();
+        // A 3x3 window, stride 2, padding 1: windows at the border are cut.
+        let pool = |op: &str| {
+            let attrs = vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("strides", &[2, 2]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+            ];
+            TestGraph::new(13, &[1, c as i64, h as i64, w as i64])
+                .node(op, &["x"], "y", attrs)
+                .output("y")
+                .load()
+                .unwrap()
+        };
+        let (max, avg) = (pool("MaxPool"), pool("AveragePool"));
         let global = TestGraph::new(13, &[1, c as i64, h as i64, w as i64])
             .node("GlobalAveragePool", &["x"], "y", vec![])
             .output("y")
@@ -639,6 +629,19 @@ mod tests {
             crate::testutil::soak_case(case, &net, &prop, &mut report);
         }
         assert!(report.holds > 3 && report.violated > 3, "{report:?}");
+    }
+
+    /// A convolution whose rows would outgrow the weight budget is refused
+    /// before its terms are built.
+    #[test]
+    fn huge_convolutions_are_refused_before_allocation() {
+        let g = TestGraph::new(13, &[1, 1, 64, 64]).init("k", &[64, 1, 3, 3], &[0.5; 576]);
+        let model = g.node("Conv", &["x", "k"], "y", vec![]).output("y").model();
+        let bytes = prost::Message::encode_to_vec(&model);
+        let small = crate::limits::LoadLimits { max_weights: 100_000, ..Default::default() };
+        let err = crate::model::onnx::load_bytes_with(&bytes, &small).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Limit, "{err}");
+        assert!(err.to_string().contains("one entry per output and kernel weight"), "refused by the map instead: {err}");
     }
 
     #[test]
