@@ -59,3 +59,16 @@ bench-conv: build
 	  $(BIN) bench $(BENCH_ROOT)/$$set/$${set}_instances.csv --expected $(BENCH_ROOT)/$$set/expected.csv \
 	    --timeout-cap $(TIMEOUT_CAP) --threads $(THREADS) --out target/bench/$$set.csv || exit $$?; \
 	done
+
+# The forward pass of every distinct model of the five benchmark sets against
+# onnxruntime (float32) on FORWARD_SAMPLES random inputs each, drawn from the
+# input box of the model's first instance (scripts/onnx-reference.py; its
+# TOLERANCE says what is accepted). Builds the Python package into
+# target/python-venv and installs onnxruntime there.
+FORWARD_SETS := acasxu mnistfc verivital marabou-cifar10 cifar10_resnet
+FORWARD_SAMPLES ?= 16
+.PHONY: check-forward
+check-forward: deps
+	bash scripts/python-venv.sh "onnxruntime>=1.16"
+	target/python-venv/bin/python scripts/onnx-reference.py -k $(FORWARD_SAMPLES) \
+	  $(foreach set,$(FORWARD_SETS),--instances $(BENCH_ROOT)/$(set)/$(set)_instances.csv)

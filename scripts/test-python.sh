@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the Python package (python/, pyproject.toml) into a virtual
-# environment under target/ and run its pytest suite. `make test` runs it
+# Build the Python package into the virtual environment target/python-venv
+# (scripts/python-venv.sh) and run its pytest suite. `make test` runs it
 # after `cargo test`, whose optimised build of the library it reuses (the dev
 # and test profiles are both opt-level 2, see Cargo.toml).
 #
@@ -9,11 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=target/python-venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" "pytest>=7"
-# `maturin develop` installs the package into the active virtual environment.
-VIRTUAL_ENV="$PWD/$venv" PATH="$PWD/$venv/bin:$PATH" "$venv/bin/maturin" develop -q
-"$venv/bin/python" -m pytest -q python/tests "$@"
+bash scripts/python-venv.sh
+target/python-venv/bin/python -m pytest -q python/tests "$@"
