@@ -94,7 +94,7 @@ fn describe(outcome: &Outcome) -> String {
         Verdict::Holds { proved_by } => format!("holds (proved by {})", proved_by.name()),
         Verdict::Violated { witness } => format!(
             "violated: x = {:.4} gives abs = {:.4} (and x back = {:.4})",
-            witness.input[0], witness.output[0], witness.output[1]
+            witness.input()[0], witness.output()[0], witness.output()[1]
         ),
         Verdict::Unknown { reason } => format!("unknown: {reason}"),
     }
@@ -124,9 +124,9 @@ mod tests {
                 Verdict::Violated { witness } => {
                     assert!(!claim.holds, "{}", claim.text);
                     // Independently of the network: the identity claim fails exactly where x < 0.
-                    let x = witness.input[0];
+                    let x = witness.input()[0];
                     assert!((-2.0..-EQUAL_TOL / 2.0).contains(&x), "x = {x}");
-                    assert!((witness.output[0] - x.abs()).abs() < 1e-12);
+                    assert!((witness.output()[0] - x.abs()).abs() < 1e-12);
                 }
                 Verdict::Unknown { reason } => panic!("{}: unknown ({reason})", claim.text),
             }

@@ -110,7 +110,7 @@ fn main() -> Result<()> {
     println!("  {} in {:.3} s", prop2.outcome.verdict.name(), prop2.outcome.stats.elapsed.as_secs_f64());
     if let Verdict::Violated { witness } = &prop2.outcome.verdict {
         println!("  counterexample (original units):");
-        let raw = raw_input(&norm, &witness.input);
+        let raw = raw_input(&norm, witness.input());
         for (i, (name, unit)) in INPUTS.iter().enumerate() {
             println!("    {name:<28} {:>12.3} {unit}", display(i, raw[i]));
         }
@@ -133,12 +133,12 @@ mod tests {
         let Verdict::Violated { witness } = &prop2.outcome.verdict else {
             panic!("property 2: {}", prop2.outcome.verdict.name())
         };
-        assert!(prop2.property.regions[0].input.contains(&witness.input));
+        assert!(prop2.property.regions[0].input.contains(witness.input()));
         // The raw-unit network (normalisation folded into the weights) on the
         // unscaled counterexample gives the unscaled scores, and COC is largest.
         let raw_net = norm.raw_input_network(&prop2.network).unwrap();
-        let scores = raw_net.forward(&raw_input(&norm, &witness.input));
-        for (a, b) in scores.iter().zip(norm.denormalise_output(&witness.output)) {
+        let scores = raw_net.forward(&raw_input(&norm, witness.input()));
+        for (a, b) in scores.iter().zip(norm.denormalise_output(witness.output())) {
             assert!((a - b).abs() < 1e-9 * b.abs().max(1.0), "{a} vs {b}");
         }
         assert!(scores[1..].iter().all(|s| *s <= scores[0]));

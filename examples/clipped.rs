@@ -70,8 +70,8 @@ impl Kind {
 
     /// The kind of neuron `i` with activation `act` and bounds `[l, u]`.
     fn of(act: &Activation, i: usize, l: f64, u: f64) -> Kind {
-        let kinks = act.kinks(i);
-        let inside: Vec<bool> = kinks.iter().map(|&k| l < k && k < u).collect();
+        let hinges = act.hinges(i);
+        let inside: Vec<bool> = hinges.terms().iter().map(|h| l < h.at && h.at < u).collect();
         match inside[..] {
             [true] | [true, false] => Kind::LowerKink,
             [false, true] => Kind::UpperKink,

@@ -180,7 +180,7 @@ fn describe(outcome: &Outcome) -> String {
     match &outcome.verdict {
         Verdict::Holds { proved_by } => format!("holds (proved by {})", proved_by.name()),
         Verdict::Violated { witness } => {
-            format!("violated: e = {:.3} m/s gives F = {} N", witness.input[0], witness.output[0])
+            format!("violated: e = {:.3} m/s gives F = {} N", witness.input()[0], witness.output()[0])
         }
         Verdict::Unknown { reason } => format!("unknown: {reason}"),
     }
@@ -197,7 +197,7 @@ fn confirm(reports: &[Report]) -> Result<()> {
         return Err("the ReLU controller's force on overshoots is not bounded to exactly 0".into());
     }
     match &relu.brakes.verdict {
-        Verdict::Violated { witness } if witness.output[0] == 0.0 && witness.input[0] <= -MIN_OVERSHOOT => {}
+        Verdict::Violated { witness } if witness.output()[0] == 0.0 && witness.input()[0] <= -MIN_OVERSHOOT => {}
         _ => return Err("the ReLU controller should have an overshoot without braking".into()),
     }
     if !holds(&leaky.brakes) {

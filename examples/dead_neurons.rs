@@ -250,7 +250,7 @@ fn describe(outcome: &Outcome, original: &Network, pruned: &Network) -> String {
     match &outcome.verdict {
         Verdict::Holds { proved_by } => format!("holds (proved by {})", proved_by.name()),
         Verdict::Violated { witness } => {
-            let x = &witness.input;
+            let x = witness.input();
             format!(
                 "violated: x = ({:.3}, {:.3}) gives original {:.4}, pruned {:.4}",
                 x[0],
@@ -297,7 +297,7 @@ mod tests {
         let net = network().unwrap();
         match &report.outside.verdict {
             Verdict::Violated { witness } => {
-                let x = &witness.input;
+                let x = witness.input();
                 assert!((net.forward(x)[0] - report.pruned.forward(x)[0]).abs() >= EQUIV_TOL);
                 assert!(!domain().unwrap().contains(x));
             }

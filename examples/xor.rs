@@ -137,7 +137,7 @@ fn main() -> Result<()> {
         match &r.witness {
             Some(w) => println!(
                 "; broken at {:.5}: x = ({:.5}, {:.5}) gives y = {:.5}",
-                r.broken, w.input[0], w.input[1], w.output[0]
+                r.broken, w.input()[0], w.input()[1], w.output()[0]
             ),
             None => println!("; unknown at {:.5}", r.broken),
         }
@@ -158,8 +158,8 @@ mod tests {
         for ((corner, class), r) in CORNERS.iter().zip(results) {
             // The counterexample lies in the box and really gets the other class.
             let w = r.witness.unwrap();
-            assert!(w.input.iter().zip(corner).all(|(x, c)| (x - c).abs() <= r.broken));
-            let y = w.output[0];
+            assert!(w.input().iter().zip(corner).all(|(x, c)| (x - c).abs() <= r.broken));
+            let y = w.output()[0];
             assert!(if *class == 0 { y >= THRESHOLD } else { y <= THRESHOLD }, "{corner:?}: y = {y}");
         }
     }

@@ -706,13 +706,13 @@ pub fn soak_case(seed: u64, net: &Network, prop: &Property, report: &mut SoakRep
         }
         Verdict::Violated { witness } => {
             report.violated += 1;
-            if check_witness(net, prop, witness.region, &witness.input).is_none() || m > SOAK_REFERENCE_TOL {
+            if check_witness(net, prop, witness.region(), witness.input()).is_none() || m > SOAK_REFERENCE_TOL {
                 fail("wrong violated");
             }
             report.forged += u64::from(!constrained);
             let forged = Verdict::Holds { proved_by: ProofMethod::Milp };
             if let CrossCheck::Disagrees { witness } = cross(&forged) {
-                assert!(check_witness(net, prop, witness.region, &witness.input).is_some());
+                assert!(check_witness(net, prop, witness.region(), witness.input()).is_some());
                 report.forged_caught += u64::from(!constrained);
             }
         }

@@ -32,18 +32,50 @@ impl ProofMethod {
     }
 }
 
-/// A validated counterexample.
+/// A validated counterexample. Only [`check_witness`] builds one, so
+/// holding a `Witness` means its input passed the f64 check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Witness {
+    input: Vec<f64>,
+    output: Vec<f64>,
+    region: usize,
+    disjunct: usize,
+}
+
+impl Witness {
     /// The input, inside the region's box and input constraints.
-    pub input: Vec<f64>,
-    /// The network's f64 output on `input` (after its output activation,
+    pub fn input(&self) -> &[f64] {
+        &self.input
+    }
+
+    /// The network's f64 output on the input (after its output activation,
     /// if it has one).
-    pub output: Vec<f64>,
-    /// Index of the region whose box contains `input`.
-    pub region: usize,
+    pub fn output(&self) -> &[f64] {
+        &self.output
+    }
+
+    /// Index of the region whose box contains the input.
+    pub fn region(&self) -> usize {
+        self.region
+    }
+
     /// Index of the unsafe disjunct the output satisfies.
-    pub disjunct: usize,
+    pub fn disjunct(&self) -> usize {
+        self.disjunct
+    }
+
+    /// The same witness for a property that numbers this region `region`
+    /// (the search ran on a copy with some regions left out).
+    pub(crate) fn renumbered(self, region: usize) -> Witness {
+        Witness { region, ..self }
+    }
+
+    /// A witness that was never checked, for tests of the code that must
+    /// catch one.
+    #[cfg(test)]
+    pub(crate) fn unchecked(input: Vec<f64>, output: Vec<f64>, region: usize, disjunct: usize) -> Witness {
+        Witness { input, output, region, disjunct }
+    }
 }
 
 /// The answer to "is there an unsafe input?".

@@ -117,9 +117,7 @@ impl NetworkBounds {
         net.layers()
             .iter()
             .zip(&self.layers)
-            .map(|(layer, b)| {
-                (0..b.len()).filter(|&i| is_unstable(&layer.activation, i, b.lower[i], b.upper[i])).count()
-            })
+            .map(|(layer, b)| (0..b.len()).filter(|&i| layer.activation.is_unstable(i, b.lower[i], b.upper[i])).count())
             .sum()
     }
 }
@@ -183,21 +181,6 @@ pub(crate) fn uncross(b: &mut Bounds) {
     }
 }
 
-/// `true` when neuron `i`'s activation has a kink strictly inside `(l, u)`.
-pub fn is_unstable(act: &crate::model::Activation, i: usize, l: f64, u: f64) -> bool {
-    use crate::model::Activation;
-    // The kinks of `Activation::kinks`, tested without allocating (this runs
-    // in the inner loops of the symbolic bounds). An infinite Clip level is
-    // never strictly inside.
-    let inside = |k: f64| l < k && k < u;
-    match act {
-        Activation::Identity => false,
-        Activation::Relu => inside(0.0),
-        Activation::Leaky { slopes } => slopes[i] != 1.0 && inside(0.0),
-        Activation::Clip { lo, hi } => inside(*lo) || inside(*hi),
-    }
-}
-
 /// Which bounding method to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BoundMethod {
@@ -254,7 +237,7 @@ pub fn layer_report(net: &Network, bounds: &NetworkBounds) -> Vec<LayerCounts> {
             let mut counts = LayerCounts::default();
             for i in 0..b.len() {
                 let (l, u) = (b.lower[i], b.upper[i]);
-                if is_unstable(act, i, l, u) {
+                if act.is_unstable(i, l, u) {
                     counts.unstable += 1;
                 } else if act.slope(i, interior_point(l, u)) == 0.0 {
                     counts.inactive += 1;

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::symbolic::optimise::Warm;
 use super::symbolic::{NeuronSlopes, Substitution};
-use super::{is_unstable, layer_by_layer, past, poll, prefix, unlimited, Bounds, Expired, NetworkBounds};
+use super::{layer_by_layer, past, poll, prefix, unlimited, Bounds, Expired, NetworkBounds};
 use crate::model::Network;
 use crate::spec::InputBox;
 
@@ -87,7 +87,7 @@ pub fn tighten_layer(
 ) -> Result<Vec<Vec<Vec<f64>>>, Expired> {
     let k = earlier.len();
     let act = &net.layers()[k].activation;
-    let unstable: Vec<usize> = (0..b.len()).filter(|&i| is_unstable(act, i, b.lower[i], b.upper[i])).collect();
+    let unstable: Vec<usize> = (0..b.len()).filter(|&i| act.is_unstable(i, b.lower[i], b.upper[i])).collect();
     let mut slopes = vec![Vec::new(); 2 * b.len()];
     let Some(cut) = prefix(net, k) else {
         return Ok(slopes); // cannot happen for a layer of a valid network; keep the bounds
@@ -107,7 +107,8 @@ pub fn tighten_layer(
             if past(deadline) {
                 return None;
             }
-            let inside = act.kinks(i).into_iter().filter(|&q| b.lower[i] < q && q < b.upper[i]);
+            let inside = act.kinks_inside(i, b.lower[i], b.upper[i]);
+            let inside = inside.iter().map(|q| q.at);
             // Past the last kink on this side, the neuron is stable.
             let threshold = if sign > 0.0 {
                 inside.fold(f64::NEG_INFINITY, f64::max)

@@ -3,7 +3,7 @@
 //! Every activation gets two lines valid on its neuron's pre-activation
 //! interval `[l, u]`, a lower and an upper [`Relaxation`] line
 //! (`lower(z) <= act(z) <= upper(z)`; each choice is derived next to its
-//! code: `one_kink`, `two_kink_clip`). To bound a linear function of
+//! code: `one_kink`, `two_kinks`). To bound a linear function of
 //! some layer's output from below, we write it as `A y_j + c` and walk down
 //! the network:
 //!
@@ -55,7 +55,8 @@ use crate::margins::{EMPTY_GAP, LINEAR_BOUND_PAD};
 use std::ops::Range;
 use std::time::Instant;
 
-use super::{interior_point, is_unstable, poll, uncross, unlimited, Bounds, Expired, NetworkBounds};
+use super::{interior_point, poll, uncross, unlimited, Bounds, Expired, NetworkBounds};
+use crate::model::activation::Kink;
 use crate::model::{Activation, Affine, Matrix, Network};
 use crate::spec::InputBox;
 
@@ -105,24 +106,6 @@ impl Relaxation {
     }
 }
 
-/// One kink of a piecewise-linear function of one variable:
-/// `f(z) = value + left (z - at)` for `z <= at`, `value + right (z - at)` for
-/// `z >= at`.
-#[derive(Debug, Clone, Copy)]
-struct Kink {
-    at: f64,
-    value: f64,
-    left: f64,
-    right: f64,
-}
-
-impl Kink {
-    fn eval(&self, z: f64) -> f64 {
-        let s = if z <= self.at { self.left } else { self.right };
-        self.value + s * (z - self.at)
-    }
-}
-
 /// The relaxation of a function with one kink strictly inside `(l, u)`.
 ///
 /// With `p = left`, `q = right`: when `p <= q` the function is
@@ -151,7 +134,7 @@ fn one_kink(k: Kink, l: f64, u: f64) -> Relaxation {
     let left = Line::through(k.at, k.value, k.left);
     let right = Line::through(k.at, k.value, k.right);
     let piece = if u - k.at > k.at - l { right } else { left };
-    let convex = k.left <= k.right;
+    let convex = k.convex();
     if !(l.is_finite() && u.is_finite()) {
         let vacuous = Line { slope: 0.0, intercept: if convex { f64::INFINITY } else { f64::NEG_INFINITY } };
         return if convex {
@@ -169,46 +152,59 @@ fn one_kink(k: Kink, l: f64, u: f64) -> Relaxation {
     }
 }
 
-/// The relaxation of `clip(z) = min(max(z, lo), hi)` with both kinks strictly
-/// inside `(l, u)`: `f = lo` on `[l, lo]`, `f = z` on `[lo, hi]`, `f = hi` on
-/// `[hi, u]`.
+/// The relaxation of a function with two kinks strictly inside `(l, u)`, `a`
+/// then `b`, with slopes `p`, `q`, `r` on the three pieces, convex at `a`
+/// and concave at `b` (`p <= q >= r`; a Clip: `0, 1, 0`, `a = lo`, `b = hi`).
 ///
 /// `g - f` is linear between breakpoints, so a line `g` is above `f` on
-/// `[l, u]` iff it is above at `l, lo, hi, u`. The upper hull of the graph is
-/// `(l, lo) - (hi, hi) - (u, hi)`; the area-minimising upper lines touch it at
-/// the vertex `(hi, hi)` with a slope `s` between the two edge slopes,
-/// `0 <= s <= s_max = (hi - lo) / (hi - l)`:
-/// `g(z) = hi + s (z - hi)`. Check: `g(u) >= hi` as `s >= 0`; `g(l) =
-/// hi - s (hi - l) >= lo` iff `s <= s_max`; `g(lo) >= g(l) >= lo`. (For
-/// `z > hi` the line keeps rising, so it stays above `hi`.) Its area
-/// `int_l^u g = (u - l) (hi + s (mid - hi))` with `mid = (l + u) / 2` is
-/// linear in `s`: take `s = s_max` when `mid < hi`, else the constant `hi`.
+/// `[l, u]` iff it is above at `l, a, b, u`. Upper lines pivot on the
+/// concave vertex, `g(z) = f(b) + s (z - b)`: at `u` this needs `s >= r`, at
+/// `a` `s <= q`, at `l` `s <= c_up = (f(b) - f(l)) / (b - l)`, the chord
+/// slope, an average of `p` and `q` and so at most `q`. Every `s` in
+/// `[r, c_up]` is valid; the area `int_l^u g = (u - l) (f(b) + s (mid - b))`,
+/// `mid = (l + u) / 2`, is linear in `s`, so the smallest is at `s = c_up`
+/// when `mid < b`, else at `s = r`. For a Clip that is the slope
+/// `(hi - lo) / (hi - l)` or the constant `hi`.
 ///
-/// Mirrored, the lower lines pivot on `(lo, lo)`: `g(z) = lo + s (z - lo)`
-/// with `0 <= s <= (hi - lo) / (u - lo)` (then `g(u) <= hi`, `g(hi) <= hi`
-/// as `s < 1`, `g(l) <= lo`); the area is largest with the steepest slope
-/// when `mid > lo`, else the constant `lo`.
+/// Mirrored, lower lines pivot on the convex vertex, `g(z) = f(a) + s (z - a)`
+/// with `s` in `[p, c_lo]`, `c_lo = (f(u) - f(a)) / (u - a)`: the steepest
+/// when `mid > a`, else `s = p`.
 ///
-/// With an infinite `l` or `u` the steep slopes become `0` (or `mid` is NaN
-/// and both comparisons fail), leaving the constants `lo` and `hi`: still
-/// sound.
-fn two_kink_clip(lo: f64, hi: f64, l: f64, u: f64) -> Relaxation {
+/// When the range of `s` is empty or not a number (an infinite `l` or `u`
+/// with a sloped outer piece), that side falls back to the horizontal line
+/// at the extreme of the exact image (NaN values are skipped by `max` and
+/// `min`), sound for any shape. With an infinite end a Clip's lines are the
+/// constants `lo` and `hi`.
+fn two_kinks(ka: Kink, kb: Kink, l: f64, u: f64) -> Relaxation {
     let mid = 0.5 * (l + u);
-    let s_up = if mid < hi { (hi - lo) / (hi - l) } else { 0.0 };
-    let s_lo = if mid > lo { (hi - lo) / (u - lo) } else { 0.0 };
-    Relaxation { lower: Line::through(lo, lo, s_lo), upper: Line::through(hi, hi, s_up) }
+    let (fl, fu) = (ka.eval(l), kb.eval(u));
+    let (p, q, r) = (ka.left, ka.right, kb.right);
+    let shaped = p <= q && q >= r;
+    let c_up = (kb.value - fl) / (kb.at - l);
+    let upper = if shaped && c_up >= r {
+        Line::through(kb.at, kb.value, if mid < kb.at { c_up } else { r })
+    } else {
+        Line { slope: 0.0, intercept: fl.max(fu).max(ka.value).max(kb.value) }
+    };
+    let c_lo = (fu - ka.value) / (u - ka.at);
+    let lower = if shaped && c_lo >= p {
+        Line::through(ka.at, ka.value, if mid > ka.at { c_lo } else { p })
+    } else {
+        Line { slope: 0.0, intercept: fl.min(fu).min(ka.value).min(kb.value) }
+    };
+    Relaxation { lower, upper }
 }
 
 /// The relaxation of neuron `i` of activation `act` on `[l, u]` (`l <= u`).
 ///
 /// A neuron with no kink strictly inside `(l, u)` is linear there, and both
 /// lines are that piece (exact). Otherwise see `one_kink` (ReLU, Leaky,
-/// a Clip with one kink inside) and `two_kink_clip`.
+/// a Clip with one kink inside) and `two_kinks` (a Clip with both).
 pub fn relax(act: &Activation, i: usize, l: f64, u: f64) -> Relaxation {
-    let relaxation = match kinks_inside(act, i, l, u) {
-        Kinks::One(k) => Some(one_kink(k, l, u)),
-        Kinks::Clip { lo, hi } => Some(two_kink_clip(lo, hi, l, u)),
-        Kinks::None => None,
+    let relaxation = match *act.kinks_inside(i, l, u).as_slice() {
+        [k] => Some(one_kink(k, l, u)),
+        [a, b] => Some(two_kinks(a, b, l, u)),
+        _ => None,
     };
     relaxation.unwrap_or_else(|| {
         // Linear on [l, u]: the piece through an interior point (at a kink
@@ -216,35 +212,6 @@ pub fn relax(act: &Activation, i: usize, l: f64, u: f64) -> Relaxation {
         let p = interior_point(l, u);
         Relaxation::exact(Line::through(p, act.eval(i, p), act.slope(i, p)))
     })
-}
-
-/// The kinks of neuron `i` of `act` strictly inside `(l, u)`.
-enum Kinks {
-    /// One kink.
-    One(Kink),
-    /// Both kinks of a Clip.
-    Clip { lo: f64, hi: f64 },
-    /// None: the activation is linear on `[l, u]`.
-    None,
-}
-
-fn kinks_inside(act: &Activation, i: usize, l: f64, u: f64) -> Kinks {
-    let unstable = |k: f64| l < k && k < u;
-    match act {
-        Activation::Relu if unstable(0.0) => Kinks::One(Kink { at: 0.0, value: 0.0, left: 0.0, right: 1.0 }),
-        Activation::Leaky { slopes } if slopes[i] != 1.0 && unstable(0.0) => {
-            Kinks::One(Kink { at: 0.0, value: 0.0, left: slopes[i], right: 1.0 })
-        }
-        &Activation::Clip { lo, hi } => match (unstable(lo), unstable(hi)) {
-            (true, true) => Kinks::Clip { lo, hi },
-            // Only `lo` inside: `f = max(z, lo)` there, a ReLU shifted to `(lo, lo)`.
-            (true, false) => Kinks::One(Kink { at: lo, value: lo, left: 0.0, right: 1.0 }),
-            // Only `hi` inside: `f = min(z, hi)`, concave.
-            (false, true) => Kinks::One(Kink { at: hi, value: hi, left: 1.0, right: 0.0 }),
-            (false, false) => Kinks::None,
-        },
-        _ => Kinks::None,
-    }
 }
 
 /// The free side of a neuron with one kink strictly inside finite bounds:
@@ -270,8 +237,8 @@ impl Family {
         if !(l.is_finite() && u.is_finite()) {
             return None;
         }
-        match kinks_inside(act, neuron, l, u) {
-            Kinks::One(k) => Some(Family {
+        match *act.kinks_inside(neuron, l, u).as_slice() {
+            [k] => Some(Family {
                 layer,
                 neuron,
                 lower: k.left <= k.right,
@@ -661,7 +628,7 @@ fn layer_bounds_below(
     // ends swapped, `minimum` gives the maximum).
     let (w, bias) = (&layer.affine.weights, &layer.affine.bias);
     let interval = |i: usize| (row_minimum(w, i, bias[i], lx, ux), row_minimum(w, i, bias[i], ux, lx));
-    let unstable = |b: &Bounds, i: usize| is_unstable(act, i, b.lower[i], b.upper[i]);
+    let unstable = |b: &Bounds, i: usize| act.is_unstable(i, b.lower[i], b.upper[i]);
     let mut best = match outer {
         // A neuron stable in `outer` keeps its bounds: nothing tighter is
         // needed of it (see above), and in a deep phase-split domain the
@@ -1180,7 +1147,7 @@ mod tests {
                 .enumerate()
                 .flat_map(|(j, (layer, b))| {
                     (0..b.len()).filter_map(move |i| {
-                        let k = layer.activation.kinks(i).into_iter().find(|&k| b.lower[i] < k && k < b.upper[i])?;
+                        let k = layer.activation.kinks_inside(i, b.lower[i], b.upper[i]).iter().next()?.at;
                         Some((j, i, k))
                     })
                 })
@@ -1356,7 +1323,7 @@ mod tests {
                 }
                 let rel = relax(&act, 0, l, u);
                 let mut zs: Vec<f64> = (0..=200).map(|t| l + (u - l) * t as f64 / 200.0).collect();
-                zs.extend(act.kinks(0).into_iter().filter(|k| l <= *k && *k <= u));
+                zs.extend(act.hinges(0).terms().iter().map(|h| h.at).filter(|k| l <= *k && *k <= u));
                 for z in zs {
                     let y = act.eval(0, z);
                     let tol = 1e-9 * (1.0 + y.abs() + z.abs());

@@ -369,7 +369,7 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
                 Ok(o) => {
                     let validated = match &o.verdict {
                         Verdict::Violated { witness } => {
-                            check_witness(net, &prop, witness.region, &witness.input).is_some()
+                            check_witness(net, &prop, witness.region(), witness.input()).is_some()
                         }
                         _ => false,
                     };

@@ -183,10 +183,10 @@ pub fn vnncomp_result(o: &Outcome) -> String {
         Verdict::Holds { .. } => "unsat\n".into(),
         Verdict::Violated { witness } => {
             let mut s = String::from("sat\n(");
-            for (i, v) in witness.input.iter().enumerate() {
+            for (i, v) in witness.input().iter().enumerate() {
                 s += &format!("(X_{i} {v})\n");
             }
-            for (i, v) in witness.output.iter().enumerate() {
+            for (i, v) in witness.output().iter().enumerate() {
                 s += &format!("(Y_{i} {v})\n");
             }
             s.pop();
@@ -286,7 +286,7 @@ fn disagreement(verdict: &Verdict, w: &Witness) -> Error {
         format!(
             "verdicts disagree: {what}: input {:?}, output {:?} (region {}, disjunct {}). This is a bug in \
              reluverify; please report it with the model and property files",
-            w.input, w.output, w.region, w.disjunct
+            w.input(), w.output(), w.region(), w.disjunct()
         ),
     )
 }
@@ -332,9 +332,9 @@ fn format_cross_check(c: &CrossCheckReport, verdict: &Verdict) -> String {
 /// the unsafe set the output lies).
 fn met_constraints<'a>(w: &Witness, prop: &'a Property) -> Vec<(&'a LinearConstraint, f64)> {
     prop.regions
-        .get(w.region)
-        .and_then(|r| r.unsafe_set.disjuncts.get(w.disjunct))
-        .map(|d| d.constraints.iter().map(|c| (c, -c.slack_violation(&w.output))).collect())
+        .get(w.region())
+        .and_then(|r| r.unsafe_set.disjuncts.get(w.disjunct()))
+        .map(|d| d.constraints.iter().map(|c| (c, -c.slack_violation(w.output()))).collect())
         .unwrap_or_default()
 }
 
@@ -393,7 +393,7 @@ fn witness_json(w: &Witness, prop: &Property) -> Value {
         .into_iter()
         .map(|(c, m)| json!({"constraint": format_constraint(c, &prop.output_names), "margin": m}))
         .collect();
-    json!({ "input": w.input, "output": w.output, "region": w.region, "disjunct": w.disjunct, "unsafe": met })
+    json!({ "input": w.input(), "output": w.output(), "region": w.region(), "disjunct": w.disjunct(), "unsafe": met })
 }
 
 /// The name of the search that ran, or `none`.
@@ -478,14 +478,14 @@ fn format_text(o: &Outcome, prop: &Property, witness_file: Option<&Path>) -> Str
         let _ = writeln!(
             out,
             "counterexample (validated by an f64 forward pass), region {}, unsafe disjunct {}:",
-            witness.region, witness.disjunct
+            witness.region(), witness.disjunct()
         );
-        let _ = writeln!(out, "  input:  {}", format_vector(&witness.input, &prop.input_names));
-        let _ = writeln!(out, "  output: {}", format_vector(&witness.output, &prop.output_names));
+        let _ = writeln!(out, "  input:  {}", format_vector(witness.input(), &prop.input_names));
+        let _ = writeln!(out, "  output: {}", format_vector(witness.output(), &prop.output_names));
         for (c, margin) in met_constraints(witness, prop) {
             let _ = writeln!(out, "  unsafe: {} (met by {margin:.3e})", format_constraint(c, &prop.output_names));
         }
-        if witness.input.len().max(witness.output.len()) > SHOWN_VALUES {
+        if witness.input().len().max(witness.output().len()) > SHOWN_VALUES {
             let _ = match witness_file {
                 Some(f) => writeln!(out, "  (the full vectors are in {})", f.display()),
                 None => writeln!(out, "  (--witness FILE or --json gives the full vectors)"),
@@ -509,7 +509,7 @@ mod tests {
 
     #[test]
     fn cross_check_disagreement_is_an_error_with_the_witness() {
-        let w = Witness { input: vec![0.5], output: vec![-1.0], region: 0, disjunct: 0 };
+        let w = Witness::unchecked(vec![0.5], vec![-1.0], 0, 0);
         let holds = Verdict::Holds { proved_by: ProofMethod::Milp };
         let e = disagreement(&holds, &w);
         assert_eq!(e.kind(), ErrorKind::Disagreement);
@@ -532,7 +532,7 @@ mod tests {
             vnncomp_result(&outcome(Verdict::Unknown { reason: UnknownReason::UnvalidatedWitness })),
             "unknown\n"
         );
-        let w = Witness { input: vec![0.1, -2.5e-8], output: vec![1.0 / 3.0], region: 0, disjunct: 0 };
+        let w = Witness::unchecked(vec![0.1, -2.5e-8], vec![1.0 / 3.0], 0, 0);
         let text = vnncomp_result(&outcome(Verdict::Violated { witness: w }));
         assert_eq!(text, "sat\n((X_0 0.1)\n(X_1 -0.000000025)\n(Y_0 0.3333333333333333))\n");
         // Every value round-trips exactly.
@@ -581,7 +581,7 @@ mod tests {
                 }],
             },
         }]);
-        let w = Witness { input: vec![0.5], output: vec![1.68], region: 0, disjunct: 0 };
+        let w = Witness::unchecked(vec![0.5], vec![1.68], 0, 0);
         let v = witness_json(&w, &prop);
         assert_eq!(v["unsafe"][0]["constraint"], "y0 >= 1.5");
         assert!((v["unsafe"][0]["margin"].as_f64().unwrap() - 0.18).abs() < 1e-12);

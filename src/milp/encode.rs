@@ -2,19 +2,14 @@
 //!
 //! Variables: `x_i` per input (bounded by the input box), `z_L_i` per
 //! pre-activation (bounded by the padded neuron bounds), `y_L_i` per
-//! post-activation, and for each kink a neuron straddles, an auxiliary
-//! `r_L_i[_k]` and a binary `d_L_i[_k]`. Every activation we support is an
-//! affine combination of ReLUs of affine functions of `z`, so one exact ReLU
-//! gadget (`encode_relu`) serves all of them:
-//!
-//! * ReLU: `y = relu(z)`.
-//! * Leaky/PReLU with slope `a`: `y = a z + (1 - a) relu(z)` (for `z >= 0` this
-//!   is `z`, for `z < 0` it is `a z`; valid for any `a`).
-//! * Clip to `[lo, hi]`: `y = lo + relu(z - lo) - relu(z - hi)` when both kinks
-//!   lie inside `(l, u)`; `y = lo + relu(z - lo)` when only `lo` does,
-//!   `y = z - relu(z - hi)` when only `hi` does. So a doubly unstable clipped
-//!   neuron gets two binaries and a singly unstable one gets one. With both,
-//!   `z >= hi` implies `z >= lo`, so `d_hi <= d_lo` is a valid cut we add.
+//! post-activation, and per hinge of its activation an auxiliary `r_L_i[_k]`,
+//! with a binary `d_L_i[_k]` when the neuron's bounds straddle the hinge.
+//! Every activation is an affine combination of ReLUs of `z` (its hinge
+//! decomposition, derived per kind in `model::activation`: ReLU `relu(z)`,
+//! Leaky `a z + (1 - a) relu(z)`, Clip `lo + relu(z - lo) - relu(z - hi)`),
+//! so one exact ReLU gadget (`encode_relu`) serves all of them. A Clip
+//! straddling both levels gets two binaries, with the cut `d_hi <= d_lo`
+//! (`z >= hi` implies `z >= lo`); one straddling a single level, one.
 //!
 //! Stable neurons (no kink strictly inside `(l, u)`) get no binary: `y` is
 //! the affine piece that is active on the whole interval.
@@ -25,7 +20,7 @@
 //! which holds the polytope).
 
 use super::{Milp, VarId};
-use crate::bounds::{is_unstable, NetworkBounds};
+use crate::bounds::NetworkBounds;
 use crate::margins::{BOUND_PAD_ABS, BOUND_PAD_REL};
 use crate::model::matrix::Row;
 use crate::model::{Activation, Network};
@@ -228,7 +223,7 @@ fn encode_with(net: &Network, input: &InputBox, bounds: &NetworkBounds, layout: 
             // Compact: a stable hidden neuron is the line y = s z + t through
             // its middle point (unbounded neurons keep their variables).
             let middle = 0.5 * (l + u);
-            if layout == Layout::Compact && !is_output && !is_unstable(act, i, l, u) && middle.is_finite() {
+            if layout == Layout::Compact && !is_output && !act.is_unstable(i, l, u) && middle.is_finite() {
                 stats.stable += usize::from(act != &Activation::Identity);
                 let s = act.slope(i, middle);
                 let t = act.eval(i, middle) - s * middle;
@@ -275,53 +270,29 @@ fn encode_activation(
 ) -> (VarId, usize) {
     let (ylo, yhi) = act.interval_image(i, l, u);
     let y = milp.add_var(format!("y_{name}"), ylo, yhi);
-    // Terms of y = c + a z + sum_k s_k r_k, collected and written as one row.
+    // y = c + a z + sum_k w_k relu(z - t_k) (the activation's hinges),
+    // written as one row `y - a z - sum_k w_k r_k = c` with one exact ReLU
+    // gadget `r_k = relu(z - t_k)` per hinge: a hinge outside `(l, u)` gets
+    // no binary (the gadget fixes `r_k` to 0 or to `z - t_k`).
+    let h = act.hinges(i);
     let mut terms: Vec<(VarId, f64)> = vec![(y, 1.0)];
-    let mut constant = 0.0;
-    let mut binaries = Vec::new();
-    match act {
-        Activation::Identity => terms.push((z, -1.0)),
-        Activation::Relu => {
-            let (r, bin) = encode_relu(milp, name, z, 1.0, 0.0, l, u);
-            terms.push((r, -1.0));
-            binaries.extend(bin);
-        }
-        Activation::Leaky { slopes } => {
-            let a = slopes[i];
-            let (r, bin) = encode_relu(milp, name, z, 1.0, 0.0, l, u);
-            terms.push((z, -a));
-            terms.push((r, -(1.0 - a)));
-            binaries.extend(bin);
-        }
-        Activation::Clip { lo, hi } => {
-            let (lo, hi) = (*lo, *hi);
-            if u <= lo {
-                constant = lo;
-            } else if l >= hi {
-                constant = hi;
-            } else {
-                // Lower kink: y = lo + relu(z - lo), or y = z when z >= lo throughout.
-                if l < lo {
-                    let (r, bin) = encode_relu(milp, &format!("{name}_lo"), z, 1.0, -lo, l - lo, u - lo);
-                    constant = lo;
-                    terms.push((r, -1.0));
-                    binaries.extend(bin);
-                } else {
-                    terms.push((z, -1.0));
-                }
-                // Upper kink: subtract relu(z - hi) when z can exceed hi.
-                if u > hi {
-                    let (r, bin) = encode_relu(milp, &format!("{name}_hi"), z, 1.0, -hi, l - hi, u - hi);
-                    terms.push((r, 1.0));
-                    binaries.extend(bin);
-                }
-                if let [d_lo, d_hi] = binaries[..] {
-                    // z >= hi implies z >= lo: d_hi <= d_lo.
-                    milp.add_le(vec![(d_hi, 1.0), (d_lo, -1.0)], 0.0);
-                }
-            }
-        }
+    if h.linear != 0.0 {
+        terms.push((z, -h.linear));
     }
+    let several = h.terms().len() > 1;
+    let mut binaries = Vec::new();
+    for (k, t) in h.terms().iter().enumerate() {
+        let name = if several { format!("{name}_{k}") } else { name.to_string() };
+        let (r, bin) = encode_relu(milp, &name, z, 1.0, -t.at, l - t.at, u - t.at);
+        terms.push((r, -t.weight));
+        binaries.extend(bin);
+    }
+    // Hinges are in increasing position, so `z >= t_k+1` implies `z >= t_k`:
+    // `d_k+1 <= d_k` is a valid cut (a Clip straddling both levels).
+    for pair in binaries.windows(2) {
+        milp.add_le(vec![(pair[1], 1.0), (pair[0], -1.0)], 0.0);
+    }
+    let constant = h.constant;
     milp.add_eq(terms, constant);
     (y, binaries.len())
 }
@@ -411,7 +382,7 @@ mod tests {
                     let (layer, b) = (&net.layers()[k], &bounds.layers[k]);
                     (0..layer.output_dim()).flat_map(move |i| {
                         let (l, u) = (b.lower[i], b.upper[i]);
-                        layer.activation.kinks(i).into_iter().filter(move |&z| l < z && z < u).map(move |z| (k, i, z))
+                        layer.activation.kinks_inside(i, l, u).iter().map(move |q| (k, i, q.at)).collect::<Vec<_>>()
                     })
                 })
                 .collect();

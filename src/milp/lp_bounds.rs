@@ -40,7 +40,7 @@ use rayon::prelude::*;
 use super::encode::encode;
 use super::highs::HighsSession;
 use super::{SolveStatus, VarId};
-use crate::bounds::{is_unstable, layer_by_layer, optimised, past, poll, prefix, Bounds, Expired, NetworkBounds};
+use crate::bounds::{layer_by_layer, optimised, past, poll, prefix, Bounds, Expired, NetworkBounds};
 use crate::model::Network;
 use crate::spec::{InputBox, LinearConstraint};
 
@@ -111,7 +111,7 @@ fn tighten(
 ) {
     let k = earlier.len();
     let act = &net.layers()[k].activation;
-    let unstable: Vec<usize> = (0..b.len()).filter(|&i| is_unstable(act, i, b.lower[i], b.upper[i])).collect();
+    let unstable: Vec<usize> = (0..b.len()).filter(|&i| act.is_unstable(i, b.lower[i], b.upper[i])).collect();
     if unstable.is_empty() {
         return;
     }

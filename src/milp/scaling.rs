@@ -39,7 +39,7 @@
 use super::highs::SMALL_MATRIX_VALUE;
 use crate::bounds::NetworkBounds;
 use crate::margins::UNSAFE_RELAX;
-use crate::model::{Activation, Network};
+use crate::model::Network;
 use crate::spec::{Dnf, InputBox};
 
 /// Warn when some neuron bound (a big-M constant) exceeds this. At `1e6` a
@@ -125,14 +125,6 @@ impl Default for Scaling {
     }
 }
 
-/// The largest `|slope|` of neuron `i`'s activation (its Lipschitz constant).
-fn lipschitz(act: &Activation, i: usize) -> f64 {
-    match act {
-        Activation::Leaky { slopes } => slopes[i].abs().max(1.0),
-        _ => 1.0,
-    }
-}
-
 impl Scaling {
     /// Measure the encoding of `net` over `input` with neuron `bounds` (as
     /// the search computed them) and unsafe set `unsafe_set`.
@@ -154,16 +146,17 @@ impl Scaling {
                 let (l, u) = (b.lower[i], b.upper[i]);
                 s.max_bound = s.max_bound.max(l.abs()).max(u.abs());
                 let z_mag = l.abs().max(u.abs());
-                if let Activation::Leaky { slopes } = &layer.activation {
-                    // y = a z + (1 - a) relu(z): both factors are coefficients.
-                    s.coefficient(slopes[i], z_mag, &mut dropped);
-                    s.coefficient(1.0 - slopes[i], z_mag, &mut dropped);
+                // y = c + a z + sum_k w_k r_k (`milp::encode`): a and every
+                // w_k are coefficients of the activation's row.
+                let hinges = layer.activation.hinges(i);
+                for c in std::iter::once(hinges.linear).chain(hinges.terms().iter().map(|h| h.weight)) {
+                    s.coefficient(c, z_mag, &mut dropped);
                 }
                 s.dropped = s.dropped.max(dropped);
                 let (ylo, yhi) = layer.activation.interval_image(i, l, u);
                 next_mag.push(ylo.abs().max(yhi.abs()));
                 let terms = w.row(i).iter().map(|(j, w)| (w, mag[j], err[j]));
-                next_err.push(lipschitz(&layer.activation, i) * rounding_estimate(terms, layer.affine.bias[i]));
+                next_err.push(hinges.lipschitz() * rounding_estimate(terms, layer.affine.bias[i]));
             }
             mag = next_mag;
             err = next_err;
@@ -257,7 +250,7 @@ impl Scaling {
 mod tests {
     use super::*;
     use crate::bounds::{interval, symbolic};
-    use crate::model::{Layer, Network};
+    use crate::model::{Activation, Layer, Network};
     use crate::rng::Rng;
     use crate::testutil::{self, layer};
 

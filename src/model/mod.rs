@@ -23,10 +23,12 @@
 //! logits by `spec::logits`, and witnesses are checked on the activated
 //! outputs (`verdict::check_witness`).
 
+pub mod activation;
 pub mod matrix;
 pub mod nnet;
 pub mod onnx;
 
+pub use activation::Activation;
 pub use matrix::{dot, Matrix};
 
 use std::path::Path;
@@ -83,121 +85,6 @@ impl Affine {
             *b += ob;
         }
         Affine { weights, bias }
-    }
-}
-
-/// A neuron-wise piecewise-linear activation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Activation {
-    /// `y = z` (no activation; used on the output layer).
-    Identity,
-    /// `y = max(z, 0)`.
-    Relu,
-    /// `y = z` for `z >= 0`, `y = slope_i * z` for `z < 0`, with one slope per
-    /// neuron. ONNX `LeakyRelu` has one slope for all neurons, `PRelu` one per
-    /// neuron or channel; both land here.
-    Leaky {
-        /// One slope per neuron of the layer.
-        slopes: Vec<f64>,
-    },
-    /// `y = min(max(z, lo), hi)` with `lo < hi`; either bound may be infinite
-    /// (then that kink is absent). ReLU6 is `Clip { lo: 0, hi: 6 }`,
-    /// hard-tanh is `Clip { lo: -1, hi: 1 }`.
-    Clip {
-        /// Lower saturation level.
-        lo: f64,
-        /// Upper saturation level.
-        hi: f64,
-    },
-}
-
-impl Activation {
-    /// Apply the activation to neuron `i`'s pre-activation `z`.
-    pub fn eval(&self, i: usize, z: f64) -> f64 {
-        match self {
-            Activation::Identity => z,
-            Activation::Relu => z.max(0.0),
-            Activation::Leaky { slopes } => {
-                if z >= 0.0 {
-                    z
-                } else {
-                    slopes[i] * z
-                }
-            }
-            Activation::Clip { lo, hi } => z.max(*lo).min(*hi),
-        }
-    }
-
-    /// The slope of neuron `i`'s activation at `z` (at a kink, the slope of
-    /// the piece to its right).
-    pub fn slope(&self, i: usize, z: f64) -> f64 {
-        match self {
-            Activation::Identity => 1.0,
-            Activation::Relu => {
-                if z >= 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Activation::Leaky { slopes } => {
-                if z >= 0.0 {
-                    1.0
-                } else {
-                    slopes[i]
-                }
-            }
-            Activation::Clip { lo, hi } => {
-                if z >= *lo && z < *hi {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-        }
-    }
-
-    /// The points where the activation of neuron `i` changes slope.
-    pub fn kinks(&self, i: usize) -> Vec<f64> {
-        match self {
-            Activation::Identity => vec![],
-            Activation::Relu => vec![0.0],
-            Activation::Leaky { slopes } => {
-                if slopes[i] == 1.0 {
-                    vec![]
-                } else {
-                    vec![0.0]
-                }
-            }
-            Activation::Clip { lo, hi } => [*lo, *hi].into_iter().filter(|v| v.is_finite()).collect(),
-        }
-    }
-
-    /// The exact image `[min, max]` of `[l, u]` under neuron `i`'s activation.
-    ///
-    /// Each activation is piecewise linear, so its extremes over an interval
-    /// lie at the endpoints or at a kink inside; this holds for any Leaky
-    /// slope, including negative ones where the activation is not monotone.
-    pub fn interval_image(&self, i: usize, l: f64, u: f64) -> (f64, f64) {
-        let mut lo = self.eval(i, l).min(self.eval(i, u));
-        let mut hi = self.eval(i, l).max(self.eval(i, u));
-        for k in self.kinks(i) {
-            if l < k && k < u {
-                lo = lo.min(self.eval(i, k));
-                hi = hi.max(self.eval(i, k));
-            }
-        }
-        (lo, hi)
-    }
-
-    /// A short name for reports (`relu`, `leaky`, `clip`, `identity`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Activation::Identity => "identity",
-            Activation::Relu => "relu",
-            Activation::Leaky { .. } => "leaky",
-            Activation::Clip { .. } => "clip",
-        }
     }
 }
 
@@ -323,25 +210,8 @@ impl Network {
             if let Some(v) = layer.affine.weights.values().iter().chain(&layer.affine.bias).find(|v| !v.is_finite()) {
                 return err(format!("layer {k} has a non-finite weight or bias ({v})"));
             }
-            match &layer.activation {
-                Activation::Leaky { slopes } => {
-                    if slopes.len() != layer.output_dim() {
-                        return err(format!(
-                            "layer {k}: {} leaky slopes for {} neurons",
-                            slopes.len(),
-                            layer.output_dim()
-                        ));
-                    }
-                    if slopes.iter().any(|s| !s.is_finite()) {
-                        return err(format!("layer {k}: non-finite leaky slope"));
-                    }
-                }
-                Activation::Clip { lo, hi } => {
-                    if lo.is_nan() || hi.is_nan() || lo >= hi {
-                        return err(format!("layer {k}: clip needs lo < hi, got [{lo}, {hi}]"));
-                    }
-                }
-                Activation::Identity | Activation::Relu => {}
+            if let Err(msg) = layer.activation.validate(layer.output_dim()) {
+                return err(format!("layer {k}: {msg}"));
             }
         }
         Ok(Network { layers, output_activation: None })
@@ -477,18 +347,6 @@ mod tests {
         for x in [-2.0, -0.5, 0.0, 0.25, 3.0] {
             assert_eq!(net.forward(&[x]), vec![f64::abs(x)]);
         }
-    }
-
-    #[test]
-    fn activations_eval() {
-        let leaky = Activation::Leaky { slopes: vec![0.1, 2.0] };
-        assert_eq!(leaky.eval(0, -1.0), -0.1);
-        assert_eq!(leaky.eval(1, -1.0), -2.0);
-        assert_eq!(leaky.eval(1, 3.0), 3.0);
-        let relu6 = Activation::Clip { lo: 0.0, hi: 6.0 };
-        assert_eq!(relu6.eval(0, -1.0), 0.0);
-        assert_eq!(relu6.eval(0, 7.0), 6.0);
-        assert_eq!(relu6.eval(0, 2.5), 2.5);
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub fn cross_check(
     let inconclusive = |reason: String| CrossCheck::Inconclusive { reason };
     match verdict {
         Verdict::Violated { witness } => {
-            let result = match check_witness(net, prop, witness.region, &witness.input) {
+            let result = match check_witness(net, prop, witness.region(), witness.input()) {
                 Some(_) => CrossCheck::Confirmed,
                 None => CrossCheck::Disagrees { witness: witness.clone() },
             };
@@ -143,7 +143,7 @@ pub fn cross_check(
             let logit_net = net.clone().with_output_activation(None);
             let mut on_logits = cross_check(&logit_net, &translated.property, verdict, deadline, threads)?;
             if let CrossCheck::Disagrees { witness } = &on_logits.result {
-                on_logits.result = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+                on_logits.result = match check_witness(net, prop, translated.regions[witness.region()], witness.input()) {
                     Some(witness) => CrossCheck::Disagrees { witness },
                     None => inconclusive(
                         "a counterexample on the logits fails the f64 check on the activated outputs".into(),
@@ -373,7 +373,7 @@ mod tests {
         // |x| <= 0.01 near 0 only (no corner or the centre of [-0.3, 1] hits it).
         let unsafe_ = testutil::property(&[-0.3], &[1.0], &[&[(&[(0, 1.0)], 0.01)]]);
         match cross_check(&net, &unsafe_, &HOLDS, None, 2).unwrap().result {
-            CrossCheck::Disagrees { witness } => assert!(witness.input[0].abs() <= 0.01, "{witness:?}"),
+            CrossCheck::Disagrees { witness } => assert!(witness.input()[0].abs() <= 0.01, "{witness:?}"),
             other => panic!("{other:?}"),
         }
     }
@@ -386,7 +386,7 @@ mod tests {
         let r = cross_check(&net, &prop, &Verdict::Violated { witness: witness.clone() }, None, 1).unwrap();
         assert_eq!(r.result, CrossCheck::Confirmed);
         // A forged witness fails the check again.
-        let forged = Witness { input: vec![0.5], ..witness };
+        let forged = Witness::unchecked(vec![0.5], witness.output().to_vec(), witness.region(), witness.disjunct());
         let r = cross_check(&net, &prop, &Verdict::Violated { witness: forged }, None, 1).unwrap();
         assert!(matches!(r.result, CrossCheck::Disagrees { .. }));
         let unknown = Verdict::Unknown { reason: UnknownReason::TimeLimit };

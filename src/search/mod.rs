@@ -35,30 +35,27 @@ pub mod falsify;
 pub mod neuron_bounds;
 pub mod phase_split;
 pub mod refute;
+pub mod shared;
 pub mod split;
 #[cfg(test)]
 mod stress;
 
-use crate::margins::{REPAIR_MARGINS, UNSAFE_RELAX};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::margins::UNSAFE_RELAX;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::bounds::{self, past, symbolic, BoundMethod, NetworkBounds};
 use crate::error::{Error, ErrorKind, Result};
-use crate::milp::encode::{encode, Encoding};
-use crate::milp::highs::Highs;
+use crate::milp::encode::encode;
 use crate::milp::polytope::{enclosing_box, Enclosure};
 use crate::milp::scaling::Scaling;
-use crate::milp::{LimitKind, Limits, MilpSolver, SolveStatus};
 use crate::model::Network;
 use crate::model::OutputActivation;
 use crate::settings::{Settings, Strategy};
 use crate::spec::{logits, Conjunction, InputBox, Property, Region};
-use crate::verdict::{
-    check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict, Witness,
-};
+use crate::verdict::{check_witness, Outcome, ProofMethod, RootBounds, SearchPath, Stats, UnknownReason, Verdict};
+use shared::{Settled, Shared};
 
 /// `true` when bounds alone show that no output satisfies `conj`: some row's
 /// symbolic lower bound of `c·y` over the box exceeds its right-hand side
@@ -115,7 +112,7 @@ fn search_logits(net: &Network, prop: &Property, act: OutputActivation, settings
         search(&net.clone().with_output_activation(None), &translated.property, settings)?
     };
     if let Verdict::Violated { witness } = &outcome.verdict {
-        outcome.verdict = match check_witness(net, prop, translated.regions[witness.region], &witness.input) {
+        outcome.verdict = match check_witness(net, prop, translated.regions[witness.region()], witness.input()) {
             Some(witness) => Verdict::Violated { witness },
             None => Verdict::Unknown { reason: UnknownReason::ActivatedWitness },
         };
@@ -146,8 +143,9 @@ fn search(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome
     } else {
         verify_boxes(net, &enclosed.prop, settings, start, deadline, stats)?
     };
-    if let Verdict::Violated { witness } = &mut outcome.verdict {
-        witness.region = enclosed.origin[witness.region];
+    if let Verdict::Violated { witness } = outcome.verdict {
+        let region = enclosed.origin[witness.region()];
+        outcome.verdict = Verdict::Violated { witness: witness.renumbered(region) };
     }
     outcome.stats.warnings.extend(empty);
     Ok(outcome)
@@ -273,19 +271,19 @@ fn branch_and_bound(
             _ => phase_split.run(r, &root, &slopes),
         });
         match result {
-            split::SplitResult::Safe => {}
-            split::SplitResult::Violated(witness) => {
-                input_split.stats.add_to(stats);
-                phase_split.stats.add_to(stats);
+            Settled::Safe => {}
+            Settled::Violated(witness) => {
+                input_split.stats().add_to(stats);
+                phase_split.stats().add_to(stats);
                 return Ok(Verdict::Violated { witness });
             }
-            split::SplitResult::Unknown(reason) => {
+            Settled::Unknown(reason) => {
                 unknown.get_or_insert(reason);
             }
         }
     }
-    input_split.stats.add_to(stats);
-    phase_split.stats.add_to(stats);
+    input_split.stats().add_to(stats);
+    phase_split.stats().add_to(stats);
     Ok(match unknown {
         Some(reason) => Verdict::Unknown { reason },
         None if stats.milps > 0 => Verdict::Holds { proved_by: ProofMethod::Milp },
@@ -334,28 +332,23 @@ fn milp_per_region(
         }
         let base = encode(net, &region.input, &nb);
         stats.binaries = stats.binaries.max(base.stats.binaries);
-        let stop = AtomicBool::new(false);
-        let results: Vec<(DisjunctResult, usize)> = pool.install(|| {
+        let shared = Shared::new(net, prop, deadline);
+        let results: Vec<Settled> = pool.install(|| {
             open.par_iter()
                 .map(|conj| {
-                    let mut milps = 0;
-                    if stop.load(Ordering::Relaxed) || bounds::past(deadline) {
-                        return (DisjunctResult::Unknown(UnknownReason::TimeLimit), milps);
+                    if shared.stopped() {
+                        return Settled::Unknown(UnknownReason::TimeLimit);
                     }
-                    let result = solve_disjunct(net, prop, r, &base, conj, deadline, 1, &mut milps);
-                    if matches!(result, DisjunctResult::Violated(_)) {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    (result, milps)
+                    shared.solve_disjunct(r, &base, conj)
                 })
                 .collect()
         });
-        stats.milps += results.iter().map(|(_, m)| m).sum::<usize>();
-        for (result, _) in results {
+        shared.stats.add_to(stats);
+        for result in results {
             match result {
-                DisjunctResult::Proved => proved_by = ProofMethod::Milp,
-                DisjunctResult::Violated(witness) => return Ok(Verdict::Violated { witness }),
-                DisjunctResult::Unknown(reason) => {
+                Settled::Safe => proved_by = ProofMethod::Milp,
+                Settled::Violated(witness) => return Ok(Verdict::Violated { witness }),
+                Settled::Unknown(reason) => {
                     unknown.get_or_insert(reason);
                 }
             }
@@ -400,95 +393,6 @@ fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start {threads} worker threads: {e}")))
 }
 
-/// HiGHS checks its time limit between steps, some of which (a node LP of
-/// a MILP with hundreds of binaries) take most of a second; every solve is
-/// given this much less than the time left, so that the run as a whole ends
-/// within about a second of its deadline.
-pub const SOLVER_TIME_MARGIN: f64 = 0.5;
-
-/// The outcome of one (region, disjunct) MILP.
-pub(crate) enum DisjunctResult {
-    Proved,
-    Violated(Witness),
-    Unknown(UnknownReason),
-}
-
-/// Solve one disjunct's MILP before `deadline` (counting solves in `milps`); validate any solver point in f64 and repair it
-/// with [`REPAIR_MARGINS`] when it fails.
-///
-/// The region's input constraints are added to `base` like the unsafe rows,
-/// with the same margin: relaxed by [`UNSAFE_RELAX`] for the proof, tightened
-/// by the repair margins when a point fails the f64 check (a point that
-/// misses an input constraint by rounding is repaired the same way).
-///
-/// The MILP minimises the sum of the conjunction's rows `c·y - rhs` and
-/// stops at its first feasible point: only feasibility matters, but an
-/// objective lets the solver's branching aim at the rows that must be met
-/// (on MNIST-FC 256x2, property 1 at eps 0.03, four disjuncts solved in
-/// 100 s instead of three), and a point of the unsafe set comes no sooner
-/// for being optimal.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn solve_disjunct(
-    net: &Network,
-    prop: &Property,
-    region: usize,
-    base: &Encoding,
-    conj: &Conjunction,
-    deadline: Option<Instant>,
-    threads: usize,
-    milps: &mut usize,
-) -> DisjunctResult {
-    // Each solve (the first and every repair) gets the time left until the
-    // deadline; none starts once it has passed.
-    let solve = |margin: f64, milps: &mut usize| {
-        if past(deadline) {
-            return None;
-        }
-        let mut enc = base.clone();
-        enc.add_unsafe(conj, margin);
-        enc.add_input_constraints(&prop.regions[region].input_constraints, margin);
-        enc.milp.objective =
-            conj.constraints.iter().flat_map(|c| c.coeffs.iter().map(|&(k, v)| (enc.outputs[k], v))).collect();
-        *milps += 1;
-        let time_limit =
-            deadline.map(|d| (d.saturating_duration_since(Instant::now()).as_secs_f64() - SOLVER_TIME_MARGIN).max(0.0));
-        let status = Highs.solve(&enc.milp, &Limits { time_limit, threads, first_solution: true });
-        Some((enc, status))
-    };
-    let Some((enc, status)) = solve(-UNSAFE_RELAX, milps) else {
-        return DisjunctResult::Unknown(UnknownReason::TimeLimit);
-    };
-    let point = match status {
-        SolveStatus::Infeasible => return DisjunctResult::Proved,
-        SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) } => x,
-        SolveStatus::Limit { kind, incumbent } => {
-            if let Some(w) = incumbent.and_then(|x| check_witness(net, prop, region, &enc.input_values(&x))) {
-                return DisjunctResult::Violated(w);
-            }
-            return DisjunctResult::Unknown(match kind {
-                LimitKind::Time => UnknownReason::TimeLimit,
-                other => UnknownReason::Solver(format!("stopped at its {other:?} limit")),
-            });
-        }
-        other => return DisjunctResult::Unknown(UnknownReason::Solver(format!("{other:?}"))),
-    };
-    if let Some(w) = check_witness(net, prop, region, &enc.input_values(&point)) {
-        return DisjunctResult::Violated(w);
-    }
-    for margin in REPAIR_MARGINS {
-        if let Some((
-            enc,
-            SolveStatus::Optimal { x, .. } | SolveStatus::Limit { kind: LimitKind::Solutions, incumbent: Some(x) },
-        )) = solve(margin, milps)
-        {
-            if let Some(w) = check_witness(net, prop, region, &enc.input_values(&x)) {
-                return DisjunctResult::Violated(w);
-            }
-        }
-    }
-    DisjunctResult::Unknown(UnknownReason::UnvalidatedWitness)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,7 +404,7 @@ mod tests {
         match verify(net, prop, &no_sampling).unwrap().verdict {
             Verdict::Holds { .. } => true,
             Verdict::Violated { witness } => {
-                assert!(check_witness(net, prop, witness.region, &witness.input).is_some());
+                assert!(check_witness(net, prop, witness.region(), witness.input()).is_some());
                 false
             }
             Verdict::Unknown { reason } => panic!("unknown without a time limit: {reason}"),
@@ -581,8 +485,8 @@ mod tests {
             let (verdicts, _) = every_strategy(&net, &prop);
             for v in &verdicts {
                 let Verdict::Violated { witness } = v else { panic!("{rows:?}: {verdicts:?}") };
-                assert!(prop.regions[0].contains(&witness.input), "{witness:?}");
-                assert!(witness.input[0] - witness.input[1] >= 0.5, "{witness:?}");
+                assert!(prop.regions[0].contains(witness.input()), "{witness:?}");
+                assert!(witness.input()[0] - witness.input()[1] >= 0.5, "{witness:?}");
             }
         }
     }
@@ -599,8 +503,8 @@ mod tests {
         two.regions.push(difference_case(&[]).1.regions.remove(0));
         let outcome = verify(&net, &two, &Settings::default()).unwrap();
         let Verdict::Violated { witness } = outcome.verdict else { panic!("{:?}", outcome.verdict) };
-        assert_eq!(witness.region, 1);
-        assert!(check_witness(&net, &two, 1, &witness.input).is_some());
+        assert_eq!(witness.region(), 1);
+        assert!(check_witness(&net, &two, 1, witness.input()).is_some());
     }
 
     /// `z = (3x, 0.5, -3x)` (through `relu(x)` and `relu(-x)`), then `act`.
@@ -675,8 +579,8 @@ mod tests {
                         Verdict::Holds { .. } => assert!(expect_holds, "{act:?} {what} on [{lo}, {hi}]: holds"),
                         Verdict::Violated { witness } => {
                             assert!(!expect_holds, "{act:?} {what} on [{lo}, {hi}]: violated at {witness:?}");
-                            assert_eq!(witness.output, net.forward_activated(&witness.input));
-                            assert!(prop.regions[0].unsafe_set.satisfied_by(&witness.output).is_some());
+                            assert_eq!(witness.output(), net.forward_activated(witness.input()));
+                            assert!(prop.regions[0].unsafe_set.satisfied_by(witness.output()).is_some());
                         }
                         Verdict::Unknown { reason } => panic!("{act:?} {what} on [{lo}, {hi}]: unknown: {reason}"),
                     }
@@ -753,9 +657,10 @@ mod tests {
         }
         let region = &prop.regions[0];
         let base = encode(&net, &region.input, &crate::bounds::symbolic::compute(&net, &region.input));
-        let (conj, mut milps) = (&region.unsafe_set.disjuncts[0], 0);
-        let result = solve_disjunct(&net, &prop, 0, &base, conj, Some(Instant::now()), 1, &mut milps);
-        assert!(matches!(result, DisjunctResult::Unknown(UnknownReason::TimeLimit)) && milps == 0);
+        let shared = Shared::new(&net, &prop, Some(Instant::now()));
+        let result = shared.solve_disjunct(0, &base, &region.unsafe_set.disjuncts[0]);
+        assert_eq!(result, Settled::Unknown(UnknownReason::TimeLimit));
+        assert_eq!(shared.stats.milps.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets

@@ -69,8 +69,7 @@
 //! the MILP leaves take them exactly (`solve_disjunct`), and corner probes
 //! are projected into the polytope.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -78,15 +77,15 @@ use rayon::prelude::*;
 use crate::bounds::symbolic::optimise::{Constraint, Warm};
 use crate::bounds::symbolic::phases::FixedPhases;
 use crate::bounds::symbolic::{self, relax, NeuronSlopes};
-use crate::bounds::{is_unstable, NetworkBounds};
+use crate::bounds::NetworkBounds;
 use crate::milp::encode::encode_suited;
 use crate::model::{Activation, Network};
 use crate::settings::Settings;
 use crate::spec::{Conjunction, InputBox, Property};
-use crate::verdict::{check_witness, UnknownReason, Witness};
+use crate::verdict::UnknownReason;
 
-use super::split::{combine, SplitResult, SplitStats};
-use super::{falsify, solve_disjunct, DisjunctResult};
+use super::falsify;
+use super::shared::{Counters, Settled, Shared};
 use crate::margins::UNSAFE_RELAX;
 
 /// Domains are never split deeper than this; deeper ones go to the MILP.
@@ -102,17 +101,11 @@ pub const WORKER_STACK_BYTES: usize = 64 << 20;
 
 /// Shared state of one phase-splitting search.
 pub struct PhaseSearch<'a> {
-    net: &'a Network,
-    prop: &'a Property,
-    deadline: Option<Instant>,
+    shared: Shared<'a>,
     milp_max_unstable: usize,
     candidates: usize,
     constrained: bool,
     tree_domains: usize,
-    stop: AtomicBool,
-    found: Mutex<Option<Witness>>,
-    /// Counters, readable after the search (`boxes` counts domains).
-    pub stats: SplitStats,
 }
 
 /// Gradient steps of the slopes and multipliers of each row at the root
@@ -206,28 +199,29 @@ impl<'a> PhaseSearch<'a> {
         settings: &Settings,
     ) -> PhaseSearch<'a> {
         PhaseSearch {
-            net,
-            prop,
-            deadline,
+            shared: Shared::new(net, prop, deadline),
             milp_max_unstable: settings.phase_milp_unstable,
             candidates: settings.phase_candidates.max(1),
             constrained: settings.phase_constrained,
             tree_domains: settings.phase_tree_domains,
-            stop: AtomicBool::new(false),
-            found: Mutex::new(None),
-            stats: SplitStats::default(),
         }
+    }
+
+    /// The search's counters (`boxes` counts domains).
+    pub fn stats(&self) -> &Counters {
+        &self.shared.stats
     }
 
     /// Search region `region` from `root`, sound bounds of its whole box,
     /// refining each domain's bounds with `slopes` (those of the root's
     /// optimised bounds, or none): one tree per unsafe disjunct, the trees
     /// in parallel.
-    pub fn run(&self, region: usize, root: &NetworkBounds, slopes: &NeuronSlopes) -> SplitResult {
-        let disjuncts = &self.prop.regions[region].unsafe_set.disjuncts;
+    pub fn run(&self, region: usize, root: &NetworkBounds, slopes: &NeuronSlopes) -> Settled {
+        let Shared { net, prop, .. } = self.shared;
+        let disjuncts = &prop.regions[region].unsafe_set.disjuncts;
         // Trees of a region with few unstable neurons get a budget; past it
         // the disjunct goes to one MILP over the root (see the module doc).
-        let budgeted = root.unstable_count(self.net) <= ROOT_MILP_MAX_UNSTABLE;
+        let budgeted = root.unstable_count(net) <= ROOT_MILP_MAX_UNSTABLE;
         let result = (0..disjuncts.len())
             .into_par_iter()
             .map(|d| {
@@ -235,49 +229,41 @@ impl<'a> PhaseSearch<'a> {
                 let budget = budgeted.then(|| Budget { domains: self.tree_domains, spent: AtomicUsize::new(0) });
                 let tree = Tree { region, disjunct: d, slopes, budget: budget.as_ref() };
                 let result = self.explore(tree, root.clone(), FixedPhases::default(), params);
-                if tree.over_budget() && !self.stopped() {
+                if tree.over_budget() && !self.shared.stopped() {
                     self.milp(tree, root)
                 } else {
                     result
                 }
             })
-            .reduce(|| SplitResult::Safe, combine);
-        if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
-            return SplitResult::Violated(w);
-        }
-        result
-    }
-
-    /// `true` once a counterexample is found or the deadline has passed.
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || crate::bounds::past(self.deadline)
+            .reduce(|| Settled::Safe, Settled::and);
+        self.shared.finish(result)
     }
 
     /// Settle `tree`'s disjunct on the domain whose bounds are `bounds` and
     /// whose fixed phases are `phases`, starting the optimisation of each of
     /// its rows from `params`.
-    fn explore(&self, tree: Tree, bounds: NetworkBounds, phases: FixedPhases, mut params: Vec<Warm>) -> SplitResult {
-        if self.stopped() || tree.spend() {
-            return SplitResult::Unknown(UnknownReason::TimeLimit);
+    fn explore(&self, tree: Tree, bounds: NetworkBounds, phases: FixedPhases, mut params: Vec<Warm>) -> Settled {
+        if self.shared.stopped() || tree.spend() {
+            return Settled::Unknown(UnknownReason::TimeLimit);
         }
-        self.stats.boxes.fetch_add(1, Ordering::Relaxed);
-        let net = self.net;
-        let r = &self.prop.regions[tree.region];
+        self.shared.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        let Shared { net, prop, deadline, .. } = self.shared;
+        let r = &prop.regions[tree.region];
         let conj = &r.unsafe_set.disjuncts[tree.disjunct];
         let sub = symbolic::Substitution::new(net, &r.input, &bounds);
         let fixes = phases.constraints();
-        let open = open_row(&sub, conj, fixes, &mut params, self.deadline);
+        let open = open_row(&sub, conj, fixes, &mut params, deadline);
         // The steps may have stopped at the deadline: nothing is decided on them.
-        if self.stopped() {
-            return SplitResult::Unknown(UnknownReason::TimeLimit);
+        if self.shared.stopped() {
+            return Settled::Unknown(UnknownReason::TimeLimit);
         }
         let Some(open) = open else {
-            self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
-            return SplitResult::Safe;
+            self.shared.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+            return Settled::Safe;
         };
         let probe = falsify::into_region(r, corner(&r.input, &open.coeffs));
-        if let Some(w) = check_witness(net, self.prop, tree.region, &probe) {
-            return self.record(w);
+        if let Some(res) = self.shared.try_witness(tree.region, &probe) {
+            return res;
         }
         let many_unstable = bounds.unstable_count(net) > self.milp_max_unstable;
         let ranked = rank_splits(net, &bounds, &open.trace);
@@ -292,9 +278,7 @@ impl<'a> PhaseSearch<'a> {
             // HiGHS overruns its time limit on such models (a 256x6 domain
             // with 1244 binaries ended the run 11 s late). Under a deadline
             // the domain is left open; without one the MILP settles it.
-            Some(_) if many_unstable && self.deadline.is_some() => {
-                return SplitResult::Unknown(UnknownReason::TimeLimit)
-            }
+            Some(_) if many_unstable && deadline.is_some() => return Settled::Unknown(UnknownReason::TimeLimit),
             _ => return self.milp(tree, &bounds),
         };
         let child = |above: bool| {
@@ -302,8 +286,8 @@ impl<'a> PhaseSearch<'a> {
             // deadline, every pending child of the depth-first recursion
             // would otherwise bound its layers first (seconds in all on
             // MNIST-FC 256x6).
-            if self.stopped() || tree.over_budget() {
-                return SplitResult::Unknown(UnknownReason::TimeLimit);
+            if self.shared.stopped() || tree.over_budget() {
+                return Settled::Unknown(UnknownReason::TimeLimit);
             }
             let mut phases = phases.clone();
             phases.push(split.fix(above));
@@ -314,22 +298,15 @@ impl<'a> PhaseSearch<'a> {
             let clamped = split.clamp(&bounds, above);
             let refined = symbolic::refine(net, &r.input, &clamped, from..refined_end(net), tree.slopes, fixed);
             if refined.empty {
-                self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
-                return SplitResult::Safe;
+                self.shared.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+                return Settled::Safe;
             }
             self.explore(tree, refined.bounds, phases, params.clone())
         };
         // The first child runs on this thread at once, the second when
         // another worker is free (or after the first).
         let (a, b) = rayon::join(|| child(first), || child(!first));
-        combine(a, b)
-    }
-
-    /// Record a validated witness and stop all workers.
-    fn record(&self, w: Witness) -> SplitResult {
-        self.stop.store(true, Ordering::Relaxed);
-        self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
-        SplitResult::Violated(w)
+        a.and(b)
     }
 
     /// Settle `tree`'s disjunct on a domain (or the root) with one MILP. The
@@ -338,20 +315,10 @@ impl<'a> PhaseSearch<'a> {
     /// `z` variable, bounded to its side, and the MILP is exact on the
     /// domain (test `compact_encoding_is_exact_on_a_clamped_domain`; the
     /// layered form keeps every neuron's variables anyway).
-    fn milp(&self, tree: Tree, bounds: &NetworkBounds) -> SplitResult {
-        let r = &self.prop.regions[tree.region];
-        let base = encode_suited(self.net, &r.input, bounds);
-        self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
-        let mut solved = 0;
-        // Workers already use every core; each MILP gets one thread.
-        let conj = &r.unsafe_set.disjuncts[tree.disjunct];
-        let outcome = solve_disjunct(self.net, self.prop, tree.region, &base, conj, self.deadline, 1, &mut solved);
-        self.stats.milps.fetch_add(solved, Ordering::Relaxed);
-        match outcome {
-            DisjunctResult::Proved => SplitResult::Safe,
-            DisjunctResult::Violated(w) => self.record(w),
-            DisjunctResult::Unknown(reason) => SplitResult::Unknown(reason),
-        }
+    fn milp(&self, tree: Tree, bounds: &NetworkBounds) -> Settled {
+        let r = &self.shared.prop.regions[tree.region];
+        let base = encode_suited(self.shared.net, &r.input, bounds);
+        self.shared.solve_disjuncts(tree.region, &base, [&r.unsafe_set.disjuncts[tree.disjunct]])
     }
 }
 
@@ -471,10 +438,10 @@ fn rank_splits(net: &Network, bounds: &NetworkBounds, trace: &[Vec<f64>]) -> Vec
         let act = &layer.activation;
         for (i, &a) in trace[j].iter().enumerate() {
             let (l, u) = (b.lower[i], b.upper[i]);
-            if !is_unstable(act, i, l, u) {
+            if !act.is_unstable(i, l, u) {
                 continue;
             }
-            let kinks: Vec<f64> = act.kinks(i).into_iter().filter(|&k| l < k && k < u).collect();
+            let kinks: Vec<f64> = act.kinks_inside(i, l, u).iter().map(|k| k.at).collect();
             let mid = 0.5 * (l + u);
             let Some(at) = kinks.iter().copied().min_by(|a, b| (a - mid).abs().total_cmp(&(b - mid).abs())) else {
                 continue;

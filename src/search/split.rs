@@ -29,8 +29,7 @@
 //! first, so memory stays proportional to the depth times the threads. The
 //! first validated counterexample stops every worker.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::bounds::symbolic::optimise::Warm;
@@ -40,9 +39,10 @@ use crate::model::Network;
 use crate::rng::Rng;
 use crate::settings::Settings;
 use crate::spec::{Conjunction, InputBox, Property};
-use crate::verdict::{check_witness, Stats, UnknownReason, Witness};
+use crate::verdict::UnknownReason;
 
-use super::{falsify, refute, solve_disjunct, DisjunctResult};
+use super::shared::{Counters, Settled, Shared};
+use super::{falsify, refute};
 use crate::margins::UNSAFE_RELAX;
 
 /// Gradient steps tried from the most promising corner of every box that
@@ -86,53 +86,12 @@ pub const SPLIT_ROW_MIN_DEPTH: usize = 12;
 /// Passes of [`refute::tighten`] over the cuts of a conjunction.
 pub const TIGHTEN_ROUNDS: usize = 2;
 
-/// Counters of a split search.
-#[derive(Debug, Default)]
-pub struct SplitStats {
-    /// Boxes whose bounds were computed.
-    pub boxes: AtomicUsize,
-    /// Boxes proved safe by bounds alone.
-    pub proved_by_bounds: AtomicUsize,
-    /// MILPs solved (one per open disjunct of a box handed to the MILP,
-    /// plus repairs).
-    pub milps: AtomicUsize,
-    /// Binaries of the largest MILP built.
-    pub max_binaries: AtomicUsize,
-}
-
-impl SplitStats {
-    /// Add these counters to a run's [`Stats`].
-    pub fn add_to(&self, stats: &mut Stats) {
-        stats.boxes += self.boxes.load(Ordering::Relaxed);
-        stats.proved_by_bounds += self.proved_by_bounds.load(Ordering::Relaxed);
-        stats.milps += self.milps.load(Ordering::Relaxed);
-        stats.binaries = stats.binaries.max(self.max_binaries.load(Ordering::Relaxed));
-    }
-}
-
-/// What a (sub-)search concluded.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SplitResult {
-    /// Every open disjunct is empty on the box.
-    Safe,
-    /// A validated counterexample.
-    Violated(Witness),
-    /// Stopped without an answer.
-    Unknown(UnknownReason),
-}
-
-/// Shared state of one split search.
+/// One input-splitting search: the state its workers share, and its settings.
 pub struct SplitSearch<'a> {
-    net: &'a Network,
-    prop: &'a Property,
-    deadline: Option<Instant>,
+    shared: Shared<'a>,
     box_bounds: BoundMethod,
     milp_max_unstable: usize,
     seed: u64,
-    stop: AtomicBool,
-    found: Mutex<Option<Witness>>,
-    /// Counters, readable after the search.
-    pub stats: SplitStats,
 }
 
 impl<'a> SplitSearch<'a> {
@@ -147,22 +106,22 @@ impl<'a> SplitSearch<'a> {
         settings: &Settings,
     ) -> SplitSearch<'a> {
         SplitSearch {
-            net,
-            prop,
-            deadline,
+            shared: Shared::new(net, prop, deadline),
             box_bounds: settings.split_bounds,
             milp_max_unstable: settings.split_milp_unstable,
             seed: settings.seed,
-            stop: AtomicBool::new(false),
-            found: Mutex::new(None),
-            stats: SplitStats::default(),
         }
+    }
+
+    /// The search's counters.
+    pub fn stats(&self) -> &Counters {
+        &self.shared.stats
     }
 
     /// Search region `region` (all its disjuncts), within `root` bounds of
     /// its whole box when there are any (e.g. LP-tightened ones).
-    pub fn run(&self, region: usize, root: Option<&NetworkBounds>) -> SplitResult {
-        let r = &self.prop.regions[region];
+    pub fn run(&self, region: usize, root: Option<&NetworkBounds>) -> Settled {
+        let r = &self.shared.prop.regions[region];
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
         let warm: Vec<Vec<Warm>> =
             r.unsafe_set.disjuncts.iter().map(|c| vec![Warm::default(); c.constraints.len()]).collect();
@@ -178,10 +137,7 @@ impl<'a> SplitSearch<'a> {
             })
             .collect();
         let result = self.explore(region, r.input.clone(), open, 0, root, warm, &input_cuts);
-        if let Some(w) = self.found.lock().expect("no worker panics while holding the lock").take() {
-            return SplitResult::Violated(w);
-        }
-        result
+        self.shared.finish(result)
     }
 
     /// Search `bx` for the disjuncts `open` of `region`, within the bounds
@@ -197,22 +153,19 @@ impl<'a> SplitSearch<'a> {
         outer: Option<&NetworkBounds>,
         mut warm: Vec<Vec<Warm>>,
         input_cuts: &[refute::Cut],
-    ) -> SplitResult {
-        if self.stop.load(Ordering::Relaxed) {
-            return SplitResult::Unknown(UnknownReason::TimeLimit);
+    ) -> Settled {
+        if self.shared.stopped() {
+            return Settled::Unknown(UnknownReason::TimeLimit);
         }
-        if crate::bounds::past(self.deadline) {
-            return SplitResult::Unknown(UnknownReason::TimeLimit);
-        }
-        let net = self.net;
-        let dnf = &self.prop.regions[region].unsafe_set;
-        let n = self.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        let Shared { net, prop, deadline, .. } = self.shared;
+        let dnf = &prop.regions[region].unsafe_set;
+        let n = self.shared.stats.boxes.fetch_add(1, Ordering::Relaxed);
         if n % ATTACK_EVERY == ATTACK_EVERY - 1 {
             // One global descent from a random start, seeded by the box count.
             let start = falsify::Start::Random(&mut Rng::new(self.seed ^ n as u64));
-            let found = falsify::restart_region(net, self.prop, region, start, falsify::FIRST_STEP, self.deadline);
+            let found = falsify::restart_region(net, prop, region, start, falsify::FIRST_STEP, deadline);
             if let Some(w) = found {
-                return self.record(w);
+                return self.shared.record(w);
             }
         }
         let bounds = match (self.box_bounds, outer) {
@@ -243,15 +196,14 @@ impl<'a> SplitSearch<'a> {
             // Probe the corner that minimises the best row's linear lower bound.
             let corner: Vec<f64> =
                 (0..bx.dim()).map(|i| if lin[i] > 0.0 { bx.lower[i] } else { bx.upper[i] }).collect();
-            let corner = falsify::into_region(&self.prop.regions[region], corner);
-            if let Some(res) = self.try_witness(region, &corner) {
+            let corner = falsify::into_region(&prop.regions[region], corner);
+            if let Some(res) = self.shared.try_witness(region, &corner) {
                 return res;
             }
             // A few gradient steps from that corner, inside this box.
-            let found =
-                falsify::descend(net, self.prop, region, conj, &bx, corner, BOX_DESCENT_STEPS, falsify::FIRST_STEP);
+            let found = falsify::descend(net, prop, region, conj, &bx, corner, BOX_DESCENT_STEPS, falsify::FIRST_STEP);
             if let Some(w) = found {
-                return self.record(w);
+                return self.shared.record(w);
             }
             // ReluVal's "smear": |gradient interval| (times the width, below),
             // with the gradient taken over every linear piece the bounds allow.
@@ -260,20 +212,21 @@ impl<'a> SplitSearch<'a> {
             }
         }
         let Some(unsafe_hull) = unsafe_hull else {
-            self.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
-            return SplitResult::Safe;
+            self.shared.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+            return Settled::Safe;
         };
         // Every unsafe input lies in the hull: when it is noticeably smaller,
         // continue on it alone (its bounds are tighter) instead of splitting.
         if refute::shrinkage(&bx, &unsafe_hull) >= MIN_SHRINK && depth < MAX_DEPTH {
             return self.explore(region, unsafe_hull, still_open, depth + 1, Some(&bounds), warm, input_cuts);
         }
-        if let Some(res) = self.try_witness(region, &falsify::into_region(&self.prop.regions[region], bx.center())) {
+        if let Some(res) = self.shared.try_witness(region, &falsify::into_region(&prop.regions[region], bx.center())) {
             return res;
         }
         // The bounds of `bx` hold on its sub-box `unsafe_hull` too.
         if bounds.unstable_count(net) <= self.milp_max_unstable || depth >= MAX_DEPTH {
-            return self.milp(region, &unsafe_hull, &bounds, &still_open);
+            let base = encode_compact(net, &unsafe_hull, &bounds);
+            return self.shared.solve_disjuncts(region, &base, still_open.iter().map(|&d| &dnf.disjuncts[d]));
         }
         let h = &unsafe_hull;
         let dim = (0..h.dim())
@@ -286,7 +239,7 @@ impl<'a> SplitSearch<'a> {
             || self.explore(region, left, left_open, depth + 1, Some(&bounds), left_warm, input_cuts),
             || self.explore(region, right, still_open, depth + 1, Some(&bounds), warm, input_cuts),
         );
-        combine(a, b)
+        a.and(b)
     }
 
     /// What the bounds leave of conjunction `conj` on `bx`: `None` when they
@@ -372,39 +325,6 @@ impl<'a> SplitSearch<'a> {
         };
         Some(OpenPart { within, lin: best_lin, row: &conj.constraints[best].coeffs })
     }
-
-    /// Check a candidate point; on success record it and stop all workers.
-    fn try_witness(&self, region: usize, x: &[f64]) -> Option<SplitResult> {
-        let w = check_witness(self.net, self.prop, region, x)?;
-        Some(self.record(w))
-    }
-
-    /// Record a validated witness and stop all workers.
-    fn record(&self, w: Witness) -> SplitResult {
-        self.stop.store(true, Ordering::Relaxed);
-        self.found.lock().expect("no worker panics while holding the lock").get_or_insert(w.clone());
-        SplitResult::Violated(w)
-    }
-
-    /// Settle the open disjuncts on `bx` with one MILP each.
-    fn milp(&self, region: usize, bx: &InputBox, bounds: &NetworkBounds, open: &[usize]) -> SplitResult {
-        let base = encode_compact(self.net, bx, bounds);
-        self.stats.max_binaries.fetch_max(base.stats.binaries, Ordering::Relaxed);
-        let mut result = SplitResult::Safe;
-        for &d in open {
-            let conj = &self.prop.regions[region].unsafe_set.disjuncts[d];
-            let mut solved = 0;
-            // Workers already use every core; each MILP gets one thread.
-            let outcome = solve_disjunct(self.net, self.prop, region, &base, conj, self.deadline, 1, &mut solved);
-            self.stats.milps.fetch_add(solved, Ordering::Relaxed);
-            match outcome {
-                DisjunctResult::Proved => {}
-                DisjunctResult::Violated(w) => return self.record(w),
-                DisjunctResult::Unknown(r) => result = SplitResult::Unknown(r),
-            }
-        }
-        result
-    }
 }
 
 /// For each input, the largest `|d (c·y) / d x_i|` over every combination of
@@ -421,15 +341,12 @@ fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> 
     for (layer, b) in net.layers().iter().zip(&bounds.layers).rev() {
         for i in 0..lo.len() {
             let (l, u) = (b.lower[i], b.upper[i]);
-            // Slopes available on [l, u]: at the ends and just past each kink inside.
+            // Slopes available on [l, u]: at the ends and on both sides of each kink inside.
             let mut smin = layer.activation.slope(i, l).min(layer.activation.slope(i, u));
             let mut smax = layer.activation.slope(i, l).max(layer.activation.slope(i, u));
-            for k in layer.activation.kinks(i) {
-                if l < k && k < u {
-                    let (a, b) = (layer.activation.slope(i, k), layer.activation.slope(i, k - 1e-12 * (1.0 + k.abs())));
-                    smin = smin.min(a).min(b);
-                    smax = smax.max(a).max(b);
-                }
+            for k in layer.activation.kinks_inside(i, l, u).iter() {
+                smin = smin.min(k.left).min(k.right);
+                smax = smax.max(k.left).max(k.right);
             }
             let cands = [lo[i] * smin, lo[i] * smax, hi[i] * smin, hi[i] * smax];
             lo[i] = cands.iter().copied().fold(f64::INFINITY, f64::min);
@@ -473,15 +390,6 @@ struct OpenPart<'c> {
     lin: Vec<f64>,
     /// That row's output coefficients.
     row: &'c [(usize, f64)],
-}
-
-/// Violated beats unknown beats safe.
-pub(crate) fn combine(a: SplitResult, b: SplitResult) -> SplitResult {
-    match (a, b) {
-        (SplitResult::Violated(w), _) | (_, SplitResult::Violated(w)) => SplitResult::Violated(w),
-        (SplitResult::Unknown(r), _) | (_, SplitResult::Unknown(r)) => SplitResult::Unknown(r),
-        _ => SplitResult::Safe,
-    }
 }
 
 #[cfg(test)]

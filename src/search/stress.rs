@@ -133,7 +133,7 @@ fn check_all(what: &str, net: &Network, prop: &Property, truth: Truth) -> Tally 
             }
             Verdict::Violated { witness } => {
                 tally.violated += 1;
-                assert!(check_witness(net, prop, witness.region, &witness.input).is_some(), "{what}, {name}");
+                assert!(check_witness(net, prop, witness.region(), witness.input()).is_some(), "{what}, {name}");
                 if truth != Truth::Violated {
                     fail("violated, though the property is true");
                 }

@@ -354,7 +354,7 @@ mod tests {
                     .flat_map(|j| {
                         let (b, act) = (&nb.layers[j], &net.layers()[j].activation);
                         (0..b.len()).filter_map(move |i| {
-                            Some((j, i, act.kinks(i).into_iter().find(|&k| b.lower[i] < k && k < b.upper[i])?))
+                            Some((j, i, act.kinks_inside(i, b.lower[i], b.upper[i]).iter().next()?.at))
                         })
                     })
                     .collect();

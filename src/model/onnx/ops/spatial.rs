@@ -641,7 +641,10 @@ mod tests {
         let small = crate::limits::LoadLimits { max_weights: 100_000, ..Default::default() };
         let err = crate::model::onnx::load_bytes_with(&bytes, &small).unwrap_err();
         assert_eq!(err.kind(), crate::error::ErrorKind::Limit, "{err}");
-        assert!(err.to_string().contains("one entry per output and kernel weight"), "refused by the map instead: {err}");
+        assert!(
+            err.to_string().contains("one entry per output and kernel weight"),
+            "refused by the map instead: {err}"
+        );
     }
 
     #[test]
