@@ -94,7 +94,9 @@ fn describe(outcome: &Outcome) -> String {
         Verdict::Holds { proved_by } => format!("holds (proved by {})", proved_by.name()),
         Verdict::Violated { witness } => format!(
             "violated: x = {:.4} gives abs = {:.4} (and x back = {:.4})",
-            witness.input()[0], witness.output()[0], witness.output()[1]
+            witness.input()[0],
+            witness.output()[0],
+            witness.output()[1]
         ),
         Verdict::Unknown { reason } => format!("unknown: {reason}"),
     }

@@ -137,7 +137,10 @@ fn main() -> Result<()> {
         match &r.witness {
             Some(w) => println!(
                 "; broken at {:.5}: x = ({:.5}, {:.5}) gives y = {:.5}",
-                r.broken, w.input()[0], w.input()[1], w.output()[0]
+                r.broken,
+                w.input()[0],
+                w.input()[1],
+                w.output()[0]
             ),
             None => println!("; unknown at {:.5}", r.broken),
         }

@@ -286,7 +286,10 @@ fn disagreement(verdict: &Verdict, w: &Witness) -> Error {
         format!(
             "verdicts disagree: {what}: input {:?}, output {:?} (region {}, disjunct {}). This is a bug in \
              reluverify; please report it with the model and property files",
-            w.input(), w.output(), w.region(), w.disjunct()
+            w.input(),
+            w.output(),
+            w.region(),
+            w.disjunct()
         ),
     )
 }
@@ -478,7 +481,8 @@ fn format_text(o: &Outcome, prop: &Property, witness_file: Option<&Path>) -> Str
         let _ = writeln!(
             out,
             "counterexample (validated by an f64 forward pass), region {}, unsafe disjunct {}:",
-            witness.region(), witness.disjunct()
+            witness.region(),
+            witness.disjunct()
         );
         let _ = writeln!(out, "  input:  {}", format_vector(witness.input(), &prop.input_names));
         let _ = writeln!(out, "  output: {}", format_vector(witness.output(), &prop.output_names));

@@ -143,7 +143,8 @@ pub fn cross_check(
             let logit_net = net.clone().with_output_activation(None);
             let mut on_logits = cross_check(&logit_net, &translated.property, verdict, deadline, threads)?;
             if let CrossCheck::Disagrees { witness } = &on_logits.result {
-                on_logits.result = match check_witness(net, prop, translated.regions[witness.region()], witness.input()) {
+                on_logits.result = match check_witness(net, prop, translated.regions[witness.region()], witness.input())
+                {
                     Some(witness) => CrossCheck::Disagrees { witness },
                     None => inconclusive(
                         "a counterexample on the logits fails the f64 check on the activated outputs".into(),
