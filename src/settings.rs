@@ -126,7 +126,8 @@ impl Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Input splitting for inputs of at most
-    /// [`crate::search::INPUT_SPLIT_MAX_DIM`] dimensions, phase splitting otherwise.
+    /// [`crate::search::INPUT_SPLIT_MAX_DIM`] dimensions; otherwise the MILP
+    /// for a network with one layer of kinks, phase splitting for deeper ones.
     Auto,
     /// Branch and bound over the input box with symbolic bounds, sending
     /// boxes with few unstable neurons to the MILP.

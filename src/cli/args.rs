@@ -82,7 +82,7 @@ pub struct BoundsArgs {
 /// `--strategy` values of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StrategyArg {
-    /// Input splitting for few inputs, phase splitting otherwise.
+    /// Input splitting for few inputs; else MILP with one hidden layer, phase splitting deeper.
     Auto,
     /// Branch and bound over the input box.
     InputSplit,
