@@ -17,7 +17,7 @@
 //! | [`max_elements`](LoadLimits::max_elements) | `--max-elements` | 2^24 | elements of one tensor, neurons of one layer, inputs and outputs a property declares, input bounds its regions hold together |
 //! | [`max_weights`](LoadLimits::max_weights) | `--max-weights` | 2^27 | values a model loader builds in all: weights of every layer and intermediate map, computed constants (1 GiB of f64) |
 //! | [`max_nesting`](LoadLimits::max_nesting) | `--max-nesting` | 256 | list nesting of a VNN-LIB file (at most [`NESTING_CEILING`]) |
-//! | [`max_dnf_terms`](LoadLimits::max_dnf_terms) | `--max-dnf-terms` | 10,000 | disjuncts of an unsafe set in disjunctive normal form, and boxes of a JSON `input_boxes` |
+//! | [`max_dnf_terms`](LoadLimits::max_dnf_terms) | `--max-dnf-terms` | 10,000 | disjuncts that disjunctive normal form adds beyond those the file writes out, and JSON (box, unsafe disjunct) pairs beyond those listed |
 //!
 //! JSON nesting is bounded by `serde_json` itself (128 levels). File sizes are
 //! enforced while reading, not only from the file's metadata, so a pipe or a

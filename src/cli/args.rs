@@ -264,7 +264,7 @@ pub struct LimitArgs {
     /// Deepest list nesting of a VNN-LIB property (at most 1024).
     #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_nesting)]
     pub max_nesting: usize,
-    /// Most disjuncts of an unsafe set (after DNF expansion) and boxes of a property.
+    /// Most disjuncts that DNF expansion may add beyond those the property writes out.
     #[arg(long, value_name = "N", default_value_t = LoadLimits::default().max_dnf_terms)]
     pub max_dnf_terms: usize,
 }

@@ -127,9 +127,10 @@ pub fn parse(text: &str) -> Result<Property> {
     parse_with(text, &LoadLimits::default())
 }
 
-/// [`parse`] within `limits`: at most `max_dnf_terms` boxes and unsafe
-/// disjuncts, and at most `max_elements` constraints once the unsafe set is
-/// copied into every box. Nesting is bounded by `serde_json` (128 levels).
+/// [`parse`] within `limits`: at most `max_dnf_terms` (box, unsafe
+/// disjunct) pairs beyond the boxes and disjuncts the file lists (a long
+/// list alone is bounded by the file size), and at most `max_elements`
+/// constraints once the unsafe set is copied into every box. Nesting is bounded by `serde_json` (128 levels).
 pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     let file: PropertyFile = serde_json::from_str(text).map_err(json_error)?;
     if let Some(ball) = &file.linf_ball {
@@ -206,11 +207,18 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     };
     let outputs = Names::outputs(file.outputs.as_deref(), input_names)?;
     let (unsafe_set, argmax) = unsafe_set(&file, &outputs)?;
+    let (boxes_n, disjuncts_n) = (input_boxes.len(), unsafe_set.disjuncts.len());
+    let pairs = boxes_n.saturating_mul(disjuncts_n);
     let max = limits.max_dnf_terms;
-    for (what, count) in [("input_boxes lists", input_boxes.len()), ("unsafe.any lists", unsafe_set.disjuncts.len())] {
-        if count > max {
-            return Err(limit_error(format!("{what} {count} items, more than the limit of {max}"), "max-dnf-terms"));
-        }
+    if pairs > max.saturating_add(boxes_n + disjuncts_n) {
+        return Err(limit_error(
+            format!(
+                "{boxes_n} input_boxes times {disjuncts_n} unsafe disjuncts make {pairs} pairs to verify, more than \
+                 {max} beyond the {} listed",
+                boxes_n + disjuncts_n
+            ),
+            "max-dnf-terms",
+        ));
     }
     let rows: usize = unsafe_set.disjuncts.iter().map(|d| d.constraints.len()).sum::<usize>() + input_constraints.len();
     let copies = rows.saturating_mul(input_boxes.len());
@@ -287,16 +295,6 @@ fn parse_ball(file: &PropertyFile, ball: &LinfBall, limits: &LoadLimits) -> Resu
         .map_err(|e| spec_error(format!("linf_ball: {}", e.message())))?;
     let outputs = Names::outputs(file.outputs.as_deref(), HashSet::new())?;
     let (unsafe_set, argmax) = unsafe_set(file, &outputs)?;
-    if unsafe_set.disjuncts.len() > limits.max_dnf_terms {
-        return Err(limit_error(
-            format!(
-                "unsafe.any lists {} items, more than the limit of {}",
-                unsafe_set.disjuncts.len(),
-                limits.max_dnf_terms
-            ),
-            "max-dnf-terms",
-        ));
-    }
     Ok(Property {
         regions: vec![Region::boxed(input, unsafe_set)],
         declared_inputs: Some(ball.center.len()),
@@ -1041,6 +1039,25 @@ mod tests {
         .unwrap();
         assert!(p.regions.iter().all(|r| r.input_constraints == vec![row(&[(1, -1.0), (0, 1.0)], 2.0)]));
         assert!(parse(&with_input_constraints("[]")).unwrap().regions[0].input_constraints.is_empty());
+    }
+
+    /// Listed boxes and disjuncts are bounded by the file size; what
+    /// `max_dnf_terms` caps is their product beyond what is listed.
+    #[test]
+    fn box_and_disjunct_pairs_are_capped_beyond_the_listed_ones() {
+        let few = LoadLimits { max_dnf_terms: 5, ..LoadLimits::default() };
+        let text = |boxes: usize, disjuncts: usize| {
+            let boxes = vec![r#"[{"lower": 0, "upper": 1}]"#; boxes].join(", ");
+            let any = (0..disjuncts).map(|i| format!(r#""y0 <= {i}""#)).collect::<Vec<_>>().join(", ");
+            format!(r#"{{"input_boxes": [{boxes}], "unsafe": {{"any": [{any}]}}}}"#)
+        };
+        assert_eq!(parse_with(&text(100, 1), &few).unwrap().regions.len(), 100);
+        assert_eq!(parse_with(&text(1, 100), &few).unwrap().regions[0].unsafe_set.disjuncts.len(), 100);
+        // 4 x 3 = 12 pairs: 5 beyond the 7 listed.
+        assert_eq!(parse_with(&text(4, 3), &few).unwrap().regions.len(), 4);
+        let e = parse_with(&text(4, 4), &few).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
+        assert!(e.message().contains("16 pairs") && e.message().contains("--max-dnf-terms"), "{e}");
     }
 
     #[test]

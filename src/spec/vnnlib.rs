@@ -43,8 +43,10 @@
 //! single terms (the usual `(assert (<= X_3 0.5))` lines) are gathered once
 //! and only then copied into every term, so the cost is linear in the size
 //! of the result. The expansion is bounded by [`LoadLimits`] before it is
-//! built: at most `max_dnf_terms` terms, at most `max_elements` comparisons
-//! in all terms together and at most `max_elements` input bounds in all
+//! built: at most `max_dnf_terms` terms beyond the disjuncts the file writes
+//! out (the arguments of its `or`s: a flat disjunction of 60,000
+//! conjunctions is 60,000 terms and no expansion, and is bounded by the file
+//! size instead), at most `max_elements` comparisons in all terms together and at most `max_elements` input bounds in all
 //! boxes together (terms x inputs); beyond them the error is
 //! [`ErrorKind::Limit`]. Each comparison must be over inputs only or outputs
 //! only:
@@ -169,6 +171,9 @@ struct Parser<'a> {
     output_decls: Vec<Option<usize>>,
     /// Every comparison read so far; [`Terms`] refer to them by index.
     atoms: Vec<Atom>,
+    /// Arguments of the `or`s read so far: the disjuncts the file writes
+    /// out, which `max_dnf_terms` comes on top of.
+    written: usize,
     /// What the file may declare and expand to.
     limits: &'a LoadLimits,
 }
@@ -181,6 +186,7 @@ impl<'a> Parser<'a> {
             input_decls: Vec::new(),
             output_decls: Vec::new(),
             atoms: Vec::new(),
+            written: 0,
             limits,
         }
     }
@@ -196,13 +202,15 @@ impl<'a> Parser<'a> {
     }
 
     /// Refuse a DNF of `terms` terms holding `atoms` comparisons in all,
-    /// reported at byte `offset`, beyond the limits.
+    /// reported at byte `offset`, beyond the limits: more terms than the
+    /// disjuncts written so far plus `max_dnf_terms`.
     fn check_size(&self, terms: usize, atoms: usize, offset: usize) -> Result<()> {
         let max = self.limits.max_dnf_terms;
-        if terms > max {
+        if terms > max.saturating_add(self.written) {
             let msg = format!(
-                "the assertions expand to more than {max} disjuncts in disjunctive normal form; \
-                 split the property into several files"
+                "the assertions expand to {terms} disjuncts in disjunctive normal form, more than \
+                 {max} beyond the {written} the file writes out; split the property into several files",
+                written = self.written
             );
             return Err(self.limit_err(offset, msg, "max-dnf-terms"));
         }
@@ -331,6 +339,7 @@ impl<'a> Parser<'a> {
             "or" => {
                 let mut terms = Terms::new();
                 let mut atoms = 0usize;
+                self.written = self.written.saturating_add(args.len());
                 for a in args {
                     let part = self.formula(a)?;
                     atoms = atoms.saturating_add(part.iter().map(Vec::len).sum());
@@ -1041,14 +1050,29 @@ mod tests {
             let atoms: String = (0..n).map(|i| format!(" (<= {var} {i})")).collect();
             format!("(assert (or{atoms}))\n")
         };
-        let ok = with_head(&(ors(100, "Y_0") + &ors(100, "Y_1")));
-        assert_eq!(parse(&ok).unwrap().regions[0].unsafe_set.disjuncts.len(), 10_000);
-        let e = parse(&with_head(&(ors(100, "Y_0") + &ors(101, "Y_1")))).unwrap_err();
+        // 100 x 102 terms are 10,000 beyond the 202 written disjuncts.
+        let ok = with_head(&(ors(100, "Y_0") + &ors(102, "Y_1")));
+        assert_eq!(parse(&ok).unwrap().regions[0].unsafe_set.disjuncts.len(), 10_200);
+        let e = parse(&with_head(&(ors(100, "Y_0") + &ors(103, "Y_1")))).unwrap_err();
         assert_eq!((e.kind(), e.line_col()), (ErrorKind::Limit, Some((10, 9))));
+        assert!(e.message().contains("10300 disjuncts"), "{e}");
         // The limit is the configured one.
         let few = LoadLimits { max_dnf_terms: 99, ..LoadLimits::default() };
-        assert_eq!(parse_with(&with_head(&ors(100, "Y_0")), &few).unwrap_err().kind(), ErrorKind::Limit);
-        assert!(parse_with(&with_head(&ors(99, "Y_0")), &few).is_ok());
+        let e = parse_with(&with_head(&(ors(12, "Y_0") + &ors(11, "Y_1"))), &few).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
+        assert!(parse_with(&with_head(&(ors(10, "Y_0") + &ors(11, "Y_1"))), &few).is_ok());
+    }
+
+    /// A flat disjunction expands to no more terms than it writes out: its
+    /// size is bounded by the file size limit, not by `max_dnf_terms`.
+    #[test]
+    fn written_disjuncts_are_not_an_expansion() {
+        let few = LoadLimits { max_dnf_terms: 10, ..LoadLimits::default() };
+        let terms: String = (0..5000)
+            .map(|i| format!(" (and (>= X_0 {}) (<= X_0 {}) (>= Y_0 {i}))", i as f64 / 5e3, (i + 1) as f64 / 5e3))
+            .collect();
+        let prop = parse_with(&with_head(&format!("(assert (or{terms}))\n")), &few).unwrap();
+        assert_eq!(prop.regions.len(), 5000);
     }
 
     /// Thousands of shared comparisons times thousands of disjuncts would
