@@ -169,8 +169,9 @@ pub struct Stats {
     /// Wall time spent in each phase.
     pub phases: Phases,
     /// The bounds of each region's whole box that the proof search started
-    /// from (with the method and time they took), in region order; empty
-    /// when no proof search ran.
+    /// from (with the method and time they took), in region order, for at
+    /// most the first [`REPORTED_ROOT_BOUNDS`](crate::search::REPORTED_ROOT_BOUNDS)
+    /// regions; empty when no proof search ran.
     pub root_bounds: Vec<RootBounds>,
     /// How well scaled the encodings of the regions a proof search ran on
     /// are (`None` when no proof search ran).

@@ -95,6 +95,16 @@ impl Bounds {
             upper: self.upper.iter().zip(&other.upper).map(|(a, b)| a.min(*b)).collect(),
         }
     }
+
+    /// Widen to hold `other` too, neuron by neuron.
+    pub fn widen_to(&mut self, other: &Bounds) {
+        for (a, b) in self.lower.iter_mut().zip(&other.lower) {
+            *a = a.min(*b);
+        }
+        for (a, b) in self.upper.iter_mut().zip(&other.upper) {
+            *a = a.max(*b);
+        }
+    }
 }
 
 /// Pre-activation bounds for every layer of a network, in layer order. The
@@ -109,6 +119,14 @@ impl NetworkBounds {
     /// Bounds on the network output.
     pub fn output(&self) -> &Bounds {
         self.layers.last().expect("bounds of a network with no layer")
+    }
+
+    /// Widen to hold `other` (bounds of the same network) too: the bounds
+    /// of the union of the boxes the two bound.
+    pub fn widen_to(&mut self, other: &NetworkBounds) {
+        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
+            a.widen_to(b);
+        }
     }
 
     /// Count neurons with a kink strictly inside `(l, u)`: the ones a MILP

@@ -127,8 +127,18 @@ impl Default for Scaling {
 
 impl Scaling {
     /// Measure the encoding of `net` over `input` with neuron `bounds` (as
-    /// the search computed them) and unsafe set `unsafe_set`.
-    pub fn measure(net: &Network, input: &InputBox, bounds: &NetworkBounds, unsafe_set: &Dnf) -> Scaling {
+    /// the search computed them) and the unsafe rows of `unsafe_sets`.
+    ///
+    /// Every quantity grows with the magnitudes of the bounds, so the
+    /// measure of the regions' hull (box and bounds widened to hold every
+    /// region's) covers each region's: one pass over the weights serves a
+    /// property of thousands of regions.
+    pub fn measure<'a>(
+        net: &Network,
+        input: &InputBox,
+        bounds: &NetworkBounds,
+        unsafe_sets: impl IntoIterator<Item = &'a Dnf>,
+    ) -> Scaling {
         let mut s = Scaling::default();
         // Magnitudes of the current layer's inputs, and the estimated
         // rounding error of their f64 values (inputs are exact).
@@ -161,7 +171,7 @@ impl Scaling {
             mag = next_mag;
             err = next_err;
         }
-        for row in unsafe_set.disjuncts.iter().flat_map(|d| &d.constraints) {
+        for row in unsafe_sets.into_iter().flat_map(|u| &u.disjuncts).flat_map(|d| &d.constraints) {
             let mut dropped = 0.0;
             for &(k, c) in &row.coeffs {
                 s.coefficient(c, mag[k], &mut dropped);
@@ -257,7 +267,7 @@ mod tests {
     fn measure(net: &Network, lower: &[f64], upper: &[f64], rows: &[(usize, f64)]) -> Scaling {
         let prop = testutil::property(lower, upper, &[&[(rows, 0.0)]]);
         let r = &prop.regions[0];
-        Scaling::measure(net, &r.input, &symbolic::compute(net, &r.input), &r.unsafe_set)
+        Scaling::measure(net, &r.input, &symbolic::compute(net, &r.input), [&r.unsafe_set])
     }
 
     #[test]
@@ -267,7 +277,7 @@ mod tests {
             let net = testutil::random_network(&mut rng, 6);
             let prop = testutil::random_property(&mut rng, &net);
             let r = &prop.regions[0];
-            let s = Scaling::measure(&net, &r.input, &interval::compute(&net, &r.input), &r.unsafe_set);
+            let s = Scaling::measure(&net, &r.input, &interval::compute(&net, &r.input), [&r.unsafe_set]);
             assert!(s.warnings().is_empty(), "{s:?}");
             assert!(s.rounding > 0.0 && s.rounding < 1e-12, "{s:?}");
         }

@@ -35,11 +35,36 @@ pub fn into_region(region: &Region, x: Vec<f64>) -> Vec<f64> {
     }
 }
 
-/// Try up to `samples` points per region, until `deadline`; return the
-/// first validated witness.
+/// Regions that each get the whole sampling and descent budget. A property
+/// with more regions shares this many regions' worth among them (VNN-COMP's
+/// learned-index files list tens of thousands of small input intervals,
+/// where a full budget each took 15 ms per region, more than the proof):
+/// every region still gets its centre, and the input-splitting search,
+/// which probes and descends within every box its bounds leave open, finds
+/// the counterexamples of the rest. Properties of up to this many regions
+/// (ACAS Xu's have one or two) are sampled as before.
+pub const FULL_BUDGET_REGIONS: usize = 16;
+
+/// `budget` (samples or restarts for one region) for each of `regions`
+/// regions under [`FULL_BUDGET_REGIONS`].
+fn per_region(budget: usize, regions: usize) -> usize {
+    if regions <= FULL_BUDGET_REGIONS {
+        budget
+    } else {
+        budget * FULL_BUDGET_REGIONS / regions
+    }
+}
+
+/// Try the centre and up to `samples` more points per region (fewer each
+/// when there are many regions, see [`FULL_BUDGET_REGIONS`]), until
+/// `deadline`; return the first validated witness.
 pub fn sample(net: &Network, prop: &Property, samples: usize, seed: u64, deadline: Option<Instant>) -> Option<Witness> {
     let mut rng = Rng::new(seed);
+    let samples = per_region(samples, prop.regions.len());
     for (r, region) in prop.regions.iter().enumerate() {
+        if past(deadline) {
+            return None;
+        }
         let b = &region.input;
         if let Some(w) = check_witness(net, prop, r, &into_region(region, b.center())) {
             return Some(w);
@@ -137,7 +162,8 @@ pub fn descend(
 }
 
 /// Search for a counterexample by [`descend`] on each unsafe disjunct, from
-/// the box centre and `restarts - 1` random starts per region, the first
+/// the box centre and `restarts - 1` random starts per region (fewer, or
+/// none, when there are many regions: [`FULL_BUDGET_REGIONS`]), the first
 /// step alternating between [`FIRST_STEP`] and [`WIDE_FIRST_STEP`], until
 /// `deadline`. The network is piecewise linear, so the gradient is exact
 /// inside each linear region.
@@ -149,6 +175,7 @@ pub fn gradient_descent(
     deadline: Option<Instant>,
 ) -> Option<Witness> {
     let mut rng = Rng::new(seed ^ 0x5EED);
+    let restarts = per_region(restarts, prop.regions.len());
     for r in 0..prop.regions.len() {
         for restart in 0..restarts {
             let start = if restart == 0 { Start::Centre } else { Start::Random(&mut rng) };

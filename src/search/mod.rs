@@ -41,7 +41,8 @@ pub mod split;
 mod stress;
 
 use crate::margins::UNSAFE_RELAX;
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -245,6 +246,12 @@ fn verify_boxes(
 /// Branch and bound (input or phase splitting, `path`) on a thread pool of
 /// `settings.threads` workers: per region, root bounds of the whole box,
 /// then the search.
+///
+/// Input splitting runs the regions in parallel (each region's tree also
+/// splits across the workers): a property may list thousands of small
+/// regions (VNN-COMP's learned-index files), each settled in a few boxes.
+/// Phase splitting takes them one at a time, since its root bounds are the
+/// expensive part and their memory grows with the network.
 fn branch_and_bound(
     net: &Network,
     prop: &Property,
@@ -257,8 +264,14 @@ fn branch_and_bound(
     let input_split = split::SplitSearch::new(net, prop, deadline, settings);
     let phase_split = phase_split::PhaseSearch::new(net, prop, deadline, settings);
     let root_method = if path == SearchPath::InputSplit { settings.split_bounds } else { settings.phase_bounds };
-    let mut unknown = None;
-    for (r, region) in prop.regions.iter().enumerate() {
+    // The hull of the bounded regions' boxes and root bounds, on which the
+    // scaling is measured once for all of them (`Scaling::measure`).
+    let hull: Mutex<Option<(InputBox, NetworkBounds)>> = Mutex::new(None);
+    let run_region = |r: usize| -> RegionRun {
+        let region = &prop.regions[r];
+        if past(deadline) || input_split.stopped() || phase_split.stopped() {
+            return RegionRun::stopped();
+        }
         // The region's whole box, bounded once; the search refines these.
         // Stability and scaling are reported for these bounds, before any split.
         let started = Instant::now();
@@ -272,41 +285,92 @@ fn branch_and_bound(
             _ => region_bounds(net, region, root_method, lp_deadline, deadline, settings.threads)
                 .map(|nb| (nb, Default::default())),
         };
-        stats.phases.bounds += started.elapsed();
+        let bounds_time = started.elapsed();
         let Ok((root, slopes)) = root else {
-            unknown.get_or_insert(UnknownReason::TimeLimit);
-            break;
+            return RegionRun { bounds_time, ..RegionRun::stopped() };
         };
-        stats.root_bounds.push(RootBounds { method: root_method, bounds: root.clone(), time: started.elapsed() });
         if past(deadline) {
-            unknown.get_or_insert(UnknownReason::TimeLimit);
-            break;
+            return RegionRun { bounds_time, ..RegionRun::stopped() };
         }
-        stats.record_scaling(Scaling::measure(net, &region.input, &root, &region.unsafe_set));
-        stats.region_unstable.push(root.unstable_count(net));
-        let result = pool.install(|| match path {
+        let settled = match path {
             SearchPath::InputSplit => input_split.run(r, Some(&root)),
             _ => phase_split.run(r, &root, &slopes),
-        });
-        match result {
-            Settled::Safe => {}
-            Settled::Violated(witness) => {
-                input_split.stats().add_to(stats);
-                phase_split.stats().add_to(stats);
-                return Ok(Verdict::Violated { witness });
+        };
+        match &mut *hull.lock().expect("no worker panics while holding the lock") {
+            Some((input, bounds)) => {
+                *input = refute::hull(input, &region.input);
+                bounds.widen_to(&root);
             }
+            empty => *empty = Some((region.input.clone(), root.clone())),
+        }
+        RegionRun {
+            unstable: Some(root.unstable_count(net)),
+            root: (r < REPORTED_ROOT_BOUNDS).then_some(RootBounds {
+                method: root_method,
+                bounds: root,
+                time: bounds_time,
+            }),
+            bounds_time,
+            settled,
+        }
+    };
+    let runs: Vec<RegionRun> = pool.install(|| match path {
+        SearchPath::InputSplit => (0..prop.regions.len()).into_par_iter().map(run_region).collect(),
+        _ => (0..prop.regions.len()).map(run_region).collect(),
+    });
+    input_split.stats().add_to(stats);
+    phase_split.stats().add_to(stats);
+    if let Some((input, bounds)) = hull.into_inner().expect("no worker panicked while holding the lock") {
+        stats.record_scaling(Scaling::measure(net, &input, &bounds, prop.regions.iter().map(|r| &r.unsafe_set)));
+    }
+    let mut unknown = None;
+    for run in runs {
+        stats.phases.bounds += run.bounds_time;
+        stats.root_bounds.extend(run.root);
+        stats.region_unstable.extend(run.unstable);
+        match run.settled {
+            Settled::Safe => {}
+            Settled::Violated(witness) => return Ok(Verdict::Violated { witness }),
             Settled::Unknown(reason) => {
                 unknown.get_or_insert(reason);
             }
         }
     }
-    input_split.stats().add_to(stats);
-    phase_split.stats().add_to(stats);
     Ok(match unknown {
         Some(reason) => Verdict::Unknown { reason },
         None if stats.milps > 0 => Verdict::Holds { proved_by: ProofMethod::Milp },
         None => Verdict::Holds { proved_by: ProofMethod::Bounds },
     })
+}
+
+/// Regions whose root bounds a run keeps for `check -v` (the first ones):
+/// each is a pair of vectors over every neuron, and a property may have
+/// thousands of regions.
+pub const REPORTED_ROOT_BOUNDS: usize = 16;
+
+/// What the search of one region of [`branch_and_bound`] left.
+struct RegionRun {
+    /// Its root bounds, for the first [`REPORTED_ROOT_BOUNDS`] regions.
+    root: Option<RootBounds>,
+    /// Unstable neurons under the root bounds (`None`: not bounded).
+    unstable: Option<usize>,
+    /// Wall time of the root bounds.
+    bounds_time: Duration,
+    /// The region's result.
+    settled: Settled,
+}
+
+impl RegionRun {
+    /// A region not searched: the run stopped (deadline or a counterexample
+    /// elsewhere) before or while it was bounded.
+    fn stopped() -> RegionRun {
+        RegionRun {
+            root: None,
+            unstable: None,
+            bounds_time: Duration::ZERO,
+            settled: Settled::Unknown(UnknownReason::TimeLimit),
+        }
+    }
 }
 
 /// Tight bounds per region, then one MILP per disjunct the bounds leave open.
@@ -340,7 +404,7 @@ fn milp_per_region(
             unknown.get_or_insert(UnknownReason::TimeLimit);
             break;
         }
-        stats.record_scaling(Scaling::measure(net, &region.input, &nb, &region.unsafe_set));
+        stats.record_scaling(Scaling::measure(net, &region.input, &nb, [&region.unsafe_set]));
         stats.region_unstable.push(nb.unstable_count(net));
         let open: Vec<&Conjunction> =
             region.unsafe_set.disjuncts.iter().filter(|conj| !bounds_exclude(net, &region.input, &nb, conj)).collect();
@@ -414,7 +478,9 @@ fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Activation;
+    use crate::model::{Activation, Layer};
+    use crate::rng::Rng;
+    use crate::spec::{Dnf, LinearConstraint};
     use crate::testutil::{self, layer};
 
     fn holds(net: &Network, prop: &Property) -> bool {
@@ -684,6 +750,74 @@ mod tests {
     /// Soak cases `cargo test` runs (a few seconds); `make soak` sets
     /// `RELUVERIFY_SOAK_CASES` for a long run.
     const FAST_SOAK_CASES: u64 = 300;
+
+    /// Hundreds of small intervals of a one-input network, each with output
+    /// bounds just outside the network's range on it (the shape of
+    /// learned-index properties), judged on a grid: in one dimension every
+    /// point of `[a, b]` is within `h / 2` of a grid point or an end, so the
+    /// range there lies within the sampled one widened by `L h / 2`, where
+    /// `L`, the product of the layers' largest absolute row sums, bounds the
+    /// slope of a ReLU network.
+    #[test]
+    fn many_small_regions_against_a_lipschitz_grid() {
+        let mut rng = Rng::new(11);
+        let widths = [1, 12, 12, 1];
+        let layers: Vec<Layer> = widths
+            .windows(2)
+            .enumerate()
+            .map(|(k, w)| {
+                let weights: Vec<f64> = (0..w[0] * w[1]).map(|_| rng.range(-1.0, 1.0)).collect();
+                let bias: Vec<f64> = (0..w[1]).map(|_| rng.range(-0.5, 0.5)).collect();
+                let act = if k + 2 < widths.len() { Activation::Relu } else { Activation::Identity };
+                layer(w[1], w[0], &weights, &bias, act)
+            })
+            .collect();
+        let slope: f64 = layers
+            .iter()
+            .map(|l| {
+                let w = &l.affine.weights;
+                (0..w.rows()).map(|i| w.row(i).iter().map(|(_, v)| v.abs()).sum::<f64>()).fold(0.0, f64::max)
+            })
+            .product();
+        let net = Network::new(layers).unwrap();
+        const GRID: usize = 100_000;
+        let h = 1.0 / GRID as f64;
+        let f = |x: f64| net.forward(&[x])[0];
+        let grid: Vec<f64> = (0..=GRID).map(|i| f(i as f64 * h)).collect();
+        let slack = slope * h / 2.0 + 1e-4;
+        let mut regions = Vec::new();
+        for _ in 0..400 {
+            let width = rng.range(1e-3, 5e-2);
+            let a = rng.range(0.0, 1.0 - width);
+            let b = a + width;
+            let inside = grid[(a / h).ceil() as usize..=(b / h).floor() as usize].iter().copied();
+            let (lo, hi) = inside
+                .chain([f(a), f(b)])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+            let row =
+                |c: f64, rhs: f64| Conjunction { constraints: vec![LinearConstraint { coeffs: vec![(0, c)], rhs }] };
+            regions.push(Region {
+                input: InputBox::new(vec![a], vec![b]).unwrap(),
+                input_constraints: Vec::new(),
+                // y >= hi + slack, or y <= lo - slack.
+                unsafe_set: Dnf { disjuncts: vec![row(-1.0, -(hi + slack)), row(1.0, lo - slack)] },
+            });
+        }
+        let settings = Settings { threads: 2, ..Settings::default() };
+        let prop = Property::new(regions.clone());
+        let outcome = verify(&net, &prop, &settings).unwrap();
+        assert!(matches!(outcome.verdict, Verdict::Holds { .. }), "{:?}", outcome.verdict);
+        assert_eq!(outcome.stats.region_unstable.len(), 400);
+        // One region's upper bound lowered below its largest grid value by
+        // 1e-3: only that region is violated.
+        let k = 257;
+        regions[k].unsafe_set.disjuncts[0].constraints[0].rhs += slack + 1e-3;
+        let prop = Property::new(regions);
+        match verify(&net, &prop, &settings).unwrap().verdict {
+            Verdict::Violated { witness } => assert_eq!(witness.region(), k),
+            v => panic!("{v:?}"),
+        }
+    }
 
     #[test]
     fn abs_is_nonnegative_but_exceeds_point_nine() {

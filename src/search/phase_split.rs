@@ -207,6 +207,11 @@ impl<'a> PhaseSearch<'a> {
         }
     }
 
+    /// `true` once the search found a counterexample or its deadline passed.
+    pub fn stopped(&self) -> bool {
+        self.shared.stopped()
+    }
+
     /// The search's counters (`boxes` counts domains).
     pub fn stats(&self) -> &Counters {
         &self.shared.stats

@@ -29,7 +29,7 @@
 //! first, so memory stays proportional to the depth times the threads. The
 //! first validated counterexample stops every worker.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::bounds::symbolic::optimise::Warm;
@@ -60,9 +60,11 @@ pub const MAX_DEPTH: usize = 60;
 /// of two, on a box that may be much smaller than either half.
 pub const MIN_SHRINK: f64 = 0.1;
 
-/// Every this many boxes, a worker runs one gradient descent from a random
-/// point of the whole region (`falsify::restart_region`), costing about as
-/// much as a box. Counterexamples confined to a small part of a large region
+/// Every this many boxes of a region, a worker runs one gradient descent
+/// from a random point of the whole region (`falsify::restart_region`),
+/// costing about as much as a box on ACAS Xu. A region settled in fewer
+/// boxes (learned-index properties have thousands of tiny ones, settled in
+/// one or two boxes each) runs none: there the descents took half the time. Counterexamples confined to a small part of a large region
 /// (ACAS Xu net 1_9, property 7) are found this way long before the split
 /// search reaches them, while a proof pays about `1 / ATTACK_EVERY` extra.
 pub const ATTACK_EVERY: usize = 8;
@@ -89,6 +91,8 @@ pub const TIGHTEN_ROUNDS: usize = 2;
 /// One input-splitting search: the state its workers share, and its settings.
 pub struct SplitSearch<'a> {
     shared: Shared<'a>,
+    /// Boxes bounded so far in each region (for [`ATTACK_EVERY`]).
+    region_boxes: Vec<AtomicUsize>,
     box_bounds: BoundMethod,
     milp_max_unstable: usize,
     seed: u64,
@@ -107,10 +111,16 @@ impl<'a> SplitSearch<'a> {
     ) -> SplitSearch<'a> {
         SplitSearch {
             shared: Shared::new(net, prop, deadline),
+            region_boxes: prop.regions.iter().map(|_| AtomicUsize::new(0)).collect(),
             box_bounds: settings.split_bounds,
             milp_max_unstable: settings.split_milp_unstable,
             seed: settings.seed,
         }
+    }
+
+    /// `true` once the search found a counterexample or its deadline passed.
+    pub fn stopped(&self) -> bool {
+        self.shared.stopped()
     }
 
     /// The search's counters.
@@ -118,8 +128,9 @@ impl<'a> SplitSearch<'a> {
         &self.shared.stats
     }
 
-    /// Search region `region` (all its disjuncts), within `root` bounds of
-    /// its whole box when there are any (e.g. LP-tightened ones).
+    /// Search region `region` (all its disjuncts). `root`, when given, are
+    /// bounds of the region's whole box (symbolic, or tighter such as
+    /// LP-tightened ones), taken as that box's bounds.
     pub fn run(&self, region: usize, root: Option<&NetworkBounds>) -> Settled {
         let r = &self.shared.prop.regions[region];
         let open: Vec<usize> = (0..r.unsafe_set.disjuncts.len()).collect();
@@ -159,16 +170,21 @@ impl<'a> SplitSearch<'a> {
         }
         let Shared { net, prop, deadline, .. } = self.shared;
         let dnf = &prop.regions[region].unsafe_set;
-        let n = self.shared.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.boxes.fetch_add(1, Ordering::Relaxed);
+        let n = self.region_boxes[region].fetch_add(1, Ordering::Relaxed);
         if n % ATTACK_EVERY == ATTACK_EVERY - 1 {
-            // One global descent from a random start, seeded by the box count.
-            let start = falsify::Start::Random(&mut Rng::new(self.seed ^ n as u64));
+            // One global descent from a random start, seeded by the region
+            // and its box count.
+            let start = falsify::Start::Random(&mut Rng::new(self.seed ^ n as u64 ^ (region as u64) << 32));
             let found = falsify::restart_region(net, prop, region, start, falsify::FIRST_STEP, deadline);
             if let Some(w) = found {
                 return self.shared.record(w);
             }
         }
         let bounds = match (self.box_bounds, outer) {
+            // The region's root bounds were computed on this very box
+            // (symbolic, or tighter): bounding it again gives them back.
+            (_, Some(root)) if depth == 0 => root.clone(),
             (BoundMethod::Interval, Some(outer)) => interval::compute_within(net, &bx, outer),
             (BoundMethod::Interval, None) => interval::compute(net, &bx),
             (_, Some(outer)) => symbolic::compute_within(net, &bx, outer),
@@ -207,8 +223,11 @@ impl<'a> SplitSearch<'a> {
             }
             // ReluVal's "smear": |gradient interval| (times the width, below),
             // with the gradient taken over every linear piece the bounds allow.
-            for (sc, g) in score.iter_mut().zip(smear(net, &bounds, row_coeffs)) {
-                *sc += g;
+            // With one input there is nothing to choose.
+            if bx.dim() > 1 {
+                for (sc, g) in score.iter_mut().zip(smear(net, &bounds, row_coeffs)) {
+                    *sc += g;
+                }
             }
         }
         let Some(unsafe_hull) = unsafe_hull else {
