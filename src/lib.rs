@@ -58,6 +58,7 @@ pub mod limits;
 pub mod margins;
 pub mod milp;
 pub mod model;
+pub mod query;
 pub(crate) mod rng;
 pub mod search;
 pub mod settings;
