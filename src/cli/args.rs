@@ -34,7 +34,111 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write the MILP of each property region as a CPLEX LP or MPS file for any MILP solver.
     Encode(EncodeArgs),
+    /// Certified minimum and maximum of an output (or c.y) over a property's input region:
+    /// exit 0 within the gap, 3 cut short (best interval printed), 2 error.
+    Range(RangeArgs),
+    /// Largest L-infinity radius around a point on which the argmax stays K (or a property
+    /// holds): exit 0 within the tolerance, 3 cut short (best bracket printed), 2 error.
+    Radius(RadiusArgs),
+    /// Do two networks agree over a property's input region? Exit 0 equivalent, 1 a validated
+    /// input where they differ, 2 error, 3 unknown.
+    Equiv(EquivArgs),
 }
+
+// ---- range, radius, equiv (issue 25): the `query` module's subcommands ----
+
+/// Options of `range`, `radius` and `equiv` shared with `check`.
+#[derive(Debug, Args)]
+pub struct QueryRunArgs {
+    /// Time limit in seconds for the whole question; past it the best certified answer so far is printed (exit 3).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Search options, as for `check`.
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Arguments of `range`.
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The property (.json or .vnnlib): its input regions; its output constraints are ignored.
+    pub spec: PathBuf,
+    /// The output whose range to compute (0-based; default: every output, one after another).
+    #[arg(long, value_name = "K", conflicts_with = "objective")]
+    pub output: Option<usize>,
+    /// A linear objective of the outputs instead, such as "y0 - 0.5*y3 + 2 y1".
+    #[arg(long, value_name = "C.Y", allow_hyphen_values = true)]
+    pub objective: Option<String>,
+    /// Stop once proved and found values are this close (default: 1e-5 relative to max(1, |value|)).
+    #[arg(long, value_name = "G")]
+    pub gap: Option<f64>,
+    /// How to run and report.
+    #[command(flatten)]
+    pub run: QueryRunArgs,
+}
+
+/// Arguments of `radius`.
+#[derive(Debug, Args)]
+pub struct RadiusArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The centre: a .npy array, a JSON array or a CSV/text file of numbers (as for `robustness`).
+    #[arg(long, value_name = "FILE", required_unless_present = "spec", conflicts_with = "spec")]
+    pub center: Option<PathBuf>,
+    /// The output that must stay the largest (0-based).
+    #[arg(long, value_name = "K", required_unless_present = "spec")]
+    pub label: Option<usize>,
+    /// Instead of --center/--label: a property of one box around a centre (clipped to --lower/--upper,
+    /// as VNN-LIB robustness files are); its box's centre and its unsafe set are used.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// The valid input range's lower end, where balls are clipped (one number for every input).
+    #[arg(long, value_name = "L", allow_hyphen_values = true)]
+    pub lower: Option<f64>,
+    /// The valid input range's upper end (one number for every input).
+    #[arg(long, value_name = "U", allow_hyphen_values = true)]
+    pub upper: Option<f64>,
+    /// Stop once the proved radius and the counterexample's distance are this close (default 1e-4).
+    #[arg(long, value_name = "T")]
+    pub tolerance: Option<f64>,
+    /// How to run and report.
+    #[command(flatten)]
+    pub run: QueryRunArgs,
+}
+
+/// Arguments of `equiv`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("agreement").required(true).args(["tolerance", "same_argmax"])))]
+pub struct EquivArgs {
+    /// The first network (.onnx or .nnet); for --same-argmax, the reference.
+    pub model_a: PathBuf,
+    /// The second network, with the same inputs and outputs.
+    pub model_b: PathBuf,
+    /// The property (.json or .vnnlib): its input regions; its output constraints are ignored.
+    pub spec: PathBuf,
+    /// Agree when every output differs by less than T.
+    #[arg(long, value_name = "T")]
+    pub tolerance: Option<f64>,
+    /// Agree when B's argmax is A's wherever A's top output leads by --argmax-margin.
+    #[arg(long)]
+    pub same_argmax: bool,
+    /// The lead A's top output needs for --same-argmax to judge an input (default 1e-4).
+    #[arg(long, value_name = "D", requires = "same_argmax")]
+    pub argmax_margin: Option<f64>,
+    /// How to run and report.
+    #[command(flatten)]
+    pub run: QueryRunArgs,
+}
+
+// ---- end of range, radius, equiv ----
 
 /// Arguments of `encode`.
 #[derive(Debug, Args)]

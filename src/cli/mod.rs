@@ -11,6 +11,7 @@ mod encode;
 mod exit;
 mod output;
 mod point;
+mod query;
 mod report;
 
 pub use report::outcome_json;
@@ -72,6 +73,9 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Bench(a) => bench::bench(&a),
         args::Command::Bounds(a) => bounds::bounds(&a),
         args::Command::Encode(a) => encode::encode(&a),
+        args::Command::Range(a) => query::range(&a),
+        args::Command::Radius(a) => query::radius(&a),
+        args::Command::Equiv(a) => query::equiv(&a),
     }
 }
 

@@ -373,7 +373,7 @@ const SHOWN_VALUES: usize = 10;
 
 /// A vector for text output: every value when short, otherwise the first
 /// [`SHOWN_VALUES`] and the extremes with their positions.
-fn format_vector(v: &[f64], names: &[String]) -> String {
+pub(super) fn format_vector(v: &[f64], names: &[String]) -> String {
     if v.len() <= SHOWN_VALUES {
         if names.len() == v.len() && names.iter().all(|n| !n.is_empty()) {
             let pairs: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("{n} = {x}")).collect();

@@ -99,14 +99,22 @@ pub(crate) enum Probe {
     OutOfTime,
 }
 
+/// Undecided probes a bisection makes before it stops with the bracket it
+/// has: each may cost a whole search (and the MILP repairs of a witness that
+/// failed the f64 check), and each says the value is within a proof margin
+/// of where it was, so a few locate it as well as the margin allows.
+pub(crate) const MAX_UNDECIDED: usize = 3;
+
 /// Bisection between a `proved` end and a `found` end (either order on
-/// the line), each probe at the midpoint between `proved` and the nearer of
-/// `found` and the last undecided threshold, until `done(proved, found)`.
+/// the line) until `done(proved, found)`.
 ///
-/// A [`Probe::Found`] value moves the found end when it is nearer `proved`
-/// than the current one; [`Probe::Undecided`] keeps later probes between
-/// `proved` and that threshold, and the search stops (with that reason) once
-/// `done(proved, undecided)` holds although `done(proved, found)` does not.
+/// Each probe is at the midpoint of the bracket, or, once a probe was
+/// undecided at `u`, at the midpoint of the longer of `[found, u]` and
+/// `[u, proved]`: the true value is then near `u`, so a witness is sought
+/// below it and a proof above it rather than at `u` again. A
+/// [`Probe::Found`] value moves the found end when it is nearer `proved`
+/// than the current one. The search stops with the undecided reason after
+/// [`MAX_UNDECIDED`] undecided probes.
 /// Returns the final ends and why the search stopped early, if it did.
 pub(crate) fn bisect(
     mut proved: f64,
@@ -115,30 +123,44 @@ pub(crate) fn bisect(
     mut probe: impl FnMut(f64) -> Result<Probe>,
 ) -> Result<(f64, f64, Stopped)> {
     let mut undecided: Option<(f64, UnknownReason)> = None;
-    let nearer = |a: f64, b: f64, proved: f64| if (a - proved).abs() <= (b - proved).abs() { a } else { b };
+    let mut undecided_probes = 0;
+    let between = |x: f64, a: f64, b: f64| a.min(b) < x && x < a.max(b);
     loop {
         if done(proved, found) {
             return Ok((proved, found, None));
         }
-        let near = undecided.as_ref().map_or(found, |(u, _)| nearer(*u, found, proved));
-        if let Some((u, reason)) = &undecided {
-            if *u == near && done(proved, *u) {
-                return Ok((proved, found, Some(reason.clone())));
+        let t = match &undecided {
+            None => proved + (found - proved) / 2.0,
+            Some((u, reason)) => {
+                if undecided_probes >= MAX_UNDECIDED {
+                    return Ok((proved, found, Some(reason.clone())));
+                }
+                if (u - found).abs() >= (proved - u).abs() {
+                    found + (u - found) / 2.0
+                } else {
+                    u + (proved - u) / 2.0
+                }
             }
-        }
-        let t = proved + (near - proved) / 2.0;
-        if t == proved || t == near {
+        };
+        if !between(t, proved, found) {
             // No f64 strictly between: as exact as it gets.
             return Ok((proved, found, undecided.map(|(_, r)| r)));
         }
         match probe(t)? {
             Probe::Proved => proved = t,
-            Probe::Found(v) => found = nearer(v, found, proved),
-            Probe::Undecided(reason) => undecided = Some((t, reason)),
+            Probe::Found(v) => {
+                if (v - proved).abs() < (found - proved).abs() {
+                    found = v;
+                }
+            }
+            Probe::Undecided(reason) => {
+                undecided = Some((t, reason));
+                undecided_probes += 1;
+            }
             Probe::OutOfTime => return Ok((proved, found, Some(UnknownReason::TimeLimit))),
         }
-        if undecided.as_ref().is_some_and(|(u, _)| (u - proved).abs() >= (found - proved).abs()) {
-            undecided = None; // the found end has passed it
+        if undecided.as_ref().is_some_and(|(u, _)| !between(*u, proved, found)) {
+            undecided = None; // an end has passed it
         }
     }
 }
