@@ -31,6 +31,12 @@ use crate::settings::Settings;
 use crate::spec::{Dnf, Property, Region};
 use crate::verdict::{Outcome, UnknownReason};
 
+/// The share of a question's time left that one [`verify`] run may use:
+/// a threshold near the true value can take far longer than the rest
+/// together, and with a share the bisection probes elsewhere instead of
+/// spending the whole budget on it.
+pub const PROBE_SHARE: f64 = 1.0 / 3.0;
+
 /// One deadline shared by the [`verify`] runs of a question.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline {
@@ -50,8 +56,10 @@ impl Deadline {
         self.start.elapsed()
     }
 
-    /// Run [`verify`] with the time left as its timeout; `Ok(None)` when no
-    /// time is left.
+    /// Run [`verify`] with [`PROBE_SHARE`] of the time left as its timeout;
+    /// `Ok(None)` when no time is left. A run that reaches its share answers
+    /// unknown (time limit) while the question still has time: see
+    /// [`Deadline::out_of_time`].
     pub(crate) fn verify(&self, net: &Network, prop: &Property, settings: &Settings) -> Result<Option<Outcome>> {
         let mut s = settings.clone();
         if let Some(end) = self.end {
@@ -59,9 +67,25 @@ impl Deadline {
             if left.is_zero() {
                 return Ok(None);
             }
-            s.timeout = Some(left);
+            s.timeout = Some(left.mul_f64(PROBE_SHARE).max(Duration::from_millis(1)));
         }
         verify(net, prop, &s).map(Some)
+    }
+
+    /// `true` once the question's deadline has passed.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.end.is_some_and(|end| Instant::now() >= end)
+    }
+
+    /// What an `unknown` verdict means for a bisection: the end of the
+    /// question when its deadline has passed, otherwise an undecided probe
+    /// (a run that used up its share, or one the proof margin left open).
+    pub(crate) fn unknown(&self, reason: UnknownReason) -> Probe {
+        if self.out_of_time() {
+            Probe::OutOfTime
+        } else {
+            Probe::Undecided(reason)
+        }
     }
 }
 

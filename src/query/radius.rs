@@ -140,8 +140,7 @@ pub fn radius(net: &Network, ball: &Ball<'_>, tolerance: Option<f64>, settings: 
                 }
                 Probe::Found(d)
             }
-            Verdict::Unknown { reason: UnknownReason::TimeLimit } => Probe::OutOfTime,
-            Verdict::Unknown { reason } => Probe::Undecided(reason),
+            Verdict::Unknown { reason } => deadline.unknown(reason),
         })
     };
     // Grow from the centre until a counterexample (or the whole range).
@@ -155,7 +154,14 @@ pub fn radius(net: &Network, ball: &Ball<'_>, tolerance: Option<f64>, settings: 
                 return Ok(r);
             }
             Probe::Undecided(reason) => {
-                r.stopped = Some(reason);
+                // Undecided while growing: bisect below this radius, with
+                // no counterexample yet (so the answer stays incomplete).
+                let Some(lo) = r.proved else {
+                    r.stopped = Some(reason);
+                    return Ok(r);
+                };
+                let (_, _, stopped) = super::bisect(lo, eps, |lo, hi| hi - lo <= tolerance, |eps| probe(&mut r, eps))?;
+                r.stopped = stopped.or(r.counterexample.is_none().then_some(reason));
                 return Ok(r);
             }
         }

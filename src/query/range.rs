@@ -213,8 +213,7 @@ fn maximise(
                     }
                     Probe::Found(v)
                 }
-                Verdict::Unknown { reason: UnknownReason::TimeLimit } => Probe::OutOfTime,
-                Verdict::Unknown { reason } => Probe::Undecided(reason),
+                Verdict::Unknown { reason } => deadline.unknown(reason),
             })
         })?
     };
