@@ -12,6 +12,7 @@ mod exit;
 mod output;
 mod point;
 mod report;
+mod solver;
 
 pub use report::outcome_json;
 
@@ -72,6 +73,8 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Bench(a) => bench::bench(&a),
         args::Command::Bounds(a) => bounds::bounds(&a),
         args::Command::Encode(a) => encode::encode(&a),
+        args::Command::Verify(a) => solver::verify(&a),
+        args::Command::Supports(a) => solver::supports(&a),
     }
 }
 
