@@ -818,3 +818,307 @@ impl Evaluator<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use crate::settings::Settings;
+    use crate::spec::vnnlib;
+    use crate::testutil;
+    use crate::verdict::Verdict;
+
+    /// A query over one network `f` with input `X` and output `Y` of the
+    /// given shapes, then `asserts`.
+    fn one(input: &str, output: &str, asserts: &str) -> String {
+        format!(
+            "(vnnlib-version <2.0>)\n(declare-network f\n  (declare-input X real {input})\n  (declare-output Y real \
+             {output}))\n{asserts}"
+        )
+    }
+
+    /// The kind and line of the error `text` gives.
+    fn err(text: &str) -> (ErrorKind, usize) {
+        let e = parse(text).expect_err(text);
+        (e.kind(), e.line_col().map_or(0, |(l, _)| l))
+    }
+
+    const BOX2: &str = "(assert (and (>= X[0,0] -1) (<= X[0,0] 1) (>= X[0,1] -1) (<= X[0,1] 1)))";
+
+    #[test]
+    fn elements_flatten_row_major() {
+        // X is [2,3]: X[1,2] is input 5; Y is [2,2]: Y[1,0] is output 2.
+        let mut asserts = String::new();
+        for i in 0..2 {
+            for j in 0..3 {
+                asserts += &format!("(assert (<= -{i}.{j} X[ {i} , {j} ] 1))\n");
+            }
+        }
+        // Chains are 1.0 only: the bounds above must be written twice.
+        let asserts = asserts.replace("(<= -", "(<= (- 0 ").replace(" X[", ") X[");
+        let text = one("[2,3]", "[2,2]", &asserts);
+        assert_eq!(err(&text), (ErrorKind::Spec, 5), "chains are refused");
+        let mut asserts = String::new();
+        for i in 0..2 {
+            for j in 0..3 {
+                asserts += &format!("(assert (>= X[{i}, {j}] -{i}.{j}))\n(assert (<= X[{i},{j}] 1))\n");
+            }
+        }
+        asserts += "(assert (>= Y[1,0] (* 2 Y[0,1])))\n";
+        let q = parse(&one("[2,3]", "[2,2]", &asserts)).unwrap();
+        let r = &q.property.regions[0];
+        assert_eq!(r.input.lower, vec![-0.0, -0.1, -0.2, -1.0, -1.1, -1.2]);
+        assert_eq!(r.input.upper, vec![1.0; 6]);
+        let row = &r.unsafe_set.disjuncts[0].constraints[0];
+        assert_eq!((row.coeffs.clone(), row.rhs), (vec![(2, -1.0), (1, 2.0)], 0.0));
+        assert_eq!((q.property.declared_inputs, q.property.declared_outputs), (Some(6), Some(4)));
+        assert_eq!(q.property.input_names[5], "X[1,2]");
+        assert_eq!(q.property.output_names[2], "Y[1,0]");
+    }
+
+    #[test]
+    fn scalars_are_written_without_indices() {
+        let q = parse(&one("[]", "[3]", "(assert (>= X -1)) (assert (<= X 1)) (assert (>= Y[2] X))")).unwrap_err();
+        assert_eq!(q.kind(), ErrorKind::Spec, "inputs and outputs never meet in one comparison");
+        let q = parse(&one("[]", "[3]", "(assert (>= X -1)) (assert (<= X 1)) (assert (>= Y[2] 0.5))")).unwrap();
+        assert_eq!(q.property.regions[0].input.dim(), 1);
+        assert_eq!(err(&one("[]", "[3]", "(assert (>= X[0] -1))")), (ErrorKind::Spec, 5));
+    }
+
+    #[test]
+    fn the_same_property_as_its_vnnlib_1_rewrite() {
+        let v2 = parse(&one(
+            "[1,2]",
+            "[3]",
+            &format!("{BOX2}\n(assert (<= (+ X[0,0] (* -2 X[0,1])) 0.5))\n(assert (or (>= Y[0] Y[1]) (and (<= Y[2] 0) (> Y[1] -0.5))))"),
+        ))
+        .unwrap();
+        let v1 = vnnlib::parse(
+            "(declare-const X_0 Real) (declare-const X_1 Real)
+             (declare-const Y_0 Real) (declare-const Y_1 Real) (declare-const Y_2 Real)
+             (assert (and (>= X_0 -1) (<= X_0 1) (>= X_1 -1) (<= X_1 1)))
+             (assert (<= (+ X_0 (* -2 X_1)) 0.5))
+             (assert (or (>= Y_0 Y_1) (and (<= Y_2 0) (> Y_1 -0.5))))",
+        )
+        .unwrap();
+        assert_eq!(v2.property.regions, v1.regions);
+    }
+
+    #[test]
+    fn header_errors_name_the_line() {
+        let body = "(declare-network f (declare-input X real [1]) (declare-output Y real [1]))\n(assert (>= Y[0] 0))";
+        assert_eq!(err(&format!("(vnnlib-version <2.1>)\n{body}")), (ErrorKind::Spec, 1));
+        assert_eq!(err(&format!("\n(vnnlib-version <1.0>)\n{body}")), (ErrorKind::Spec, 2));
+        assert_eq!(err(&format!("(vnnlib-version <2.0>)\n(assert (>= 1 0))\n{body}")), (ErrorKind::Spec, 3));
+        assert_eq!(
+            err("(vnnlib-version <2.0>)\n(declare-network f (declare-input X real [1]) (declare-output Y real [1]))").0,
+            ErrorKind::Spec
+        );
+        assert!(is_vnnlib2("; c\n  ; d\n( vnnlib-version <2.0>)") && !is_vnnlib2("(declare-const X_0 Real)"));
+    }
+
+    #[test]
+    fn element_types() {
+        let typed = |t: &str| {
+            format!(
+                "(vnnlib-version <2.0>)\n(declare-network f\n(declare-input X {t} [1])\n(declare-output Y real [1]))\n\
+                 (assert (>= X[0] 0)) (assert (<= X[0] 1)) (assert (>= Y[0] 0))"
+            )
+        };
+        for ok in ["real", "Real"] {
+            assert_eq!(parse(&typed(ok)).unwrap().networks[0].input.element_type, "real");
+        }
+        for float in ["float32", "float64", "float16", "bfloat16"] {
+            assert_eq!(err(&typed(float)), (ErrorKind::Spec, 3), "{float} needs consent");
+            let q = parse_with(&typed(float), &LoadLimits::default(), &Options { assume_real: true }).unwrap();
+            assert_eq!(q.networks[0].input.element_type, float);
+        }
+        for bad in ["int8", "uint64", "bool", "complex64", "Float32", "double"] {
+            let e = parse_with(&typed(bad), &LoadLimits::default(), &Options { assume_real: true }).unwrap_err();
+            assert_eq!((e.kind(), e.line_col().map(|p| p.0)), (ErrorKind::Spec, Some(3)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn declarations_beyond_the_engine_are_refused() {
+        let net = |decls: &str| {
+            format!("(vnnlib-version <2.0>)\n(declare-network f\n{decls})\n(assert (>= X[0] 0)) (assert (<= X[0] 1))")
+        };
+        let cases = [
+            ("(declare-input X real [1])\n(declare-hidden H real [1] \"h\")\n(declare-output Y real [1])", 4),
+            ("(declare-input X real [1])\n(declare-input Z real [1])\n(declare-output Y real [1])", 4),
+            ("(declare-input X real [1])\n(declare-output Y real [1])\n(declare-output Z real [1])", 5),
+            ("(declare-input X real [1])", 2),
+            ("(declare-output Y real [1])\n(declare-input X real [1])", 3),
+            ("(declare-input X real [0])\n(declare-output Y real [1])", 3),
+            ("(declare-input X real [1,x])\n(declare-output Y real [1])", 3),
+            ("(declare-input X real 1)\n(declare-output Y real [1])", 3),
+            ("(declare-input X real [1])\n(declare-output X real [1])", 4),
+            ("(declare-input 2X real [1])\n(declare-output Y real [1])", 3),
+            ("(declare-input X real [1])\n(declare-output Y real [1])\n(equal-to g)", 5),
+        ];
+        for (decls, line) in cases {
+            assert_eq!(err(&net(decls)), (ErrorKind::Spec, line), "{decls}");
+        }
+        // An ONNX name after the shape is accepted (and not needed: one input, one output).
+        assert!(parse(&net("(declare-input X real [1] \"in\")\n(declare-output Y real [1] \"out\")")).is_ok());
+    }
+
+    #[test]
+    fn formulas_beyond_the_engine_are_refused() {
+        let cases = [
+            "(assert (= Y[0] 1))",
+            "(assert (!= Y[0] 1))",
+            "(assert (<= 0 Y[0] 1))",
+            "(assert true)",
+            "(assert (<= (/ Y[0] 2) 1))",
+            "(assert (<= (* Y[0] Y[1]) 1))",
+            "(assert (<= Y[0] X[0,0]))",
+            "(assert (<= Y[2] 1))",
+            "(assert (<= Y[0,0] 1))",
+            "(assert (<= Y 1))",
+            "(assert (<= Y[-1] 1))",
+            "(assert (<= Z[0] 1))",
+            "(assert (not (<= Y[0] 1)))",
+            "(assert (<= (exp Y[0]) 1))",
+        ];
+        for case in cases {
+            let text = one("[1,2]", "[2]", &format!("{BOX2}\n{case}"));
+            assert_eq!(err(&text), (ErrorKind::Spec, 6), "{case}");
+        }
+        // A missing bound names the element as the query writes it.
+        let e = parse(&one("[1,2]", "[2]", "(assert (>= X[0,0] 0)) (assert (<= X[0,0] 1)) (assert (>= X[0,1] 0))"))
+            .unwrap_err();
+        assert!(e.message().contains("X[0,1] has no upper bound"), "{e}");
+    }
+
+    /// Networks `f` (input X) and `g` (input U), with `ties` asserted.
+    fn two(g_decl: &str, ties: &str) -> String {
+        format!(
+            "(vnnlib-version <2.0>)\n(declare-network f (declare-input X real [2]) (declare-output Y real [1]))\n\
+             (declare-network g {g_decl} (declare-input U real [2]) (declare-output V real [3]))\n\
+             (assert (and (>= X[0] 0) (<= X[0] 1) (>= X[1] 0) (<= X[1] 1)))\n{ties}\n(assert (>= V[2] Y[0]))"
+        )
+    }
+
+    #[test]
+    fn several_networks_share_one_tied_input() {
+        let q = parse(&two("", "(assert (and (== X[0] U[0]) (== U[1] X[1])))")).unwrap();
+        assert_eq!((q.networks.len(), q.output_offset(1)), (2, 1));
+        assert_eq!(q.property.declared_inputs, Some(2));
+        assert_eq!(q.property.declared_outputs, Some(4));
+        let row = &q.property.regions[0].unsafe_set.disjuncts[0].constraints[0];
+        assert_eq!(row.coeffs, vec![(3, -1.0), (0, 1.0)], "V[2] is output 1 + 2");
+        assert_eq!(q.property.output_names, ["Y[0]", "V[0]", "V[1]", "V[2]"]);
+        let q = parse(&two("(equal-to f)", "(assert (== X[0] U[0])) (assert (== X[1] U[1]))"));
+        assert_eq!(q.unwrap_err().kind(), ErrorKind::Spec, "equal-to needs equal shapes");
+        // Untied, half tied, tied under an `or`, tied across positions.
+        for ties in [
+            "",
+            "(assert (== X[0] U[0]))",
+            "(assert (or (and (== X[0] U[0]) (== X[1] U[1])) (<= X[0] 2)))",
+            "(assert (== X[0] U[1])) (assert (== X[1] U[0]))",
+        ] {
+            let e = parse(&two("", ties)).unwrap_err();
+            assert_eq!((e.kind(), e.line_col().map(|p| p.0)), (ErrorKind::Spec, Some(3)), "{ties}");
+        }
+    }
+
+    #[test]
+    fn assignments_are_checked_as_written() {
+        let q = parse(&one("[1]", "[2]", "(assert (>= X[0] 0)) (assert (<= X[0] 1)) (assert (< Y[0] (- Y[1] 1)))"))
+            .unwrap();
+        assert!(q.satisfied_by(&[0.5], &[0.0, 1.5]));
+        assert!(!q.satisfied_by(&[0.5], &[0.0, 1.0]), "on the boundary of a strict comparison");
+        assert!(!q.satisfied_by(&[1.5], &[0.0, 1.5]), "outside the box");
+        assert!(!q.satisfied_by(&[0.5], &[0.0]), "wrong length");
+    }
+
+    /// `prop`'s only region written as a query: VNN-LIB 1.0 (`X_i`, `Y_k`)
+    /// or 2.0 (a `[1,n]` input `X`, an `[m]` output `Y`).
+    fn write(prop: &Property, outputs: usize, v2: bool) -> String {
+        let x = |i: usize| if v2 { format!("X[0,{i}]") } else { format!("X_{i}") };
+        let y = |k: usize| if v2 { format!("Y[{k}]") } else { format!("Y_{k}") };
+        let r = &prop.regions[0];
+        let n = r.input.dim();
+        let mut s = if v2 {
+            format!(
+                "(vnnlib-version <2.0>)\n(declare-network f (declare-input X real [1,{n}]) (declare-output Y real [{outputs}]))\n"
+            )
+        } else {
+            (0..n)
+                .map(|i| format!("(declare-const X_{i} Real)\n"))
+                .chain((0..outputs).map(|k| format!("(declare-const Y_{k} Real)\n")))
+                .collect()
+        };
+        for i in 0..n {
+            s += &format!("(assert (>= {} {}))\n(assert (<= {} {}))\n", x(i), r.input.lower[i], x(i), r.input.upper[i]);
+        }
+        let sum = |coeffs: &[(usize, f64)], name: &dyn Fn(usize) -> String| {
+            let terms: Vec<String> = coeffs.iter().map(|&(i, a)| format!("(* {a} {})", name(i))).collect();
+            format!("(+ {})", terms.join(" "))
+        };
+        for c in &r.input_constraints {
+            s += &format!("(assert (<= {} {}))\n", sum(&c.coeffs, &x), c.rhs);
+        }
+        let disjuncts: Vec<String> = r
+            .unsafe_set
+            .disjuncts
+            .iter()
+            .map(|d| {
+                let rows: Vec<String> =
+                    d.constraints.iter().map(|c| format!("(<= {} {})", sum(&c.coeffs, &y), c.rhs)).collect();
+                format!("(and {})", rows.join(" "))
+            })
+            .collect();
+        s + &format!("(assert (or {}))\n", disjuncts.join(" "))
+    }
+
+    /// Random networks and properties written as 2.0 queries: the property
+    /// read back equals the 1.0 rewrite's, and the verdict on it agrees with
+    /// exhaustive activation-pattern enumeration (and a counterexample
+    /// satisfies the query as written).
+    #[test]
+    fn verdicts_agree_with_vnnlib_1_and_the_reference() {
+        let mut rng = Rng::new(2026);
+        let (mut holds, mut violated) = (0, 0);
+        for case in 0..40 {
+            let net = testutil::random_network(&mut rng, 4);
+            let mut prop = testutil::random_property(&mut rng, &net);
+            if case % 3 == 0 {
+                prop.regions[0].input_constraints =
+                    testutil::random_input_constraints(&mut rng, &prop.regions[0].input);
+            }
+            // Every other case is moved to be violated: raising every
+            // unsafe row's right-hand side by d lowers the margin by d.
+            let margin = testutil::reference(&net, &prop).margin;
+            if case % 2 == 1 && margin.is_finite() && margin > 0.0 {
+                for c in prop.regions[0].unsafe_set.disjuncts.iter_mut().flat_map(|d| &mut d.constraints) {
+                    c.rhs += margin + 0.05;
+                }
+            }
+            let m = net.output_dim();
+            let q = parse(&write(&prop, m, true)).unwrap();
+            let v1 = vnnlib::parse(&write(&prop, m, false)).unwrap();
+            assert_eq!(q.property.regions, v1.regions, "case {case}");
+            let reference = testutil::reference(&net, &q.property);
+            if reference.margin.abs() < 1e-3 {
+                continue; // too close to call for either side
+            }
+            let settings = Settings { seed: case, ..Settings::default() };
+            match crate::verify(&net, &q.property, &settings).unwrap().verdict {
+                Verdict::Holds { .. } => {
+                    assert!(reference.margin > 0.0, "case {case}: holds, reference margin {}", reference.margin);
+                    holds += 1;
+                }
+                Verdict::Violated { witness } => {
+                    assert!(reference.margin < 0.0, "case {case}: violated, reference margin {}", reference.margin);
+                    assert!(q.satisfied_by(witness.input(), witness.output()), "case {case}");
+                    violated += 1;
+                }
+                Verdict::Unknown { reason } => panic!("case {case}: unknown ({reason})"),
+            }
+        }
+        assert!(holds >= 5 && violated >= 5, "both verdicts occur: {holds} holds, {violated} violated");
+    }
+}
