@@ -27,6 +27,7 @@ pub mod activation;
 pub mod matrix;
 pub mod nnet;
 pub mod onnx;
+pub mod pair;
 
 pub use activation::Activation;
 pub use matrix::{dot, Matrix};
