@@ -145,3 +145,77 @@ fn supports_answers_every_capability() {
         assert_eq!(code(&run(bad)), 2, "{bad:?}");
     }
 }
+
+/// `relu(x)` as an ONNX file in the scratch folder.
+fn relu_model() -> std::path::PathBuf {
+    use reluverify::model::{onnx, Activation, Affine, Layer, Matrix, Network};
+    let net = Network::new(vec![Layer {
+        affine: Affine { weights: Matrix::new(1, 1, vec![1.0]).unwrap(), bias: vec![0.0] },
+        activation: Activation::Relu,
+    }])
+    .unwrap();
+    scratch("relu.onnx", &onnx::to_bytes(&net))
+}
+
+/// `|x|` (models/abs.onnx), `relu(x)` and a copy of the first on one tied
+/// input `x` in [-1, 1], with `asserts` on their outputs `a`, `r`, `c`.
+fn three_networks(name: &str, asserts: &str) -> std::path::PathBuf {
+    let text = format!(
+        "(vnnlib-version <2.0>)
+(declare-network f (declare-input x real [1]) (declare-output a real [1]))
+(declare-network g (declare-input u real [1]) (declare-output r real [1]))
+(declare-network h (equal-to f) (declare-input v real [1]) (declare-output c real [1]))
+(assert (and (>= x[0] -1) (<= x[0] 1) (== u[0] x[0])))
+(assert (== v[0] u[0]))
+{asserts}"
+    );
+    scratch(name, text.as_bytes())
+}
+
+#[test]
+fn several_networks_on_one_input() {
+    let relu = relu_model();
+    let g = format!("g={}", relu.display());
+    // |x| - relu(x) = relu(-x) reaches 0.5 (for x <= -0.5), never goes below 0,
+    // and the copy of |x| never differs from it.
+    let cases = [
+        ("pair_sat.vnnlib", "(assert (>= (- a[0] r[0]) 0.5))", 1, "sat"),
+        ("pair_unsat.vnnlib", "(assert (<= (- a[0] r[0]) -0.001))", 0, "unsat"),
+        ("pair_copy.vnnlib", "(assert (or (>= (- a[0] c[0]) 0.001) (<= (- a[0] c[0]) -0.001)))", 0, "unsat"),
+    ];
+    for (name, asserts, exit, answer) in cases {
+        let query = three_networks(name, asserts);
+        let o = run(&["verify", query.to_str().unwrap(), "--network", "f=models/abs.onnx", "--network", &g]);
+        assert_eq!(code(&o), exit, "{name}: {}{}", stdout(&o), stderr(&o));
+        let text = stdout(&o);
+        assert_eq!(text.lines().next(), Some(answer), "{name}");
+        if answer == "sat" {
+            let vars = assignment(&text);
+            let heads: Vec<&str> = vars.iter().map(|v| v.0.as_str()).collect();
+            assert_eq!(heads, ["x real [1]", "a real [1]", "u real [1]", "r real [1]", "v real [1]", "c real [1]"]);
+            let x = vars[0].1[0];
+            assert!((-1.0..=-0.5).contains(&x), "{x}");
+            assert_eq!([vars[1].1[0], vars[3].1[0], vars[5].1[0]], [x.abs(), x.max(0.0), x.abs()]);
+            assert_eq!((vars[2].1[0], vars[4].1[0]), (x, x), "the tied inputs");
+        }
+    }
+    // The copy takes no model of its own, and untied inputs are refused.
+    let query = three_networks("pair_bind.vnnlib", "(assert (>= a[0] 0.5))");
+    let o = run(&[
+        "verify",
+        query.to_str().unwrap(),
+        "--network",
+        "f=models/abs.onnx",
+        "--network",
+        &g,
+        "--network",
+        "h=models/abs.onnx",
+    ]);
+    assert!(code(&o) == 2 && stderr(&o).contains("declares equal to `f`"), "{}", stderr(&o));
+    let untied = scratch(
+        "pair_untied.vnnlib",
+        std::fs::read_to_string(&query).unwrap().replace("(assert (== v[0] u[0]))", "").as_bytes(),
+    );
+    let o = run(&["verify", untied.to_str().unwrap(), "--network", "f=models/abs.onnx", "--network", &g]);
+    assert!(code(&o) == 2 && stderr(&o).contains("(assert (== v[0] x[0]))"), "{}", stderr(&o));
+}

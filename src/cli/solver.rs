@@ -19,6 +19,8 @@
 //! the query as written ([`Query::satisfied_by`]): the engine reads strict
 //! comparisons as non-strict, and a point on the boundary of a strict one
 //! satisfies the closure but not the query, so it is answered `unknown`.
+//! With several networks, the check is made on the networks' own outputs
+//! (the combined network of [`pair::side_by_side`] may round differently).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,7 +32,7 @@ use super::exit::Exit;
 use super::output;
 use super::report::outcome_json;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{self, Network};
+use crate::model::{self, pair, Network};
 use crate::spec::vnnlib2::{self, Query};
 use crate::verdict::{UnknownReason, Verdict};
 
@@ -68,55 +70,82 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
     let limits = args.limits.limits()?;
     let options = vnnlib2::Options { assume_real: args.assume_real };
     let query = vnnlib2::load_with(&args.query, &limits, &options)?;
-    let net = bind_networks(&query, &args.networks, &limits)?;
-    let prop = query.property.clone().fit(&net).map_err(|e| e.with_path(&args.query))?;
+    let bound = bind_networks(&query, &args.networks, &limits)?;
+    let net = bound.network();
+    let prop = query.property.clone().fit(net).map_err(|e| e.with_path(&args.query))?;
     if args.serialise_assignments.is_some() {
         output::stderr(
             "note: --serialise-assignments is not supported (`supports --serialise-assignments` is false): the \
              assignment is printed on standard output\n",
         );
     }
-    let outcome = crate::verify(&net, &prop, &settings)?;
-    let answer = match &outcome.verdict {
-        Verdict::Holds { .. } => Answer::Unsat,
-        Verdict::Violated { witness } if query.satisfied_by(witness.input(), witness.output()) => Answer::Sat,
-        Verdict::Violated { .. } => {
+    let outcome = crate::verify(net, &prop, &settings)?;
+    // A counterexample of the combined network is run again through the
+    // networks themselves (the combination may round differently), and
+    // the query is evaluated as written on their outputs.
+    let witness = match &outcome.verdict {
+        Verdict::Violated { witness } => Some((witness.input(), bound.outputs(witness.input()))),
+        _ => None,
+    };
+    let answer = match (&outcome.verdict, &witness) {
+        (Verdict::Holds { .. }, _) => Answer::Unsat,
+        (Verdict::Violated { .. }, Some((x, y))) if query.satisfied_by(x, y) => Answer::Sat,
+        (Verdict::Violated { .. }, _) => {
             output::stderr(
-                "note: the counterexample meets a strict comparison of the query with equality (reluverify searches \
-                 the closure of strict comparisons), so it does not satisfy the query as written: unknown\n",
+                "note: the counterexample does not satisfy the query as written on the networks' own f64 outputs \
+                 (it meets a strict comparison with equality, which the search reads as non-strict, or the \
+                 networks side by side round differently): unknown\n",
             );
             Answer::Unknown
         }
-        Verdict::Unknown { reason: UnknownReason::TimeLimit } => Answer::TimedOut,
-        Verdict::Unknown { .. } => Answer::Unknown,
+        (Verdict::Unknown { reason: UnknownReason::TimeLimit }, _) => Answer::TimedOut,
+        (Verdict::Unknown { .. }, _) => Answer::Unknown,
     };
-    let witness = match &outcome.verdict {
-        Verdict::Violated { witness } if answer == Answer::Sat => Some(witness),
-        _ => None,
-    };
+    let witness = witness.filter(|_| answer == Answer::Sat);
     if args.json {
         let mut v = outcome_json(&outcome, &prop);
         v["result"] = json!(answer.name());
-        if let Some(w) = witness {
-            v["assignment"] = assignment_json(&query, w.input(), w.output());
+        if let Some((x, y)) = &witness {
+            v["assignment"] = assignment_json(&query, x, y);
         }
         output::stdout(&format!("{v}\n"));
     } else {
         let mut text = format!("{}\n", answer.name());
-        if let Some(w) = witness {
-            text += &assignment(&query, w.input(), w.output());
+        if let Some((x, y)) = &witness {
+            text += &assignment(&query, x, y);
         }
         output::stdout(&text);
     }
     Ok(answer.exit())
 }
 
-/// The networks as one: each declared network bound to its model file by
-/// `--network NAME=FILE` (a network declared `equal-to` another takes that
-/// one's model and must not be bound), each model checked against its
-/// declaration. A query over several networks is refused (they would have
-/// to run side by side on the shared input).
-fn bind_networks(query: &Query, bindings: &[String], limits: &crate::LoadLimits) -> Result<Network> {
+/// The declared networks, bound to their models.
+struct Bound {
+    /// Each declared network's model, in declaration order.
+    nets: Vec<Network>,
+    /// With several networks, them side by side on the shared input
+    /// ([`pair::side_by_side`]).
+    combined: Option<Network>,
+}
+
+impl Bound {
+    /// The network the property is checked on.
+    fn network(&self) -> &Network {
+        self.combined.as_ref().unwrap_or(&self.nets[0])
+    }
+
+    /// The networks' own f64 outputs on `x` (after their output
+    /// activations), one after the other.
+    fn outputs(&self, x: &[f64]) -> Vec<f64> {
+        self.nets.iter().flat_map(|n| n.forward_activated(x)).collect()
+    }
+}
+
+/// Each declared network bound to its model file by `--network NAME=FILE`
+/// (a network declared `equal-to` another takes that one's model and must
+/// not be bound), each model checked against its declaration; several
+/// networks are combined side by side on their shared input.
+fn bind_networks(query: &Query, bindings: &[String], limits: &crate::LoadLimits) -> Result<Bound> {
     let mut files: HashMap<&str, PathBuf> = HashMap::new();
     for binding in bindings {
         let Some((name, file)) = binding.split_once('=').filter(|(n, f)| !n.is_empty() && !f.is_empty()) else {
@@ -172,17 +201,14 @@ fn bind_networks(query: &Query, bindings: &[String], limits: &crate::LoadLimits)
         }
         models.insert(name, net);
     }
-    match query.networks.as_slice() {
-        [one] => Ok(models.remove(one.name.as_str()).expect("bound above")),
-        nets => Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "the query declares {} networks: checking several networks side by side on one input is not \
-                 available in this build; declare one network",
-                nets.len()
-            ),
-        )),
+    if let [one] = query.networks.as_slice() {
+        let net = models.remove(one.name.as_str()).expect("bound above");
+        return Ok(Bound { nets: vec![net], combined: None });
     }
+    let nets: Vec<Network> =
+        query.networks.iter().map(|d| models[d.equal_to.as_deref().unwrap_or(&d.name)].clone()).collect();
+    let combined = pair::side_by_side(&nets.iter().collect::<Vec<_>>())?;
+    Ok(Bound { nets, combined: Some(combined) })
 }
 
 /// A usage error.
@@ -242,8 +268,8 @@ pub fn supports(args: &SupportsArgs) -> Result<Exit> {
 ///   reported type.
 /// - Queries: VNN-LIB 2.0 (1.0 properties are read by `check`, not by
 ///   `verify`); no hidden nodes (`NH`), one input and one output per
-///   network (`SIO`), one network (`SNET`: several networks are read only
-///   on one shared input, a part of `MNET`, so that theory is not claimed),
+///   network (`SIO`), one network (`SNET`: several networks are checked only
+///   on one tied input, a part of `MNET` and `MENET`, so neither is claimed),
 ///   no comparison between inputs and outputs (`SNC`), and bounds, output
 ///   comparisons and linear constraints (`BND`, `OUTC`, `LIN`; `!=` is
 ///   refused). Disjunctions are expanded into disjunctive normal form, so
