@@ -1121,4 +1121,83 @@ mod tests {
         }
         assert!(holds >= 5 && violated >= 5, "both verdicts occur: {holds} holds, {violated} violated");
     }
+
+    /// Two random networks on one tied input: a random property over their
+    /// outputs side by side, written as a two-network query, reads back as
+    /// written, and the verdict on the combined network
+    /// ([`side_by_side`](crate::model::pair::side_by_side)) agrees with
+    /// exhaustive enumeration; a counterexample satisfies the query on the
+    /// two networks' own outputs.
+    #[test]
+    fn two_networks_agree_with_the_reference() {
+        let mut rng = Rng::new(77);
+        let (mut holds, mut violated) = (0, 0);
+        for case in 0..24 {
+            let inputs = 1 + rng.below(3);
+            let (a, b) =
+                (testutil::random_network_on(&mut rng, inputs, 4), testutil::random_network_on(&mut rng, inputs, 4));
+            let combined = crate::model::pair::side_by_side(&[&a, &b]).unwrap();
+            let mut prop = testutil::random_property(&mut rng, &combined);
+            let margin = testutil::reference(&combined, &prop).margin;
+            if case % 2 == 1 && margin.is_finite() && margin > 0.0 {
+                for c in prop.regions[0].unsafe_set.disjuncts.iter_mut().flat_map(|d| &mut d.constraints) {
+                    c.rhs += margin + 0.05;
+                }
+            }
+            let ma = a.output_dim();
+            let y = |k: usize| if k < ma { format!("Y[{k}]") } else { format!("V[{}]", k - ma) };
+            let r = &prop.regions[0];
+            let mut text = format!(
+                "(vnnlib-version <2.0>)\n(declare-network f (declare-input X real [{inputs}]) (declare-output Y real [{ma}]))\n\
+                 (declare-network g (declare-input U real [{inputs}]) (declare-output V real [{}]))\n",
+                b.output_dim()
+            );
+            for i in 0..inputs {
+                text += &format!(
+                    "(assert (and (>= X[{i}] {}) (<= U[{i}] {}) (== U[{i}] X[{i}])))\n",
+                    r.input.lower[i], r.input.upper[i]
+                );
+            }
+            let disjuncts: Vec<String> = r
+                .unsafe_set
+                .disjuncts
+                .iter()
+                .map(|d| {
+                    let rows: Vec<String> = d
+                        .constraints
+                        .iter()
+                        .map(|c| {
+                            let terms: Vec<String> =
+                                c.coeffs.iter().map(|&(k, v)| format!("(* {v} {})", y(k))).collect();
+                            format!("(<= (+ {}) {})", terms.join(" "), c.rhs)
+                        })
+                        .collect();
+                    format!("(and {})", rows.join(" "))
+                })
+                .collect();
+            text += &format!("(assert (or {}))\n", disjuncts.join(" "));
+            let q = parse(&text).unwrap();
+            assert_eq!(q.property.regions, prop.regions, "case {case}");
+            let reference = testutil::reference(&combined, &q.property);
+            if reference.margin.abs() < 1e-3 {
+                continue;
+            }
+            let settings = Settings { seed: case, ..Settings::default() };
+            match crate::verify(&combined, &q.property, &settings).unwrap().verdict {
+                Verdict::Holds { .. } => {
+                    assert!(reference.margin > 0.0, "case {case}: holds, reference margin {}", reference.margin);
+                    holds += 1;
+                }
+                Verdict::Violated { witness } => {
+                    assert!(reference.margin < 0.0, "case {case}: violated, reference margin {}", reference.margin);
+                    let x = witness.input();
+                    let outputs: Vec<f64> = a.forward(x).into_iter().chain(b.forward(x)).collect();
+                    assert!(q.satisfied_by(x, &outputs), "case {case}");
+                    violated += 1;
+                }
+                Verdict::Unknown { reason } => panic!("case {case}: unknown ({reason})"),
+            }
+        }
+        assert!(holds >= 4 && violated >= 4, "both verdicts occur: {holds} holds, {violated} violated");
+    }
 }
