@@ -1200,4 +1200,43 @@ mod tests {
         }
         assert!(holds >= 4 && violated >= 4, "both verdicts occur: {holds} holds, {violated} violated");
     }
+
+    /// Mutated queries (bytes deleted, duplicated or replaced by syntax
+    /// characters) give a query or an error, never a panic, and a query
+    /// evaluates an assignment (the fuzz target `vnnlib2` does this at scale).
+    #[test]
+    fn mutated_queries_never_panic() {
+        let seeds = [
+            one("[1,2]", "[3]", &format!("{BOX2}\n(assert (or (>= Y[0] Y[1]) (and (<= Y[2] 0) (> Y[1] -0.5))))")),
+            two("(equal-to f)", "(assert (and (== X[0] U[0]) (== U[1] X[1])))"),
+        ];
+        let pieces = ["(", ")", "[", "]", ",", " ", "==", "X[0,", "-", "1e9", "\"", ";", "<2.0>", "float32"];
+        let mut rng = Rng::new(5);
+        let options = Options { assume_real: true };
+        for _ in 0..3000 {
+            let mut text = seeds[rng.below(seeds.len())].clone().into_bytes();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(text.len() + 1);
+                match rng.below(3) {
+                    0 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    1 => {
+                        let piece = pieces[rng.below(pieces.len())];
+                        text.splice(at..at, piece.bytes());
+                    }
+                    _ => {
+                        let end = (at + rng.below(20)).min(text.len());
+                        let copy = text[at..end].to_vec();
+                        text.splice(at..at, copy);
+                    }
+                }
+            }
+            let Ok(text) = String::from_utf8(text) else { continue };
+            if let Ok(q) = parse_with(&text, &LoadLimits::default(), &options) {
+                let (n, m) = (q.property.declared_inputs.unwrap(), q.property.declared_outputs.unwrap());
+                let _ = q.satisfied_by(&vec![0.5; n], &vec![0.5; m]);
+            }
+        }
+    }
 }
