@@ -43,6 +43,86 @@ pub enum Command {
     /// Do two networks agree over a property's input region? Exit 0 equivalent, 1 a validated
     /// input where they differ, 2 error, 3 unknown.
     Equiv(EquivArgs),
+    /// VNN-LIB 2.0 solver interface: answer a query `sat` (a counterexample,
+    /// exit 1), `unsat` (exit 0), `unknown` or `timed-out` (exit 3).
+    Verify(VerifyArgs),
+    /// VNN-LIB 2.0 solver interface: report one capability.
+    Supports(SupportsArgs),
+}
+
+/// Arguments of `verify` (VNN-LIB 2.0 solver interface).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The VNN-LIB 2.0 query.
+    pub query: PathBuf,
+    /// Bind a network the query declares to its model (.onnx or .nnet);
+    /// once for each network not declared `equal-to` another.
+    #[arg(long = "network", value_name = "NAME=FILE")]
+    pub networks: Vec<String>,
+    /// Time limit in seconds; past it the answer is `timed-out`.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Accepted as the standard defines it; assignments are not serialised
+    /// (`supports --serialise-assignments` is false), so they are printed.
+    #[arg(long, visible_alias = "assignments", value_name = "DIR")]
+    pub serialise_assignments: Option<PathBuf>,
+    /// Read floating-point element types (float32, ...) as `real`: consent to
+    /// analysis in real arithmetic (without it such a query is an error).
+    #[arg(long)]
+    pub assume_real: bool,
+    /// Print one JSON object (as `check --json`, with `result` and
+    /// `assignment`) instead of the standard's output.
+    #[arg(long)]
+    pub json: bool,
+    /// Search options, as for `check`.
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Arguments of `supports`: exactly one capability of the VNN-LIB 2.0
+/// standard.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SupportsArgs {
+    /// Minimum and maximum ONNX opset.
+    #[arg(long)]
+    pub onnx_opset_versions: bool,
+    /// Element types analysed soundly.
+    #[arg(long)]
+    pub onnx_element_types: bool,
+    /// ONNX operators, one a line.
+    #[arg(long)]
+    pub onnx_operators: bool,
+    /// Minimum and maximum VNN-LIB version of `verify`.
+    #[arg(long)]
+    pub vnnlib_versions: bool,
+    /// Hidden-node theories (NH, H).
+    #[arg(long)]
+    pub hidden_node_theories: bool,
+    /// Multiple input/output theories (SIO, MIO).
+    #[arg(long, alias = "multiple-inputs-output-theories")]
+    pub multiple_input_output_theories: bool,
+    /// Multiple-network theories (SNET, MNET, MENET, MINET).
+    #[arg(long)]
+    pub multiple_network_theories: bool,
+    /// Multi-node comparison theories (SNC, MNC).
+    #[arg(long)]
+    pub multiple_node_comparison_theories: bool,
+    /// Arithmetic complexity theories (BND, OUTC, LIN, POLY).
+    #[arg(long)]
+    pub arithmetic_complexity_theories: bool,
+    /// Whether disjunctions are handled other than by expansion to DNF.
+    #[arg(long)]
+    pub optimised_disjunctive_reasoning: bool,
+    /// Whether `verify --serialise-assignments` writes files.
+    #[arg(long)]
+    pub serialise_assignments: bool,
+    /// Whether proofs of unsatisfiability are produced.
+    #[arg(long)]
+    pub unsat_proofs: bool,
 }
 
 // ---- range, radius, equiv (issue 25): the `query` module's subcommands ----

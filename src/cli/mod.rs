@@ -13,6 +13,7 @@ mod output;
 mod point;
 mod query;
 mod report;
+mod solver;
 
 pub use report::outcome_json;
 
@@ -76,6 +77,8 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Range(a) => query::range(&a),
         args::Command::Radius(a) => query::radius(&a),
         args::Command::Equiv(a) => query::equiv(&a),
+        args::Command::Verify(a) => solver::verify(&a),
+        args::Command::Supports(a) => solver::supports(&a),
     }
 }
 

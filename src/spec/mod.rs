@@ -36,6 +36,7 @@ pub mod logits;
 pub mod robustness;
 mod sexpr;
 pub mod vnnlib;
+pub mod vnnlib2;
 
 use std::path::Path;
 
@@ -370,6 +371,8 @@ pub enum SpecFormat {
     Json,
     /// VNN-LIB 1.0 (SMT-LIB syntax).
     Vnnlib,
+    /// VNN-LIB 2.0 (a `.vnnlib` file starting with `(vnnlib-version <2.0>)`).
+    Vnnlib2,
 }
 
 impl SpecFormat {
@@ -378,6 +381,7 @@ impl SpecFormat {
     pub fn from_path(path: &Path) -> Result<SpecFormat> {
         match limits::format_extension(path).as_deref() {
             Some("json") => Ok(SpecFormat::Json),
+            // 1.0 or 2.0: the loader looks for `(vnnlib-version ...)`.
             Some("vnnlib") | Some("smt2") => Ok(SpecFormat::Vnnlib),
             _ => Err(Error::new(ErrorKind::Spec, "unknown property format: expected a .json or .vnnlib file")
                 .with_path(path)),
@@ -397,16 +401,41 @@ pub fn load(path: &Path) -> Result<(Property, SpecFormat)> {
 pub fn load_with(path: &Path, limits: &LoadLimits) -> Result<(Property, SpecFormat)> {
     let format = SpecFormat::from_path(path)?;
     let bytes = limits::read_file(path, limits.max_spec_bytes, "max-spec-size")?;
-    let prop = match format {
-        SpecFormat::Json => {
-            limits::utf8_text(&bytes, ErrorKind::Spec, "JSON").and_then(|t| json::parse_with(t, limits))
+    let parsed = match format {
+        SpecFormat::Json => limits::utf8_text(&bytes, ErrorKind::Spec, "JSON")
+            .and_then(|t| json::parse_with(t, limits))
+            .map(|p| (p, format)),
+        SpecFormat::Vnnlib | SpecFormat::Vnnlib2 => {
+            limits::utf8_text(&bytes, ErrorKind::Spec, "VNN-LIB").and_then(|t| {
+                if vnnlib2::is_vnnlib2(t) {
+                    vnnlib2::parse_with(t, limits, &vnnlib2::Options::default())
+                        .and_then(single_network)
+                        .map(|p| (p, SpecFormat::Vnnlib2))
+                } else {
+                    vnnlib::parse_with(t, limits).map(|p| (p, SpecFormat::Vnnlib))
+                }
+            })
         }
-        SpecFormat::Vnnlib => {
-            limits::utf8_text(&bytes, ErrorKind::Spec, "VNN-LIB").and_then(|t| vnnlib::parse_with(t, limits))
-        }
+    };
+    parsed.map_err(|e| e.with_path(path))
+}
+
+/// The property of a VNN-LIB 2.0 query over one network: what a command
+/// taking one model (`check`, `bounds`, `encode`) can check. A query over
+/// several networks needs them bound by name (`reluverify verify`).
+fn single_network(query: vnnlib2::Query) -> Result<Property> {
+    match query.networks.as_slice() {
+        [_] => Ok(query.property),
+        nets => Err(Error::new(
+            ErrorKind::Spec,
+            format!(
+                "the query declares {} networks ({}): this command takes one model; bind each network with \
+                 `reluverify verify QUERY --network NAME=FILE ...`",
+                nets.len(),
+                nets.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )),
     }
-    .map_err(|e| e.with_path(path))?;
-    Ok((prop, format))
 }
 
 #[cfg(test)]

@@ -9,7 +9,11 @@
 //! Lexical rules: `;` starts a comment that runs to the end of the line;
 //! `(` and `)` delimit lists; `"..."` (with `""` as an escaped quote) and
 //! `|...|` are single atoms that may contain spaces; any other run of
-//! characters up to whitespace, a parenthesis, `;` or `"` is an atom. The
+//! characters up to whitespace, a parenthesis, `;` or `"` is an atom. A
+//! `[` inside an atom (or starting one) opens a bracket that runs to the
+//! next `]`, whitespace included, so VNN-LIB 2.0's tensor elements
+//! `X[0, 3]` and shapes `[1, 5]` are single atoms (VNN-LIB 1.0 has no
+//! brackets). The
 //! parser is iterative and refuses nesting deeper than the caller's limit
 //! ([`LoadLimits::max_nesting`](crate::LoadLimits::max_nesting), at most
 //! [`NESTING_CEILING`](crate::limits::NESTING_CEILING)), so a hostile file
@@ -133,6 +137,15 @@ pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Vec<Sexpr<'_>>> {
                 while i < bytes.len()
                     && !matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'(' | b')' | b';' | b'"')
                 {
+                    if bytes[i] == b'[' {
+                        let open = i;
+                        while i < bytes.len() && !matches!(bytes[i], b']' | b'(' | b')' | b';') {
+                            i += 1;
+                        }
+                        if bytes.get(i) != Some(&b']') {
+                            return Err(error_at(text, open, "this `[` is never closed: expected `]`"));
+                        }
+                    }
                     i += 1;
                 }
                 stack
@@ -195,6 +208,15 @@ mod tests {
             let ok = "(".repeat(depth) + &")".repeat(depth);
             assert!(parse(&ok, depth).is_ok());
         }
+    }
+
+    #[test]
+    fn brackets_keep_tensor_elements_whole() {
+        let v = parse("(<= X[0, 3] [1,\n 5])", DEPTH).unwrap();
+        let Sexpr::List { items, .. } = &v[0] else { panic!("list") };
+        assert_eq!(items.iter().map(|a| a.atom().unwrap()).collect::<Vec<_>>(), ["<=", "X[0, 3]", "[1,\n 5]"]);
+        assert_eq!(err_pos("(a X[0, 1)"), (1, 5));
+        assert_eq!(err_pos("\n X[0"), (2, 3));
     }
 
     #[test]

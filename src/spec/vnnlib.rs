@@ -111,7 +111,7 @@ pub fn parse(text: &str) -> Result<Property> {
 /// and the size of the expansion (see the module documentation).
 pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     let tree = sexpr::parse(text, limits.max_nesting)?;
-    let mut parser = Parser::new(text, limits);
+    let mut parser = Parser::new(text, limits, Dialect::V1, Declarations::default());
     let mut assertions: Vec<(Terms, usize)> = Vec::new();
     for command in &tree {
         if let Some(formula) = parser.command(command)? {
@@ -123,11 +123,90 @@ pub fn parse_with(text: &str, limits: &LoadLimits) -> Result<Property> {
     parser.regions(&terms)
 }
 
-/// A declared variable: input `X_i` or output `Y_i`.
+/// A variable after name resolution: input `i` or output `k` of the
+/// network the property is checked on (VNN-LIB 1.0: `X_i`, `Y_k`; 2.0: a
+/// tensor element, flattened, see `vnnlib2.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Var {
+pub(super) enum Var {
+    /// Input `i`.
     Input(usize),
+    /// Output `k`.
     Output(usize),
+}
+
+/// Which VNN-LIB version's formula syntax the shared reader accepts. The
+/// two differ only in details: 1.0 (SMT-LIB) writes equality `=`, allows
+/// comparison chains, `true`, `false` and `/`; 2.0 writes `==`, compares
+/// exactly two terms and has `!=` (which reluverify refuses: its unsafe
+/// set is not closed, see `vnnlib2.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// VNN-LIB 1.0.
+    V1,
+    /// VNN-LIB 2.0.
+    V2,
+}
+
+/// What a dialect's declarations say about variable names: the shared
+/// reader ([`Parser`]) asks it to resolve a name and to name a variable in
+/// messages.
+pub(super) trait Scope {
+    /// The variable an atom that is not a number names, or the message
+    /// explaining why it names none.
+    fn variable(&self, text: &str) -> std::result::Result<Var, String>;
+    /// The variable as messages write it (`X_3`, `X[0,3]`).
+    fn name(&self, var: Var) -> String;
+    /// How many inputs are declared.
+    fn inputs(&self) -> usize;
+    /// How many outputs are declared.
+    fn outputs(&self) -> usize;
+    /// Byte offset of the declaration of input `i` (for errors about its bounds).
+    fn input_offset(&self, i: usize) -> usize;
+}
+
+/// The VNN-LIB 1.0 declarations: `X_i` and `Y_i` scalars.
+#[derive(Default)]
+struct Declarations<'a> {
+    /// Declared names.
+    vars: HashMap<&'a str, Var>,
+    /// Offset of each input's declaration, by index (`None`: not declared).
+    input_decls: Vec<Option<usize>>,
+    /// Offset of each output's declaration, by index.
+    output_decls: Vec<Option<usize>>,
+}
+
+impl Scope for Declarations<'_> {
+    fn variable(&self, text: &str) -> std::result::Result<Var, String> {
+        if let Some(&var) = self.vars.get(text) {
+            return Ok(var);
+        }
+        Err(if parse_var_name(text).is_some() {
+            format!("undeclared variable `{text}`: declare it first with `(declare-const {text} Real)`")
+        } else if let Some(rest) = text.strip_prefix('-') {
+            format!("unknown symbol `{text}`: write `(- {rest})` to negate")
+        } else {
+            format!("unknown symbol `{text}`: expected a number or a declared X_i / Y_i")
+        })
+    }
+
+    fn name(&self, var: Var) -> String {
+        match var {
+            Var::Input(i) => format!("X_{i}"),
+            Var::Output(k) => format!("Y_{k}"),
+        }
+    }
+
+    fn inputs(&self) -> usize {
+        self.input_decls.len()
+    }
+
+    fn outputs(&self) -> usize {
+        self.output_decls.len()
+    }
+
+    fn input_offset(&self, i: usize) -> usize {
+        self.input_decls[i].expect("declarations checked")
+    }
 }
 
 /// One comparison, reduced to its meaning.
@@ -156,19 +235,17 @@ type AtomId = u32;
 
 /// A formula in DNF: a disjunction of terms, each a conjunction of atoms.
 /// `vec![]` is false, `vec![vec![]]` is true.
-type Terms = Vec<Vec<AtomId>>;
+pub(super) type Terms = Vec<Vec<AtomId>>;
 
-/// State of one parse: the declarations seen so far and the atoms that the
-/// DNF terms index into.
-struct Parser<'a> {
+/// State of one parse, shared by both VNN-LIB versions: the declarations
+/// (`scope`) and the atoms that the DNF terms index into.
+pub(super) struct Parser<'a, S> {
     /// The whole file, for error positions.
     text: &'a str,
-    /// Declared names.
-    vars: HashMap<&'a str, Var>,
-    /// Offset of each input's declaration, by index (`None`: not declared).
-    input_decls: Vec<Option<usize>>,
-    /// Offset of each output's declaration, by index.
-    output_decls: Vec<Option<usize>>,
+    /// Which formula syntax is accepted.
+    dialect: Dialect,
+    /// The declarations.
+    pub(super) scope: S,
     /// Every comparison read so far; [`Terms`] refer to them by index.
     atoms: Vec<Atom>,
     /// Arguments of the `or`s read so far: the disjuncts the file writes
@@ -178,17 +255,10 @@ struct Parser<'a> {
     limits: &'a LoadLimits,
 }
 
-impl<'a> Parser<'a> {
-    fn new(text: &'a str, limits: &'a LoadLimits) -> Self {
-        Parser {
-            text,
-            vars: HashMap::new(),
-            input_decls: Vec::new(),
-            output_decls: Vec::new(),
-            atoms: Vec::new(),
-            written: 0,
-            limits,
-        }
+impl<'a, S: Scope> Parser<'a, S> {
+    /// A reader of `text`'s formulas in `dialect`, resolving names in `scope`.
+    pub(super) fn new(text: &'a str, limits: &'a LoadLimits, dialect: Dialect, scope: S) -> Self {
+        Parser { text, dialect, scope, atoms: Vec::new(), written: 0, limits }
     }
 
     fn err(&self, offset: usize, message: impl Into<String>) -> Error {
@@ -225,104 +295,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// Handle one top-level command; returns the formula of an `assert`.
-    fn command<'s>(&mut self, command: &'s Sexpr<'a>) -> Result<Option<&'s Sexpr<'a>>> {
-        let Sexpr::List { items, offset } = command else {
-            return Err(
-                self.err(command.offset(), "expected a command such as `(assert ...)` or `(declare-const ...)`")
-            );
-        };
-        let head = items.first().and_then(Sexpr::atom).unwrap_or("");
-        match head {
-            "declare-const" | "declare-fun" => {
-                let sort_at = if head == "declare-fun" { 3 } else { 2 };
-                let well_formed = items.len() == sort_at + 1
-                    && (head == "declare-const" || matches!(&items[2], Sexpr::List { items, .. } if items.is_empty()));
-                if !well_formed {
-                    let form =
-                        if head == "declare-fun" { "(declare-fun NAME () Real)" } else { "(declare-const NAME Real)" };
-                    return Err(self.err(*offset, format!("malformed declaration: expected `{form}`")));
-                }
-                match items[sort_at].atom() {
-                    Some("Real") => {}
-                    _ => {
-                        return Err(self.err(items[sort_at].offset(), "only variables of sort `Real` are supported"));
-                    }
-                }
-                self.declare(&items[1])?;
-                Ok(None)
-            }
-            "assert" => match &items[1..] {
-                [formula] => Ok(Some(formula)),
-                _ => Err(self.err(*offset, "`assert` takes exactly one formula")),
-            },
-            "set-logic" | "set-info" | "set-option" | "check-sat" | "get-model" | "exit" => Ok(None),
-            _ => Err(self.err(
-                items.first().map_or(*offset, Sexpr::offset),
-                format!("unknown command `{head}`: expected `declare-const` or `assert`"),
-            )),
-        }
-    }
-
-    fn declare(&mut self, name: &Sexpr<'a>) -> Result<()> {
-        let offset = name.offset();
-        let text = name.atom().unwrap_or("");
-        let var = parse_var_name(text).ok_or_else(|| {
-            self.err(
-                offset,
-                format!(
-                    "cannot declare `{text}`: variables must be named X_i (inputs) or Y_i (outputs), i = 0, 1, ..."
-                ),
-            )
-        })?;
-        if self.vars.insert(text, var).is_some() {
-            return Err(self.err(offset, format!("`{text}` is declared twice")));
-        }
-        let (Var::Input(i) | Var::Output(i)) = var;
-        if i >= self.limits.max_elements {
-            let msg = format!(
-                "`{text}` has index {i}: a property may declare at most {} inputs and outputs",
-                self.limits.max_elements
-            );
-            return Err(self.limit_err(offset, msg, "max-elements"));
-        }
-        let (decls, i) = match var {
-            Var::Input(i) => (&mut self.input_decls, i),
-            Var::Output(i) => (&mut self.output_decls, i),
-        };
-        if decls.len() <= i {
-            decls.resize(i + 1, None);
-        }
-        decls[i] = Some(offset);
-        Ok(())
-    }
-
-    /// The declared indices must be `0..n` with no gap.
-    fn check_declarations(&self) -> Result<()> {
-        if self.input_decls.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Spec,
-                "no inputs declared: expected `(declare-const X_0 Real)` and so on",
-            ));
-        }
-        for (decls, prefix) in [(&self.input_decls, "X"), (&self.output_decls, "Y")] {
-            if let Some(missing) = decls.iter().position(Option::is_none) {
-                let last = decls.len() - 1;
-                let at = decls[last].expect("the highest index is declared");
-                return Err(self.err(
-                    at,
-                    format!("{prefix}_{last} is declared but {prefix}_{missing} is not: indices must run 0, 1, ... without gaps"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// A formula in DNF.
-    fn formula(&mut self, f: &Sexpr<'a>) -> Result<Terms> {
+    pub(super) fn formula(&mut self, f: &Sexpr<'a>) -> Result<Terms> {
+        let v1 = self.dialect == Dialect::V1;
         let items = match f {
-            Sexpr::Atom { text: "true", .. } => return Ok(vec![Vec::new()]),
-            Sexpr::Atom { text: "false", .. } => return Ok(Vec::new()),
+            Sexpr::Atom { text: "true", .. } if v1 => return Ok(vec![Vec::new()]),
+            Sexpr::Atom { text: "false", .. } if v1 => return Ok(Vec::new()),
             Sexpr::Atom { text, offset } => {
                 return Err(self.err(*offset, format!("expected a formula such as `(<= X_0 1.0)`, found `{text}`")));
             }
@@ -348,14 +326,25 @@ impl<'a> Parser<'a> {
                 }
                 Ok(terms)
             }
-            "<=" | ">=" | "<" | ">" | "=" => self.comparison(head, args, offset),
+            "<=" | ">=" | "<" | ">" => self.comparison(head, args, offset),
+            "=" if v1 => self.comparison(head, args, offset),
+            "==" if !v1 => self.comparison(head, args, offset),
+            "=" => Err(self.err(items[0].offset(), "VNN-LIB 2.0 writes equality `==`, not `=`")),
+            "!=" if !v1 => Err(self.err(
+                items[0].offset(),
+                "`!=` is not supported: its set is not closed (reluverify reads comparisons as closed sets); \
+                 write the two sides of it as `(or (< a b) (> a b))`",
+            )),
             "not" | "=>" | "xor" | "ite" | "distinct" => Err(self.err(
                 items[0].offset(),
                 format!("`{head}` is not supported: write the unsafe set with `and`, `or` and comparisons"),
             )),
             _ => Err(self.err(
                 items.first().map_or(offset, Sexpr::offset),
-                format!("unknown function `{head}` in a formula: expected and, or, <=, >=, <, >, ="),
+                format!(
+                    "unknown function `{head}` in a formula: expected and, or, <=, >=, <, >, {}",
+                    if v1 { "=" } else { "==" }
+                ),
             )),
         }
     }
@@ -366,7 +355,7 @@ impl<'a> Parser<'a> {
     /// Single-term parts are concatenated once into a common prefix; only
     /// parts with several terms are multiplied out, so the cost is linear in
     /// the size of the result, which is checked before it is built.
-    fn conjoin(&self, parts: Vec<(Terms, usize)>) -> Result<Terms> {
+    pub(super) fn conjoin(&self, parts: Vec<(Terms, usize)>) -> Result<Terms> {
         let mut common: Vec<AtomId> = Vec::new();
         let mut multi: Vec<(Terms, usize)> = Vec::new();
         for (terms, offset) in parts {
@@ -398,6 +387,9 @@ impl<'a> Parser<'a> {
     fn comparison(&mut self, op: &str, args: &[Sexpr<'a>], offset: usize) -> Result<Terms> {
         if args.len() < 2 {
             return Err(self.err(offset, format!("`{op}` compares at least two terms")));
+        }
+        if self.dialect == Dialect::V2 && args.len() > 2 {
+            return Err(self.err(args[2].offset(), format!("`{op}` compares exactly two terms in VNN-LIB 2.0")));
         }
         let relations: &[Relation] = match op {
             "<=" | "<" => &[Relation::Le],
@@ -440,7 +432,9 @@ impl<'a> Parser<'a> {
             (Some(i), Some(k)) => Err(self.err(
                 offset,
                 format!(
-                    "this comparison mixes inputs (X_{i}) and outputs (Y_{k}): write linear constraints over inputs only or over outputs only"
+                    "this comparison mixes inputs ({}) and outputs ({}): write linear constraints over inputs only or over outputs only",
+                    self.scope.name(Var::Input(i)),
+                    self.scope.name(Var::Output(k))
                 ),
             )),
             (None, Some(_)) => {
@@ -470,7 +464,8 @@ impl<'a> Parser<'a> {
                 let a = d.terms[0].1;
                 let value = -d.constant / a + 0.0;
                 if !value.is_finite() {
-                    return Err(self.err(offset, format!("the bound on X_{i} is not a finite number")));
+                    let name = self.scope.name(Var::Input(i));
+                    return Err(self.err(offset, format!("the bound on {name} is not a finite number")));
                 }
                 Ok(Reading::Atom(if a > 0.0 { Atom::Upper { input: i, value } } else { Atom::Lower { input: i, value } }))
             }
@@ -527,7 +522,7 @@ impl<'a> Parser<'a> {
                 product.scale(factor);
                 Ok(product)
             }
-            "/" => {
+            "/" if self.dialect == Dialect::V1 => {
                 let mut quotient = self.term(&args[0])?;
                 for a in &args[1..] {
                     let mut d = self.term(a)?;
@@ -544,37 +539,27 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.err(
                 items.first().map_or(offset, Sexpr::offset),
-                format!("unknown function `{head}` in a term: expected +, -, * or /"),
+                match self.dialect {
+                    Dialect::V1 => format!("unknown function `{head}` in a term: expected +, -, * or /"),
+                    Dialect::V2 => format!("unknown function `{head}` in a term: expected +, - or *"),
+                },
             )),
         }
     }
 
     /// A number or a declared variable.
     fn leaf(&self, text: &str, offset: usize) -> Result<LinearExpr<Var>> {
-        if looks_numeric(text) {
-            return match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => Ok(LinearExpr::constant(v)),
-                Ok(_) => Err(self.err(offset, format!("number `{text}` is out of range"))),
-                Err(_) => Err(self.err(offset, format!("malformed number `{text}`"))),
-            };
+        match number(text) {
+            Some(Ok(v)) => Ok(LinearExpr::constant(v)),
+            Some(Err(message)) => Err(self.err(offset, message)),
+            None => self.scope.variable(text).map(LinearExpr::var).map_err(|message| self.err(offset, message)),
         }
-        if let Some(&var) = self.vars.get(text) {
-            return Ok(LinearExpr::var(var));
-        }
-        let message = if parse_var_name(text).is_some() {
-            format!("undeclared variable `{text}`: declare it first with `(declare-const {text} Real)`")
-        } else if let Some(rest) = text.strip_prefix('-') {
-            format!("unknown symbol `{text}`: write `(- {rest})` to negate")
-        } else {
-            format!("unknown symbol `{text}`: expected a number or a declared X_i / Y_i")
-        };
-        Err(self.err(offset, message))
     }
 
     /// Turn the DNF terms into regions: one input box and set of input
     /// constraints per term, terms with identical ones grouped.
-    fn regions(&self, terms: &Terms) -> Result<Property> {
-        let n = self.input_decls.len();
+    pub(super) fn regions(&self, terms: &Terms) -> Result<Property> {
+        let n = self.scope.inputs();
         if terms.len().saturating_mul(n) > self.limits.max_elements {
             let msg = format!(
                 "the assertions expand to {} disjuncts over {n} inputs, more than the limit of {} input bounds \
@@ -614,7 +599,8 @@ impl<'a> Parser<'a> {
                 } else {
                     String::new()
                 };
-                let at = self.input_decls[i].expect("declarations checked");
+                let at = self.scope.input_offset(i);
+                let name = self.scope.name(Var::Input(i));
                 let note = if input_rows.is_empty() {
                     ""
                 } else {
@@ -623,7 +609,7 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     at,
                     format!(
-                        "input X_{i} has no {side}{disjunct}: every input needs `(assert (>= X_{i} lo))` and `(assert (<= X_{i} hi))`{note}"
+                        "input {name} has no {side}{disjunct}: every input needs `(assert (>= {name} lo))` and `(assert (<= {name} hi))`{note}"
                     ),
                 ));
             }
@@ -662,12 +648,108 @@ impl<'a> Parser<'a> {
         }
         Ok(Property {
             regions,
-            declared_inputs: Some(self.input_decls.len()),
-            declared_outputs: Some(self.output_decls.len()),
+            declared_inputs: Some(self.scope.inputs()),
+            declared_outputs: Some(self.scope.outputs()),
             input_names: vec![],
             output_names: vec![],
             argmax: None,
         })
+    }
+}
+
+/// The VNN-LIB 1.0 commands.
+impl<'a> Parser<'a, Declarations<'a>> {
+    /// Handle one top-level command; returns the formula of an `assert`.
+    fn command<'s>(&mut self, command: &'s Sexpr<'a>) -> Result<Option<&'s Sexpr<'a>>> {
+        let Sexpr::List { items, offset } = command else {
+            return Err(
+                self.err(command.offset(), "expected a command such as `(assert ...)` or `(declare-const ...)`")
+            );
+        };
+        let head = items.first().and_then(Sexpr::atom).unwrap_or("");
+        match head {
+            "declare-const" | "declare-fun" => {
+                let sort_at = if head == "declare-fun" { 3 } else { 2 };
+                let well_formed = items.len() == sort_at + 1
+                    && (head == "declare-const" || matches!(&items[2], Sexpr::List { items, .. } if items.is_empty()));
+                if !well_formed {
+                    let form =
+                        if head == "declare-fun" { "(declare-fun NAME () Real)" } else { "(declare-const NAME Real)" };
+                    return Err(self.err(*offset, format!("malformed declaration: expected `{form}`")));
+                }
+                match items[sort_at].atom() {
+                    Some("Real") => {}
+                    _ => {
+                        return Err(self.err(items[sort_at].offset(), "only variables of sort `Real` are supported"));
+                    }
+                }
+                self.declare(&items[1])?;
+                Ok(None)
+            }
+            "assert" => match &items[1..] {
+                [formula] => Ok(Some(formula)),
+                _ => Err(self.err(*offset, "`assert` takes exactly one formula")),
+            },
+            "set-logic" | "set-info" | "set-option" | "check-sat" | "get-model" | "exit" => Ok(None),
+            _ => Err(self.err(
+                items.first().map_or(*offset, Sexpr::offset),
+                format!("unknown command `{head}`: expected `declare-const` or `assert`"),
+            )),
+        }
+    }
+
+    fn declare(&mut self, name: &Sexpr<'a>) -> Result<()> {
+        let offset = name.offset();
+        let text = name.atom().unwrap_or("");
+        let var = parse_var_name(text).ok_or_else(|| {
+            self.err(
+                offset,
+                format!(
+                    "cannot declare `{text}`: variables must be named X_i (inputs) or Y_i (outputs), i = 0, 1, ..."
+                ),
+            )
+        })?;
+        if self.scope.vars.insert(text, var).is_some() {
+            return Err(self.err(offset, format!("`{text}` is declared twice")));
+        }
+        let (Var::Input(i) | Var::Output(i)) = var;
+        if i >= self.limits.max_elements {
+            let msg = format!(
+                "`{text}` has index {i}: a property may declare at most {} inputs and outputs",
+                self.limits.max_elements
+            );
+            return Err(self.limit_err(offset, msg, "max-elements"));
+        }
+        let (decls, i) = match var {
+            Var::Input(i) => (&mut self.scope.input_decls, i),
+            Var::Output(i) => (&mut self.scope.output_decls, i),
+        };
+        if decls.len() <= i {
+            decls.resize(i + 1, None);
+        }
+        decls[i] = Some(offset);
+        Ok(())
+    }
+
+    /// The declared indices must be `0..n` with no gap.
+    fn check_declarations(&self) -> Result<()> {
+        if self.scope.input_decls.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Spec,
+                "no inputs declared: expected `(declare-const X_0 Real)` and so on",
+            ));
+        }
+        for (decls, prefix) in [(&self.scope.input_decls, "X"), (&self.scope.output_decls, "Y")] {
+            if let Some(missing) = decls.iter().position(Option::is_none) {
+                let last = decls.len() - 1;
+                let at = decls[last].expect("the highest index is declared");
+                return Err(self.err(
+                    at,
+                    format!("{prefix}_{last} is declared but {prefix}_{missing} is not: indices must run 0, 1, ... without gaps"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -686,6 +768,19 @@ fn parse_var_name(name: &str) -> Option<Var> {
         return None;
     }
     digits.parse().ok().map(make)
+}
+
+/// The value of an atom meant as a number (`None`: it is not one; an error
+/// message when it is malformed or not finite).
+pub(super) fn number(text: &str) -> Option<std::result::Result<f64, String>> {
+    if !looks_numeric(text) {
+        return None;
+    }
+    Some(match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("number `{text}` is out of range")),
+        Err(_) => Err(format!("malformed number `{text}`")),
+    })
 }
 
 /// Whether an atom is meant as a number: a digit, or a sign or `.` followed

@@ -105,6 +105,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{self, LoadLimits};
 use crate::model::Network;
 
+/// The operators of the default domain the loader translates, sorted by
+/// name (`Softmax` and the other output activations, accepted only as the
+/// node producing the graph output, are not among them).
+pub fn supported_operators() -> impl Iterator<Item = &'static str> {
+    ops::OPS.iter().map(|&(name, _)| name)
+}
+
 /// Read and translate the ONNX model at `path` within the default
 /// [`LoadLimits`]; errors carry the path.
 pub fn load(path: &Path) -> Result<Network> {
