@@ -12,6 +12,7 @@ mod exit;
 mod output;
 mod point;
 mod report;
+mod split;
 
 pub use report::outcome_json;
 
@@ -72,6 +73,9 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Bench(a) => bench::bench(&a),
         args::Command::Bounds(a) => bounds::bounds(&a),
         args::Command::Encode(a) => encode::encode(&a),
+        args::Command::BenchMerge(a) => bench::bench_merge(&a),
+        args::Command::Split(a) => split::split(&a),
+        args::Command::Join(a) => split::join(&a),
     }
 }
 
