@@ -747,6 +747,30 @@ mod tests {
         assert_eq!(stray.len(), 1);
     }
 
+    /// Every instance in exactly one part; the parts' totals within the
+    /// largest single cost of each other (the LPT bound); the same answer
+    /// on every call; equal costs dealt out evenly.
+    #[test]
+    fn shards_balance_cost_not_count() {
+        let mut rng = crate::rng::Rng::new(4);
+        for n in 1..6 {
+            let costs: Vec<f64> = (0..37).map(|_| rng.range(0.0, 10.0).powi(3)).collect();
+            let parts = assign_shards(&costs, n);
+            assert_eq!(parts, assign_shards(&costs, n));
+            assert!(parts.iter().all(|&p| p < n));
+            let load: Vec<f64> = (0..n).map(|p| (0..37).filter(|&i| parts[i] == p).map(|i| costs[i]).sum()).collect();
+            let top = costs.iter().copied().fold(0.0, f64::max);
+            let (lo, hi) =
+                (load.iter().copied().fold(f64::INFINITY, f64::min), load.iter().copied().fold(0.0, f64::max));
+            assert!(hi - lo <= top + 1e-9, "{load:?}");
+        }
+        // One costly instance against many cheap ones: it is alone in its part.
+        let costs = [100.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        assert_eq!(assign_shards(&costs, 2), vec![0, 1, 1, 1, 1, 1]);
+        let even = assign_shards(&[1.0; 8], 4);
+        assert!((0..4).all(|p| even.iter().filter(|&&q| q == p).count() == 2));
+    }
+
     #[test]
     fn a_header_row_is_skipped_only_first() {
         let dir = std::env::temp_dir().join(format!("reluverify-bench-{}", std::process::id()));

@@ -710,6 +710,73 @@ mod tests {
         assert!(holds >= 6 && violated >= 6, "root MILPs settled {holds} holds, {violated} violated");
     }
 
+    /// Random networks and properties cut into the four phase sets of the
+    /// two neurons [`branching_neurons`] ranks highest: with no sampling,
+    /// every part's search starts from its fixed phases; the parts together
+    /// agree with exhaustive enumeration (holds iff every part holds), and no
+    /// dense random input of a part's domain (its pre-activations on the
+    /// fixed sides) is unsafe where that part holds.
+    #[test]
+    fn fixed_phase_parts_together_agree_with_enumeration() {
+        let mut rng = Rng::new(2626);
+        let (mut holds, mut violated, mut cut) = (0, 0, 0);
+        for case in 0..120 {
+            let net = testutil::random_network(&mut rng, 5);
+            let prop = testutil::random_property(&mut rng, &net);
+            let root = crate::bounds::symbolic::compute(&net, &prop.regions[0].input);
+            let neurons = branching_neurons(&net, &prop, 0, &root, 2);
+            if neurons.len() < 2 {
+                continue;
+            }
+            cut += 1;
+            let mut verdicts = Vec::new();
+            for pattern in 0..4 {
+                let fixed: Vec<Constraint> = neurons
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &(layer, neuron, at))| {
+                        let side = if pattern >> d & 1 == 1 { 1.0 } else { -1.0 };
+                        Constraint { layer, neuron, side, at }
+                    })
+                    .collect();
+                let settings = Settings {
+                    strategy: crate::settings::Strategy::PhaseSplit,
+                    falsify_samples: 0,
+                    falsify_restarts: 0,
+                    fixed_phases: fixed.clone(),
+                    ..Settings::default()
+                };
+                let verdict = crate::search::verify(&net, &prop, &settings).unwrap().verdict;
+                if let Verdict::Holds { .. } = verdict {
+                    for (r, region) in prop.regions.iter().enumerate() {
+                        for x in sample(&mut rng, &region.input, 300) {
+                            let pre = net.forward_pre_activations(&x);
+                            let inside = fixed.iter().all(|f| f.side * (pre[f.layer][f.neuron] - f.at) >= 0.0);
+                            if inside && region.meets_input_constraints(&x) {
+                                let y = net.forward(&x);
+                                assert!(
+                                    region.unsafe_set.disjuncts.iter().all(|d| d.max_violation(&y) > -1e-9),
+                                    "case {case}: part {pattern} holds, but {x:?} in region {r} is unsafe"
+                                );
+                            }
+                        }
+                    }
+                }
+                verdicts.push(verdict);
+            }
+            let m = testutil::reference(&net, &prop).margin;
+            if verdicts.iter().any(|v| matches!(v, Verdict::Violated { .. })) {
+                assert!(m <= 1e-9, "case {case}: a part is violated, but the reference margin is {m}");
+                violated += 1;
+            } else {
+                assert!(verdicts.iter().all(|v| matches!(v, Verdict::Holds { .. })), "case {case}: {verdicts:?}");
+                assert!(m >= UNSAFE_RELAX - 1e-9, "case {case}: every part holds, but the reference margin is {m}");
+                holds += 1;
+            }
+        }
+        assert!(cut >= 40 && holds >= 10 && violated >= 10, "cut {cut}: holds {holds}, violated {violated}");
+    }
+
     /// Two unstable ReLUs of x on [-1, 1] weighted `w0`, `w1` in the output:
     /// the neuron with the heavier weight loses the bound more and is split,
     /// at its kink.
