@@ -28,6 +28,13 @@
 //! exit code then cover every instance of the list, as one uninterrupted
 //! run would. Rows are matched by `onnx,vnnlib` as written in the list,
 //! once each (a list naming an instance twice needs two rows).
+//!
+//! **Past one machine.** `--shard I/N` runs part `I` of `N` of the list
+//! ([`assign_shards`]: deterministic, balanced by estimated cost), each part
+//! a job-array task writing its own `--out`; `bench-merge` ([`bench_merge`])
+//! reads those files back as `--resume` does, matches their rows to the
+//! list as `--resume` does, and reports through the same [`conclude`] as a
+//! single run, with missing and duplicated instances as errors.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
