@@ -95,3 +95,22 @@ check-forward: deps
 	bash scripts/python-venv.sh "onnxruntime>=1.16"
 	target/python-venv/bin/python scripts/onnx-reference.py -k $(FORWARD_SAMPLES) \
 	  $(foreach set,$(FORWARD_SETS),--instances $(BENCH_ROOT)/$(set)/$(set)_instances.csv)
+
+# ---- Running on a cluster (README, "Running on a cluster") ----
+# The shard/merge and split/join flow on this machine, PARALLEL processes at
+# a time standing for a job array's tasks, against single runs: ACAS Xu (all
+# 186 in SHARDS shards; 4_2 and 3_3 property 2 in PARTS parts) and MNIST-FC
+# 256x2 property 1 (phase sets). Skips without ../shared/benchmarks.
+SHARDS ?= 4
+PARTS ?= 8
+PARALLEL ?= 2
+.PHONY: test-cluster test-slurm
+test-cluster: build
+	BIN=$(BIN) BENCH_ROOT=$(BENCH_ROOT) SHARDS=$(SHARDS) PARTS=$(PARTS) PARALLEL=$(PARALLEL) \
+	  bash scripts/test-cluster.sh
+
+# The same flow through sbatch job arrays with afterok dependencies
+# (deploy/slurm/), on a one-node Slurm set up from the distribution's
+# packages when none is running (scripts/slurm-single-node.sh; needs root).
+test-slurm: build
+	BIN=$(BIN) BENCH_ROOT=$(BENCH_ROOT) SHARDS=$(SHARDS) PARTS=$(PARTS) bash scripts/test-slurm.sh

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::bounds::symbolic::optimise::Constraint;
 use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -76,6 +77,13 @@ pub struct Settings {
     pub falsify_restarts: usize,
     /// Seed of the sampling; runs are reproducible. Default: 0.
     pub seed: u64,
+    /// Phases fixed for the whole run: only the inputs where every
+    /// constraint `side (z - at) >= 0` holds are searched (by phase
+    /// splitting, from the domain these phases fix), so "holds" covers those
+    /// inputs only; a counterexample found anywhere is still one. One part
+    /// of `reluverify split` (the parts' phase sets cover every input).
+    /// Default: none.
+    pub fixed_phases: Vec<Constraint>,
 }
 
 impl Default for Settings {
@@ -96,6 +104,7 @@ impl Default for Settings {
             falsify_samples: 1024,
             falsify_restarts: 4,
             seed: 0,
+            fixed_phases: Vec::new(),
         }
     }
 }
@@ -114,6 +123,12 @@ impl Settings {
         }
         if self.timeout == Some(Duration::ZERO) {
             return Err(Error::new(ErrorKind::Usage, "timeout must be positive"));
+        }
+        if !self.fixed_phases.is_empty() && !matches!(self.strategy, Strategy::Auto | Strategy::PhaseSplit) {
+            return Err(Error::new(ErrorKind::Usage, "fixed phases are searched by phase splitting only"));
+        }
+        if self.fixed_phases.iter().any(|c| c.side.abs() != 1.0 || !c.at.is_finite()) {
+            return Err(Error::new(ErrorKind::Usage, "a fixed phase needs side 1 or -1 and a finite threshold"));
         }
         if !(0.0..=1.0).contains(&self.lp_budget) {
             return Err(Error::new(ErrorKind::Usage, "the LP budget is a fraction of the timeout, in [0, 1]"));

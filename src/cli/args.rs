@@ -48,6 +48,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// VNN-LIB 2.0 solver interface: report one capability.
     Supports(SupportsArgs),
+    /// Merge the `--out` files of `bench --shard` runs into one summary.
+    BenchMerge(BenchMergeArgs),
+    /// Cut one instance into parts that cover it exactly, to run as a job array.
+    Split(SplitArgs),
+    /// The verdict of a split instance from its parts' results.
+    Join(JoinArgs),
 }
 
 /// Arguments of `verify` (VNN-LIB 2.0 solver interface).
@@ -338,6 +344,11 @@ pub struct BenchArgs {
     /// written whole at the end, atomically).
     #[arg(long)]
     pub bounds_table: bool,
+    /// Run only part I of N (0-based: 0/4 .. 3/4) of the list, balanced by
+    /// the cost estimate input dimension x weights; merge the parts' `--out`
+    /// files with `bench-merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "bounds_table")]
+    pub shard: Option<Shard>,
     /// Search options, as for `check`.
     #[command(flatten)]
     pub search: SearchArgs,
@@ -353,6 +364,11 @@ pub struct CheckArgs {
     pub model: PathBuf,
     /// The property (.json or .vnnlib).
     pub spec: PathBuf,
+    /// Check only the inputs where the neuron phases of this part file hold
+    /// (written by `reluverify split`; it names the model and property it
+    /// was cut from, by hash).
+    #[arg(long, value_name = "FILE")]
+    pub phases: Option<PathBuf>,
     /// How to run the check and report it.
     #[command(flatten)]
     pub run: RunArgs,
@@ -573,9 +589,114 @@ impl BoundsArg {
     }
 }
 
+// ---- Running on a cluster: `bench --shard`, `bench-merge`, `split`, `join` ----
+
+/// Part `index` of `count` (0-based), as `--shard I/N` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, `0 .. count`.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+/// `I/N` with `0 <= I < N`.
+fn parse_shard(s: &str) -> std::result::Result<Shard, String> {
+    let bad = || format!("expected I/N with 0 <= I < N (0-based, as job-array indices), such as 0/4, got `{s}`");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+/// Arguments of `bench-merge`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes as for bench: 0 every instance answered once and none contradicts
+--expected; 1 some answer contradicts --expected; 2 an instance is missing,
+answered twice or an error, or a file is unusable.")]
+pub struct BenchMergeArgs {
+    /// The `--out` files of the shards.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// The instance list the shards ran: every instance must have exactly
+    /// one row (without it, the instances of `--expected` are).
+    #[arg(long, value_name = "FILE")]
+    pub instances: Option<PathBuf>,
+    /// Compare with `onnx,vnnlib,expected,...` rows; wrong answers exit 1.
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    /// Write the merged rows to this file (the format of `bench --out`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// How `split` cuts an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitBy {
+    /// Input boxes for at most 16 inputs (as `--strategy auto` splits inputs), else phase sets.
+    Auto,
+    /// Halve the input box (VNN-LIB parts).
+    Input,
+    /// Fix the phases of unstable neurons (phase part files for `check --phases`).
+    Phases,
+}
+
+/// Arguments of `split`.
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// The network (.onnx or .nnet).
+    pub model: PathBuf,
+    /// The property (.json or .vnnlib).
+    pub spec: PathBuf,
+    /// How many parts (phase sets: at most 2 to the number of unstable neurons).
+    #[arg(long, value_name = "N")]
+    pub parts: usize,
+    /// The folder to write (created; it must not hold an earlier split).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How to cut.
+    #[arg(long, value_enum, default_value_t = SplitBy::Auto)]
+    pub by: SplitBy,
+    /// `--timeout` of each part's `check` in `commands.txt`.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// `--threads` of each part's `check` in `commands.txt`.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Arguments of `join`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes: 0 every part holds; 1 a part's counterexample passes the check on
+the original model and property; 2 the folder does not match its manifest, or
+a part ended in an error; 3 some parts are still open (named).")]
+pub struct JoinArgs {
+    /// The folder `split --out` wrote, with the parts' results.
+    pub dir: PathBuf,
+    /// Limits on the input files.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_are_zero_based_parts() {
+        assert_eq!(parse_shard("0/4"), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(parse_shard("3/4"), Ok(Shard { index: 3, count: 4 }));
+        for bad in ["4/4", "1/0", "1", "a/2", "-1/2", ""] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_with_binary_suffixes() {

@@ -28,6 +28,13 @@
 //! exit code then cover every instance of the list, as one uninterrupted
 //! run would. Rows are matched by `onnx,vnnlib` as written in the list,
 //! once each (a list naming an instance twice needs two rows).
+//!
+//! **Past one machine.** `--shard I/N` runs part `I` of `N` of the list
+//! ([`assign_shards`]: deterministic, balanced by estimated cost), each part
+//! a job-array task writing its own `--out`; `bench-merge` ([`bench_merge`])
+//! reads those files back as `--resume` does, matches their rows to the
+//! list as `--resume` does, and reports through the same [`conclude`] as a
+//! single run, with missing and duplicated instances as errors.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -39,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::args::BenchArgs;
+use super::args::{BenchArgs, BenchMergeArgs, Shard};
 use super::exit::Exit;
 use super::output;
 use crate::bounds::BoundMethod;
@@ -171,25 +178,7 @@ impl OutFile {
         if whole == 0 {
             return Ok((OutFile::create(path)?, Vec::new()));
         }
-        let text = String::from_utf8_lossy(&bytes[..whole]);
-        let mut lines = text.lines().enumerate();
-        let not_ours = |line: usize, what: &str| {
-            Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "{what}; --resume continues a file written by `reluverify bench --out`, whose \
-                     first line is `{OUT_HEADER}`: give another --out, or drop --resume to replace it"
-                ),
-            )
-            .with_path(path)
-            .at(line, 1)
-        };
-        if lines.next().map(|(_, l)| l) != Some(OUT_HEADER) {
-            return Err(not_ours(1, "the first line is not the header of a bench result file"));
-        }
-        let rows = lines
-            .map(|(i, l)| Row::parse(l).ok_or_else(|| not_ours(i + 1, "not a result row of 10 fields")))
-            .collect::<Result<Vec<Row>>>()?;
+        let rows = parse_rows(path, &String::from_utf8_lossy(&bytes[..whole]))?;
         let mut file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
         let cut = |e| Error::io(path, e);
         file.set_len(whole as u64).map_err(cut)?;
@@ -205,6 +194,27 @@ impl OutFile {
     fn write_line(&mut self, line: &str) -> Result<()> {
         self.file.write_all(line.as_bytes()).and_then(|()| self.file.flush()).map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// The rows of a file written by `bench --out` (whole lines: the caller cuts
+/// a torn last line off), after its header.
+fn parse_rows(path: &Path, text: &str) -> Result<Vec<Row>> {
+    let mut lines = text.lines().enumerate();
+    let not_ours = |line: usize, what: &str| {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "{what}; expected a file written by `reluverify bench --out`, whose first line is `{OUT_HEADER}` \
+                 (for --resume: give another --out, or drop --resume to replace it)"
+            ),
+        )
+        .with_path(path)
+        .at(line, 1)
+    };
+    if lines.next().map(|(_, l)| l) != Some(OUT_HEADER) {
+        return Err(not_ours(1, "the first line is not the header of a bench result file"));
+    }
+    lines.map(|(i, l)| Row::parse(l).ok_or_else(|| not_ours(i + 1, "not a result row of 10 fields"))).collect()
 }
 
 /// Print a line above the progress bar, or straight to stderr when the bar is
@@ -245,6 +255,122 @@ impl Files {
             (Err(e), _) | (_, Err(e)) => Err(e.clone()),
         }
     }
+}
+
+impl Files {
+    /// The instances of part `shard` of the list, in list order
+    /// ([`assign_shards`] by each instance's [`Files::cost`]); models of
+    /// the other parts are not kept.
+    fn shard(&mut self, root: &Path, instances: Vec<Instance>, shard: Shard) -> Vec<Instance> {
+        let costs: Vec<f64> = instances.iter().map(|inst| self.cost(root, inst)).collect();
+        let parts = assign_shards(&costs, shard.count);
+        let mine: Vec<Instance> =
+            instances.into_iter().zip(parts).filter(|&(_, p)| p == shard.index).map(|(inst, _)| inst).collect();
+        self.models.retain(|onnx, _| mine.iter().any(|inst| &inst.onnx == onnx));
+        mine
+    }
+
+    /// The cost estimate of an instance: the network's inputs times its
+    /// weights (each layer's rows x columns), loading the model on first use;
+    /// 0 for a model that does not load (its row will be an `error`).
+    fn cost(&mut self, root: &Path, inst: &Instance) -> f64 {
+        let limits = &self.limits;
+        let net =
+            self.models.entry(inst.onnx.clone()).or_insert_with(|| model::load_with(&root.join(&inst.onnx), limits));
+        net.as_ref().map_or(0.0, |net| {
+            let weights: f64 =
+                net.layers().iter().map(|l| (l.affine.weights.rows() * l.affine.weights.cols()) as f64).sum();
+            net.input_dim() as f64 * weights
+        })
+    }
+}
+
+/// The part, `0 .. count`, of each of the instances whose estimated costs
+/// are `costs`: longest processing time first (greedy by falling cost, ties
+/// in list order, each to the part with the least cost so far, ties to the
+/// lowest part). Deterministic, so each shard computes its own part alone;
+/// no part's total exceeds another's by more than the largest single cost.
+fn assign_shards(costs: &[f64], count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..costs.len()).collect();
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
+    let mut load = vec![0.0f64; count];
+    let mut part = vec![0; costs.len()];
+    for i in order {
+        let p = (0..count).fold(0, |best, p| if load[p] < load[best] { p } else { best });
+        load[p] += costs[i];
+        part[i] = p;
+    }
+    part
+}
+
+/// `bench-merge`: the rows of the shards' `--out` files as one run's: every
+/// instance of `--instances` (or of `--expected`) must have exactly one row;
+/// a missing instance, a second row and a row of no listed instance are
+/// errors. The summary and exit code are those of `bench`
+/// ([`conclude`]); with `--expected`, each row's expected answer is taken
+/// from it, else the shards' own column stands.
+pub fn bench_merge(args: &BenchMergeArgs) -> Result<Exit> {
+    let expected = args.expected.as_deref().map(read_expected).transpose()?;
+    let list = match (&args.instances, &expected) {
+        (Some(p), _) => read_instances(p)?,
+        (None, Some(e)) => {
+            let mut keys: Vec<&(String, String)> = e.keys().collect();
+            keys.sort();
+            keys.into_iter()
+                .map(|(onnx, vnnlib)| Instance { onnx: onnx.clone(), vnnlib: vnnlib.clone(), timeout: 0.0, line: 0 })
+                .collect()
+        }
+        (None, None) => return Err(Error::new(
+            ErrorKind::Usage,
+            "bench-merge needs --instances (the list the shards ran) or --expected to know which instances to expect",
+        )),
+    };
+    let mut rows = Vec::new();
+    for path in &args.parts {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        // Only whole lines: a shard killed mid-write leaves its instance missing.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        rows.extend(parse_rows(path, &String::from_utf8_lossy(&bytes[..whole]))?);
+    }
+    let total = list.len();
+    let (mut kept, missing, stray) = match_done(list, rows);
+    for inst in &missing {
+        let at = args.instances.as_ref().map_or(String::new(), |p| format!(" ({}:{})", p.display(), inst.line));
+        output::stderr(&format!("error: no shard answered {} {}{at}\n", inst.onnx, inst.vnnlib));
+    }
+    for row in &stray {
+        output::stderr(&format!(
+            "error: a second row, or a row of an instance not in the list: {} {} ({})\n",
+            row.onnx, row.vnnlib, row.verdict
+        ));
+    }
+    if let Some(e) = &expected {
+        for row in &mut kept {
+            row.expected = e.get(&(row.onnx.clone(), row.vnnlib.clone())).cloned();
+        }
+    }
+    if let Some(out) = &args.out {
+        let text: String = std::iter::once(format!("{OUT_HEADER}\n")).chain(kept.iter().map(Row::csv_line)).collect();
+        output::write_atomic(out, text.as_bytes())?;
+    }
+    for row in kept.iter().filter(|r| r.wrong()) {
+        output::stderr(&format!(
+            "WRONG ANSWER: {} {}: got {}, expected {}\n",
+            row.onnx,
+            row.vnnlib,
+            row.verdict,
+            row.expected.as_deref().unwrap_or("?")
+        ));
+    }
+    let problems = missing.len() + stray.len();
+    if problems > 0 {
+        output::stderr(&format!(
+            "error: {} instance(s) missing, {} row(s) duplicated or not in the list\n",
+            missing.len(),
+            stray.len()
+        ));
+    }
+    Ok(conclude(&kept, total, problems))
 }
 
 /// Read a CSV file with no quoting into rows of fields; lines starting with
@@ -301,8 +427,9 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Split `instances` into those with a row in `done` (the rows, in list
 /// order) and those still to run; each row answers one instance with its
-/// `onnx,vnnlib`. Also returns how many rows answer no instance of the list.
-fn match_done(instances: Vec<Instance>, done: Vec<Row>) -> (Vec<Row>, Vec<Instance>, usize) {
+/// `onnx,vnnlib`. Also returns the rows that answer no instance of the list
+/// (of another instance, or one answered already).
+fn match_done(instances: Vec<Instance>, done: Vec<Row>) -> (Vec<Row>, Vec<Instance>, Vec<Row>) {
     let mut by_key: HashMap<(String, String), Vec<Row>> = HashMap::new();
     for row in done.into_iter().rev() {
         by_key.entry((row.onnx.clone(), row.vnnlib.clone())).or_default().push(row);
@@ -314,7 +441,9 @@ fn match_done(instances: Vec<Instance>, done: Vec<Row>) -> (Vec<Row>, Vec<Instan
             None => todo.push(inst),
         }
     }
-    (kept, todo, by_key.values().map(Vec::len).sum())
+    let mut stray: Vec<Row> = by_key.into_values().flatten().collect();
+    stray.sort_by(|a, b| (&a.onnx, &a.vnnlib).cmp(&(&b.onnx, &b.vnnlib)));
+    (kept, todo, stray)
 }
 
 /// Run the benchmark and print its summary; the exit code is in the module doc.
@@ -329,6 +458,10 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         None => HashMap::new(),
     };
     let mut files = Files { limits: args.limits.limits()?, ..Files::default() };
+    let instances = match args.shard {
+        Some(shard) => files.shard(&root, instances, shard),
+        None => instances,
+    };
     let (mut out, done) = match &args.out {
         Some(p) if args.resume => {
             let (out, done) = OutFile::resume(p)?;
@@ -342,8 +475,8 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
     if let (Some(out), true) = (&args.out, args.resume) {
         let mut note =
             format!("resuming {}: {} of {total} instances done, {} to run", out.display(), rows.len(), todo.len());
-        if stray > 0 {
-            let _ = write!(note, "; {stray} row(s) of other instances stay in the file, outside the summary");
+        if !stray.is_empty() {
+            let _ = write!(note, "; {} row(s) of other instances stay in the file, outside the summary", stray.len());
         }
         output::stderr(&format!("{note}\n"));
     }
@@ -426,20 +559,32 @@ pub fn bench(args: &BenchArgs) -> Result<Exit> {
         rows.push(row);
     }
     bar.finish_and_clear();
-    output::stdout(&summary(&rows));
+    Ok(conclude(&rows, total, 0))
+}
+
+/// Print the summary of `rows` (answers to `total` instances), then what
+/// went wrong: wrong answers, `error` rows and `other_errors` problems
+/// already printed (instances missing or answered twice); the exit code is
+/// in the module doc.
+fn conclude(rows: &[Row], total: usize, other_errors: usize) -> Exit {
+    output::stdout(&summary(rows));
+    let count = |v: &str| rows.iter().filter(|r| r.verdict == v).count();
     let wrong = rows.iter().filter(|r| r.wrong()).count();
-    let errors = count(&rows, "error");
+    let errors = count("error");
     if wrong > 0 {
         output::stderr(&format!("error: {wrong} WRONG ANSWER(S) against the expected results\n"));
-        return Ok(Exit::Violated);
+        return Exit::Violated;
     }
     if errors > 0 {
         output::stderr(&format!(
             "error: {errors} of {total} instance(s) could not be checked (the `error` rows; messages above)\n"
         ));
-        return Ok(Exit::Error);
+        return Exit::Error;
     }
-    Ok(Exit::Holds)
+    if other_errors > 0 {
+        return Exit::Error;
+    }
+    Exit::Holds
 }
 
 /// The summary table: one line per property file and a total line.
@@ -606,7 +751,31 @@ mod tests {
             todo.iter().map(|i| (i.onnx.clone(), i.vnnlib.clone())).collect::<Vec<_>>(),
             keys(vec![("a", "p"), ("a", "q")])
         );
-        assert_eq!(stray, 1);
+        assert_eq!(stray.len(), 1);
+    }
+
+    /// Every instance in exactly one part; the parts' totals within the
+    /// largest single cost of each other (the LPT bound); the same answer
+    /// on every call; equal costs dealt out evenly.
+    #[test]
+    fn shards_balance_cost_not_count() {
+        let mut rng = crate::rng::Rng::new(4);
+        for n in 1..6 {
+            let costs: Vec<f64> = (0..37).map(|_| rng.range(0.0, 10.0).powi(3)).collect();
+            let parts = assign_shards(&costs, n);
+            assert_eq!(parts, assign_shards(&costs, n));
+            assert!(parts.iter().all(|&p| p < n));
+            let load: Vec<f64> = (0..n).map(|p| (0..37).filter(|&i| parts[i] == p).map(|i| costs[i]).sum()).collect();
+            let top = costs.iter().copied().fold(0.0, f64::max);
+            let (lo, hi) =
+                (load.iter().copied().fold(f64::INFINITY, f64::min), load.iter().copied().fold(0.0, f64::max));
+            assert!(hi - lo <= top + 1e-9, "{load:?}");
+        }
+        // One costly instance against many cheap ones: it is alone in its part.
+        let costs = [100.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        assert_eq!(assign_shards(&costs, 2), vec![0, 1, 1, 1, 1, 1]);
+        let even = assign_shards(&[1.0; 8], 4);
+        assert!((0..4).all(|p| even.iter().filter(|&&q| q == p).count() == 2));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod point;
 mod query;
 mod report;
 mod solver;
+mod split;
 
 pub use report::outcome_json;
 
@@ -79,6 +80,9 @@ fn run(cli: args::Cli) -> Result<Exit> {
         args::Command::Equiv(a) => query::equiv(&a),
         args::Command::Verify(a) => solver::verify(&a),
         args::Command::Supports(a) => solver::supports(&a),
+        args::Command::BenchMerge(a) => bench::bench_merge(&a),
+        args::Command::Split(a) => split::split(&a),
+        args::Command::Join(a) => split::join(&a),
     }
 }
 

@@ -16,6 +16,7 @@ use super::args::{CheckArgs, RobustnessArgs, RunArgs};
 use super::bounds::{bounds_report, format_method};
 use super::exit::Exit;
 use super::output;
+use crate::bounds::symbolic::optimise::Constraint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Network;
 use crate::search::cross_check::{cross_check, CrossCheck, CrossCheckReport};
@@ -64,7 +65,13 @@ struct Report {
 /// write the result files. With `--results`, a run that cannot use its
 /// input writes `error` there; with `--json` it prints [`error_json`].
 pub fn check(args: &CheckArgs) -> Result<Exit> {
-    run(&args.run, || {
+    // The phases of a part of `reluverify split`, if any (checked against
+    // the model and property files before anything else is loaded).
+    let phases = match &args.phases {
+        Some(p) => super::split::read_phases(p, &args.model, &args.spec)?,
+        None => Vec::new(),
+    };
+    run(&args.run, phases, || {
         let (net, prop, format) = super::load_problem(&args.model, &args.spec, &args.run.limits)?;
         Ok((net, prop, format!("{format:?} format")))
     })
@@ -73,7 +80,7 @@ pub fn check(args: &CheckArgs) -> Result<Exit> {
 /// `robustness`: the property that the argmax stays `--label` on the ball
 /// of `--eps` around `--center`, checked as `check` checks a file's.
 pub fn robustness(args: &RobustnessArgs) -> Result<Exit> {
-    run(&args.run, || {
+    run(&args.run, Vec::new(), || {
         let limits = args.run.limits.limits()?;
         let net = crate::model::load_with(&args.model, &limits)?;
         let center = super::point::read(&args.center, &limits)?;
@@ -99,9 +106,14 @@ pub fn robustness(args: &RobustnessArgs) -> Result<Exit> {
 
 /// Check the problem `load` builds (the network, the property and what the
 /// property is, for `-v`), report it as `args` says, and map the verdict to
-/// the exit code.
-fn run(args: &RunArgs, load: impl FnOnce() -> Result<(Network, Property, String)>) -> Result<Exit> {
-    let report = check_paths(args).and_then(|()| run_check(args, load));
+/// the exit code. Only the inputs where the `phases` hold are searched
+/// ([`crate::Settings::fixed_phases`]).
+fn run(
+    args: &RunArgs,
+    phases: Vec<Constraint>,
+    load: impl FnOnce() -> Result<(Network, Property, String)>,
+) -> Result<Exit> {
+    let report = check_paths(args).and_then(|()| run_check(args, phases, load));
     let report = match report {
         Ok(r) => r,
         Err(e) => {
@@ -197,8 +209,12 @@ pub fn vnncomp_result(o: &Outcome) -> String {
     }
 }
 
-fn run_check(args: &RunArgs, load: impl FnOnce() -> Result<(Network, Property, String)>) -> Result<Report> {
-    let settings = args.search.settings(args.timeout)?;
+fn run_check(
+    args: &RunArgs,
+    fixed_phases: Vec<Constraint>,
+    load: impl FnOnce() -> Result<(Network, Property, String)>,
+) -> Result<Report> {
+    let settings = crate::Settings { fixed_phases, ..args.search.settings(args.timeout)? };
     if let Some(t) = args.cross_check_timeout.filter(|t| !(t.is_finite() && *t > 0.0)) {
         return Err(Error::new(
             ErrorKind::Usage,

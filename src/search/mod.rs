@@ -106,6 +106,7 @@ pub const HIGH_DIM_SAMPLES: usize = 256;
 pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Outcome> {
     settings.validate()?;
     prop.check_dims(net.input_dim(), net.output_dim())?;
+    check_fixed_phases(net, settings)?;
     let mut outcome = match net.output_activation() {
         None => search(net, prop, settings)?,
         Some(act) => search_logits(net, prop, act, settings)?,
@@ -114,6 +115,24 @@ pub fn verify(net: &Network, prop: &Property, settings: &Settings) -> Result<Out
     warnings.append(&mut outcome.stats.warnings);
     outcome.stats.warnings = warnings;
     Ok(outcome)
+}
+
+/// Refuse fixed phases ([`Settings::fixed_phases`]) naming a neuron the
+/// network does not have.
+fn check_fixed_phases(net: &Network, settings: &Settings) -> Result<()> {
+    let layers = net.layers();
+    match settings.fixed_phases.iter().find(|c| layers.get(c.layer).is_none_or(|l| c.neuron >= l.output_dim())) {
+        Some(c) => Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "a fixed phase names neuron {} of layer {}, which the network ({} layers) does not have",
+                c.neuron,
+                c.layer,
+                layers.len()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Verify `prop` on `net`, which ends in `act`: restate the property on the
@@ -206,6 +225,8 @@ fn verify_boxes(
     mut stats: Stats,
 ) -> Result<Outcome> {
     let strategy = match settings.strategy {
+        // Only phase splitting can start from a domain of fixed phases.
+        _ if !settings.fixed_phases.is_empty() => Strategy::PhaseSplit,
         Strategy::Auto if net.input_dim() <= INPUT_SPLIT_MAX_DIM => Strategy::InputSplit,
         Strategy::Auto if activation_layers(net) <= 1 => Strategy::Milp,
         Strategy::Auto => Strategy::PhaseSplit,

@@ -106,6 +106,8 @@ pub struct PhaseSearch<'a> {
     candidates: usize,
     constrained: bool,
     tree_domains: usize,
+    /// Phases fixed for the whole search ([`Settings::fixed_phases`]).
+    fixed: Vec<Constraint>,
 }
 
 /// Gradient steps of the slopes and multipliers of each row at the root
@@ -204,6 +206,7 @@ impl<'a> PhaseSearch<'a> {
             candidates: settings.phase_candidates.max(1),
             constrained: settings.phase_constrained,
             tree_domains: settings.phase_tree_domains,
+            fixed: settings.fixed_phases.clone(),
         }
     }
 
@@ -224,6 +227,12 @@ impl<'a> PhaseSearch<'a> {
     pub fn run(&self, region: usize, root: &NetworkBounds, slopes: &NeuronSlopes) -> Settled {
         let Shared { net, prop, .. } = self.shared;
         let disjuncts = &prop.regions[region].unsafe_set.disjuncts;
+        // The search starts from the domain of the fixed phases, if any.
+        let Some((root, phases)) = self.fixed_root(region, root, slopes) else {
+            self.shared.stats.proved_by_bounds.fetch_add(1, Ordering::Relaxed);
+            return self.shared.finish(Settled::Safe);
+        };
+        let root = &root;
         // Trees of a region with few unstable neurons get a budget; past it
         // the disjunct goes to one MILP over the root (see the module doc).
         let budgeted = root.unstable_count(net) <= ROOT_MILP_MAX_UNSTABLE;
@@ -233,7 +242,7 @@ impl<'a> PhaseSearch<'a> {
                 let params = vec![Warm::default(); disjuncts[d].constraints.len()];
                 let budget = budgeted.then(|| Budget { domains: self.tree_domains, spent: AtomicUsize::new(0) });
                 let tree = Tree { region, disjunct: d, slopes, budget: budget.as_ref() };
-                let result = self.explore(tree, root.clone(), FixedPhases::default(), params);
+                let result = self.explore(tree, root.clone(), phases.clone(), params);
                 if tree.over_budget() && !self.shared.stopped() {
                     self.milp(tree, root)
                 } else {
@@ -242,6 +251,45 @@ impl<'a> PhaseSearch<'a> {
             })
             .reduce(|| Settled::Safe, Settled::and);
         self.shared.finish(result)
+    }
+
+    /// The root domain of region `region`: `root` itself without fixed
+    /// phases; with them, `root` with each fixed neuron's interval clamped to
+    /// its side and the layers from the first fixed one refined as a child
+    /// domain's are (under the phases' constraints unless
+    /// [`Settings::phase_constrained`] is off). `None` when the fixed phases
+    /// admit no input of the region (an interval clamped empty, or bounds
+    /// that contradict each other): nothing there is unsafe.
+    fn fixed_root(
+        &self,
+        region: usize,
+        root: &NetworkBounds,
+        slopes: &NeuronSlopes,
+    ) -> Option<(NetworkBounds, FixedPhases)> {
+        let mut phases = FixedPhases::default();
+        let Some(first) = self.fixed.iter().map(|c| c.layer).min() else {
+            return Some((root.clone(), phases));
+        };
+        let mut clamped = root.clone();
+        for c in &self.fixed {
+            let b = &mut clamped.layers[c.layer];
+            let split = Split { layer: c.layer, neuron: c.neuron, at: c.at };
+            // Sound root bounds put z in [l, u] on the whole region, so
+            // `z >= at` with `at > u` (or `z <= at` with `at < l`) is empty.
+            if (c.side > 0.0 && c.at > b.upper[c.neuron]) || (c.side < 0.0 && c.at < b.lower[c.neuron]) {
+                return None;
+            }
+            clamped = split.clamp(&clamped, c.side > 0.0);
+            phases.push(*c);
+        }
+        let net = self.shared.net;
+        let input = &self.shared.prop.regions[region].input;
+        let refined = if self.constrained {
+            symbolic::refine(net, input, &clamped, first..refined_end(net), slopes, Some(&mut phases))
+        } else {
+            symbolic::refine(net, input, &clamped, first + 1..refined_end(net), slopes, None)
+        };
+        (!refined.empty).then_some((refined.bounds, phases))
     }
 
     /// Settle `tree`'s disjunct on the domain whose bounds are `bounds` and
@@ -431,6 +479,39 @@ impl Domain<'_> {
         }
         best
     }
+}
+
+/// The `k` unstable neurons to fix first in region `region` of `prop`,
+/// whose whole box has the bounds `root`: each neuron's loss ([`rank_splits`])
+/// for every unsafe row of the region, divided by the row's largest, summed
+/// over the rows; most first, each as `(layer, neuron, kink)`. Fewer when
+/// fewer neurons are unstable. `reluverify split` fixes their phases to
+/// cut a region into parts.
+pub fn branching_neurons(
+    net: &Network,
+    prop: &Property,
+    region: usize,
+    root: &NetworkBounds,
+    k: usize,
+) -> Vec<(usize, usize, f64)> {
+    let r = &prop.regions[region];
+    let sub = symbolic::Substitution::new(net, &r.input, root);
+    let mut total: Vec<(f64, Split)> = Vec::new();
+    for row in r.unsafe_set.disjuncts.iter().flat_map(|d| &d.constraints) {
+        let (_, trace) = sub.linear_bound_traced(&row.coeffs);
+        let ranked = rank_splits(net, root, &trace);
+        let top = ranked.first().map_or(0.0, |r| r.0);
+        for (loss, split) in ranked {
+            let share = if top > 0.0 && top.is_finite() { (loss / top).min(1.0) } else { 1.0 };
+            match total.iter_mut().find(|(_, s)| s.layer == split.layer && s.neuron == split.neuron) {
+                Some(t) => t.0 += share,
+                None => total.push((share, split)),
+            }
+        }
+    }
+    // Stable: equal scores keep the first row's order.
+    total.sort_by(|a, b| b.0.total_cmp(&a.0));
+    total.into_iter().take(k).map(|(_, s)| (s.layer, s.neuron, s.at)).collect()
 }
 
 /// The unstable neurons, ranked by how much their relaxation loses the row
@@ -627,6 +708,73 @@ mod tests {
             }
         }
         assert!(holds >= 6 && violated >= 6, "root MILPs settled {holds} holds, {violated} violated");
+    }
+
+    /// Random networks and properties cut into the four phase sets of the
+    /// two neurons [`branching_neurons`] ranks highest: with no sampling,
+    /// every part's search starts from its fixed phases; the parts together
+    /// agree with exhaustive enumeration (holds iff every part holds), and no
+    /// dense random input of a part's domain (its pre-activations on the
+    /// fixed sides) is unsafe where that part holds.
+    #[test]
+    fn fixed_phase_parts_together_agree_with_enumeration() {
+        let mut rng = Rng::new(2626);
+        let (mut holds, mut violated, mut cut) = (0, 0, 0);
+        for case in 0..120 {
+            let net = testutil::random_network(&mut rng, 5);
+            let prop = testutil::random_property(&mut rng, &net);
+            let root = crate::bounds::symbolic::compute(&net, &prop.regions[0].input);
+            let neurons = branching_neurons(&net, &prop, 0, &root, 2);
+            if neurons.len() < 2 {
+                continue;
+            }
+            cut += 1;
+            let mut verdicts = Vec::new();
+            for pattern in 0..4 {
+                let fixed: Vec<Constraint> = neurons
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &(layer, neuron, at))| {
+                        let side = if pattern >> d & 1 == 1 { 1.0 } else { -1.0 };
+                        Constraint { layer, neuron, side, at }
+                    })
+                    .collect();
+                let settings = Settings {
+                    strategy: crate::settings::Strategy::PhaseSplit,
+                    falsify_samples: 0,
+                    falsify_restarts: 0,
+                    fixed_phases: fixed.clone(),
+                    ..Settings::default()
+                };
+                let verdict = crate::search::verify(&net, &prop, &settings).unwrap().verdict;
+                if let Verdict::Holds { .. } = verdict {
+                    for (r, region) in prop.regions.iter().enumerate() {
+                        for x in sample(&mut rng, &region.input, 300) {
+                            let pre = net.forward_pre_activations(&x);
+                            let inside = fixed.iter().all(|f| f.side * (pre[f.layer][f.neuron] - f.at) >= 0.0);
+                            if inside && region.meets_input_constraints(&x) {
+                                let y = net.forward(&x);
+                                assert!(
+                                    region.unsafe_set.disjuncts.iter().all(|d| d.max_violation(&y) > -1e-9),
+                                    "case {case}: part {pattern} holds, but {x:?} in region {r} is unsafe"
+                                );
+                            }
+                        }
+                    }
+                }
+                verdicts.push(verdict);
+            }
+            let m = testutil::reference(&net, &prop).margin;
+            if verdicts.iter().any(|v| matches!(v, Verdict::Violated { .. })) {
+                assert!(m <= 1e-9, "case {case}: a part is violated, but the reference margin is {m}");
+                violated += 1;
+            } else {
+                assert!(verdicts.iter().all(|v| matches!(v, Verdict::Holds { .. })), "case {case}: {verdicts:?}");
+                assert!(m >= UNSAFE_RELAX - 1e-9, "case {case}: every part holds, but the reference margin is {m}");
+                holds += 1;
+            }
+        }
+        assert!(cut >= 40 && holds >= 10 && violated >= 10, "cut {cut}: holds {holds}, violated {violated}");
     }
 
     /// Two unstable ReLUs of x on [-1, 1] weighted `w0`, `w1` in the output:

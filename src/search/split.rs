@@ -391,8 +391,31 @@ fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> 
     lo.iter().zip(&hi).map(|(a, b)| a.abs().max(b.abs())).collect()
 }
 
-/// Split `bx` in two halves along `dim`.
-fn split_box(bx: &InputBox, dim: usize) -> (InputBox, InputBox) {
+/// The input along which to halve `bx` (whose neuron bounds are `bounds`)
+/// for the rows `rows`: the largest sum over the rows of [`smear`] times the
+/// box's width, as the search chooses; ties and a zero score go to the
+/// widest input. `reluverify split` cuts a region into parts this way.
+pub fn split_dimension<'r>(
+    net: &Network,
+    bx: &InputBox,
+    bounds: &NetworkBounds,
+    rows: impl IntoIterator<Item = &'r [(usize, f64)]>,
+) -> usize {
+    let mut score = vec![0.0; bx.dim()];
+    for row in rows {
+        for (sc, g) in score.iter_mut().zip(smear(net, bounds, row)) {
+            *sc += g;
+        }
+    }
+    let width = |i: usize| bx.upper[i] - bx.lower[i];
+    let key = |i: usize| (score[i] * width(i), width(i));
+    (0..bx.dim())
+        .fold(0, |best, i| if key(i).partial_cmp(&key(best)) == Some(std::cmp::Ordering::Greater) { i } else { best })
+}
+
+/// Split `bx` in two halves along `dim`: the two boxes share the middle
+/// face, so together they are exactly `bx`.
+pub fn split_box(bx: &InputBox, dim: usize) -> (InputBox, InputBox) {
     let mid = 0.5 * (bx.lower[dim] + bx.upper[dim]);
     let mut left = bx.clone();
     let mut right = bx.clone();
