@@ -11,8 +11,8 @@
 //! box that holds all its unsafe inputs, and a box that shrank by
 //! [`MIN_SHRINK`] is bounded again instead of being split. Open boxes are
 //! probed for a counterexample (the corner that minimises the best row's
-//! bound, a few gradient steps from there, the centre), then either split in
-//! two along the input with the largest `|gradient range| x width`, or, when
+//! bound, and the centre), then either split in two along the input with
+//! the largest `|gradient range| x width`, or, when
 //! few neurons remain unstable, handed to a compact MILP (stable neurons
 //! substituted), which settles the box exactly. Every [`ATTACK_EVERY`] boxes
 //! a worker also runs one gradient descent from a random point of the whole
@@ -44,11 +44,6 @@ use crate::verdict::UnknownReason;
 use super::shared::{Counters, Settled, Shared};
 use super::{falsify, refute};
 use crate::margins::UNSAFE_RELAX;
-
-/// Gradient steps tried from the most promising corner of every box that
-/// the bounds cannot settle: cheap next to the bounds, and it finds
-/// counterexamples in small regions that global sampling misses.
-pub const BOX_DESCENT_STEPS: usize = 8;
 
 /// Boxes are never split (or tightened) deeper than this; deeper boxes go
 /// to the MILP.
@@ -216,11 +211,10 @@ impl<'a> SplitSearch<'a> {
             if let Some(res) = self.shared.try_witness(region, &corner) {
                 return res;
             }
-            // A few gradient steps from that corner, inside this box.
-            let found = falsify::descend(net, prop, region, conj, &bx, corner, BOX_DESCENT_STEPS, falsify::FIRST_STEP);
-            if let Some(w) = found {
-                return self.shared.record(w);
-            }
+            // No gradient steps from it: eight per open box cost ACAS Xu 9%
+            // of its total time on the boxes that hold and saved 0.3 s on
+            // those violated (the descents from random starts every
+            // ATTACK_EVERY boxes, and the MILP at the leaves, find them).
             // ReluVal's "smear": |gradient interval| (times the width, below),
             // with the gradient taken over every linear piece the bounds allow.
             // With one input there is nothing to choose.
