@@ -84,7 +84,7 @@ split_case() {
   local wall
   wall=$(elapsed "$t")
   local sums
-  sums=$(grep '^parts:' "$OUT/$name-join.txt")
+  sums=$(grep '^parts:' "$OUT/$name-join.txt" || echo "settled by the short search, no parts")
   printf '%s: single %s (exit %d) %.2f s; split %s (exit %d), %s; wall %.2f s %d-wide\n' "$name" \
     "$(head -1 "$OUT/$name-single.txt" | cut -d' ' -f1)" "$want" "$single_s" \
     "$(tail -1 "$OUT/$name-join.txt" | cut -d: -f1)" "$got" "$sums" "$wall" "$PARALLEL"

@@ -41,7 +41,8 @@ fn split_agrees(name: &str, model: &str, spec: &str, parts: &str, by: &str) {
 fn split_into(name: &str, model: &str, spec: &str, parts: &str, by: &str, written: &str) {
     let single = code(&run(&["check", model, spec]));
     let dir = folder(name);
-    let o = run(&["split", model, spec, "--parts", parts, "--by", by, "--out", dir.to_str().unwrap()]);
+    let out_dir = dir.to_str().unwrap();
+    let o = run(&["split", model, spec, "--parts", parts, "--by", by, "--search", "0", "--out", out_dir]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let lines = std::fs::read_to_string(dir.join("commands.txt")).unwrap().lines().count();
     assert_eq!(lines.to_string(), written);
@@ -80,13 +81,47 @@ fn split_by_phase_sets_agrees_with_the_single_run() {
     );
 }
 
+/// An instance the short search settles is not cut: no parts, an empty
+/// `commands.txt`, and `join` gives the single run's verdict (a
+/// counterexample re-checked); a doctored counterexample is refused.
+#[test]
+fn the_short_search_settles_quick_instances_without_parts() {
+    let cases = [
+        ("settled-holds", "models/acc.onnx", "specs/acc_limits.json"),
+        ("settled-violated", "models/ACASXU_run2a_2_1_batch_2000.onnx", "specs/acasxu_prop2.json"),
+    ];
+    for (name, model, spec) in cases {
+        let single = code(&run(&["check", model, spec]));
+        let dir = folder(name);
+        let o = run(&["split", model, spec, "--parts", "4", "--out", dir.to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("settled by the short search"), "{name}");
+        assert_eq!(std::fs::read_to_string(dir.join("commands.txt")).unwrap(), "");
+        assert!(!dir.join("parts/part-000.json").exists() && !dir.join("parts/part-000.vnnlib").exists());
+        let o = run(&["join", dir.to_str().unwrap()]);
+        assert_eq!(code(&o), single, "{name}: {}", String::from_utf8_lossy(&o.stdout));
+        if single == 1 {
+            let result = dir.join("results/search.json");
+            let text = std::fs::read_to_string(&result).unwrap();
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            // A counterexample with one input too few.
+            v["witness"]["input"].as_array_mut().unwrap().pop();
+            std::fs::write(&result, v.to_string()).unwrap();
+            let o = run(&["join", dir.to_str().unwrap()]);
+            assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
+            assert!(stderr(&o).contains("not usable"), "{}", stderr(&o));
+        }
+    }
+}
+
 /// `join` names the parts still open, refuses a folder whose files changed
 /// since the split, and `check --phases` refuses a part of another property.
 #[test]
 fn join_checks_the_manifest_and_names_open_parts() {
     let dir = folder("manifest");
     let (model, spec) = ("models/acc.onnx", "specs/acc_limits.json");
-    let o = run(&["split", model, spec, "--parts", "4", "--by", "phases", "--out", dir.to_str().unwrap()]);
+    let o =
+        run(&["split", model, spec, "--parts", "4", "--by", "phases", "--search", "0", "--out", dir.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     run_commands(&dir);
     std::fs::remove_file(dir.join("results/part-002.json")).unwrap();

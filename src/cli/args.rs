@@ -663,7 +663,13 @@ pub struct SplitArgs {
     /// `--timeout` of each part's `check` in `commands.txt`.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
-    /// `--threads` of each part's `check` in `commands.txt`.
+    /// Seconds of the whole check to run before cutting (0: none). An
+    /// instance settled in that time is not cut (no parts; `join` reports
+    /// the result). Default 1.
+    #[arg(long, value_name = "SECS")]
+    pub search: Option<f64>,
+    /// `--threads` of each part's `check` in `commands.txt`, and of the
+    /// short search.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Limits on the input files.

@@ -12,6 +12,14 @@
 //! DIR/results/part-K.json each part's `check --json` object, written by its command
 //! ```
 //!
+//! First `split` runs the whole check for `--search` seconds (default
+//! [`SEARCH_SECONDS`]): root bounds, falsification and the start of the
+//! search. An instance that settles in that time is not cut: its result is
+//! `DIR/results/search.json`, the manifest lists no parts, `commands.txt`
+//! is empty, and `join` reports that result (a counterexample re-checked
+//! like a part's). A counterexample usually turns up in the falsification's
+//! first second, and an instance that short needs no cluster.
+//!
 //! The parts cover the instance's inputs exactly, in one of two ways:
 //!
 //! - **Input boxes** (at most [`INPUT_SPLIT_MAX_DIM`] inputs, the threshold
@@ -43,6 +51,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,6 +59,7 @@ use serde_json::Value;
 use super::args::{JoinArgs, SplitArgs, SplitBy};
 use super::exit::Exit;
 use super::output;
+use super::report::outcome_json;
 use crate::bounds::symbolic::{self, optimise::Constraint};
 use crate::bounds::BoundMethod;
 use crate::error::{Error, ErrorKind, Result};
@@ -59,10 +69,21 @@ use crate::search::phase_split::branching_neurons;
 use crate::search::split::{split_box, split_dimension};
 use crate::search::INPUT_SPLIT_MAX_DIM;
 use crate::spec::{InputBox, LinearConstraint, Property};
-use crate::verdict::check_witness;
+use crate::verdict::{check_witness, Verdict};
+use crate::Settings;
 
 /// `format` of a manifest.
 const MANIFEST_FORMAT: &str = "reluverify-split-1";
+
+/// Default `--search`: seconds of the whole check before cutting. Long
+/// enough for the falsification and the root bounds of the benchmark
+/// networks (ACAS Xu's violated instances settle in under 0.3 s, MNIST-FC's
+/// falsification takes a fraction of a second), short next to an instance
+/// worth a cluster.
+pub const SEARCH_SECONDS: f64 = 1.0;
+
+/// Where the short search's result goes, relative to DIR.
+const SEARCH_RESULT: &str = "results/search.json";
 
 /// `format` of a phase part file.
 const PHASES_FORMAT: &str = "reluverify-phases-1";
@@ -100,6 +121,10 @@ struct Manifest {
     spec: String,
     model_hash: String,
     spec_hash: String,
+    /// The short search's result, relative to DIR, when it settled the
+    /// instance (then there are no parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settled: Option<String>,
     parts: Vec<PartEntry>,
 }
 
@@ -365,6 +390,10 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
     output::write_atomic(&dir.join(&spec), &spec_bytes)?;
     let (model_hash, spec_hash) = (content_hash(&model_bytes), content_hash(&spec_bytes));
 
+    let settled = match args.search {
+        Some(0.0) => None,
+        t => short_search(&net, &prop, t.unwrap_or(SEARCH_SECONDS), args.threads, dir)?,
+    };
     let by_input = match args.by {
         SplitBy::Auto => net.input_dim() <= INPUT_SPLIT_MAX_DIM,
         SplitBy::Input => true,
@@ -377,7 +406,9 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
     }
     // (part file, its command's arguments after the model)
     let mut files: Vec<(String, Vec<u8>, String)> = Vec::new();
-    if by_input {
+    if settled.is_some() {
+        // Nothing to cut.
+    } else if by_input {
         for (k, pieces) in box_parts(&net, &prop, args.parts).iter().enumerate() {
             let file = format!("parts/part-{k:03}.vnnlib");
             let header = format!(
@@ -416,7 +447,7 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
             ));
         }
     }
-    if files.len() < args.parts {
+    if settled.is_none() && files.len() < args.parts {
         output::stderr(&format!(
             "note: {} parts, not {}: {}\n",
             files.len(),
@@ -446,10 +477,18 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
         spec,
         model_hash,
         spec_hash,
+        settled,
         parts,
     };
     let text = serde_json::to_string_pretty(&manifest).expect("JSON of plain values") + "\n";
     output::write_atomic(&manifest_path, text.as_bytes())?;
+    if manifest.settled.is_some() {
+        output::stdout(&format!(
+            "settled by the short search, no parts (commands.txt is empty): `reluverify join {}` reports it\n",
+            dir.display()
+        ));
+        return Ok(Exit::Holds);
+    }
     output::stdout(&format!(
         "{} parts ({}) in {}; run each line of {} from that folder, then `reluverify join {}`\n",
         manifest.parts.len(),
@@ -459,6 +498,31 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
         dir.display()
     ));
     Ok(Exit::Holds)
+}
+
+/// Run the whole check on `net` and `prop` for `seconds`; when it settles
+/// the instance, write its `check --json` object to [`SEARCH_RESULT`] in
+/// `dir`, say so, and return that path.
+fn short_search(net: &Network, prop: &Property, seconds: f64, threads: usize, dir: &Path) -> Result<Option<String>> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("--search must be a positive number of seconds (0 to skip it), got {seconds}"),
+        ));
+    }
+    let settings = Settings { timeout: Some(Duration::from_secs_f64(seconds)), threads, ..Settings::default() };
+    let outcome = crate::search::verify(net, prop, &settings)?;
+    if let Verdict::Unknown { .. } = outcome.verdict {
+        return Ok(None);
+    }
+    let text = serde_json::to_string(&outcome_json(&outcome, prop)).expect("JSON of plain values") + "\n";
+    output::write_atomic(&dir.join(SEARCH_RESULT), text.as_bytes())?;
+    output::stdout(&format!(
+        "{}: the short search settled the instance in {:.3} s\n",
+        outcome.verdict.name(),
+        outcome.stats.elapsed.as_secs_f64()
+    ));
+    Ok(Some(SEARCH_RESULT.to_string()))
 }
 
 /// What one part's result says.
@@ -540,6 +604,26 @@ pub fn join(args: &JoinArgs) -> Result<Exit> {
         return Err(Error::new(ErrorKind::Usage, "the manifest's parts are not numbered 0, 1, ...").with_path(&path));
     }
     let (net, prop, _) = super::load_problem(&dir.join(&manifest.model), &dir.join(&manifest.spec), &args.limits)?;
+    if let Some(file) = &manifest.settled {
+        let exit = match read_result(&dir.join(file), &net, &prop).0 {
+            PartResult::Holds => {
+                output::stdout("holds: settled by the short search before the split\n");
+                Exit::Holds
+            }
+            PartResult::Violated(x, y) => {
+                output::stdout(&format!(
+                    "violated: the short search's counterexample passes the f64 check on the original model and \
+                     property\n  input:  {x:?}\n  output: {y:?}\n"
+                ));
+                Exit::Violated
+            }
+            PartResult::Open(why) | PartResult::Failed(why) => {
+                return Err(Error::new(ErrorKind::Usage, format!("the short search's result is not usable: {why}"))
+                    .with_path(dir.join(file)));
+            }
+        };
+        return Ok(exit);
+    }
     let mut table = format!("{:>5} {:<9} {:>9}  note\n", "part", "verdict", "seconds");
     let (mut open, mut failed, mut violated) = (Vec::new(), Vec::new(), None);
     let (mut sum, mut longest) = (0.0f64, 0.0f64);
