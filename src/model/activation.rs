@@ -180,6 +180,26 @@ impl Activation {
         self.hinges(i).slope(z)
     }
 
+    /// The least and greatest slope of neuron `i`'s activation on `[l, u]`:
+    /// over the slopes at `l` and `u` ([`Activation::slope`]) and on both
+    /// sides of every kink strictly inside. One decomposition for all of
+    /// them (input splitting asks this of every neuron of every box).
+    pub fn slope_range(&self, i: usize, l: f64, u: f64) -> (f64, f64) {
+        let h = self.hinges(i);
+        let (at_l, at_u) = (h.slope(l), h.slope(u));
+        let (mut min, mut max) = (at_l.min(at_u), at_l.max(at_u));
+        let mut slope = h.linear;
+        for t in h.terms() {
+            let right = slope + t.weight;
+            if l < t.at && t.at < u {
+                min = min.min(slope).min(right);
+                max = max.max(slope).max(right);
+            }
+            slope = right;
+        }
+        (min, max)
+    }
+
     /// The kinks of neuron `i` strictly inside `(l, u)`, in increasing order.
     /// An infinite bound never makes a kink "inside" by itself: the test is
     /// `l < at < u`.
@@ -299,6 +319,41 @@ mod tests {
         assert_eq!(relu6.eval(0, -1.0), 0.0);
         assert_eq!(relu6.eval(0, 7.0), 6.0);
         assert_eq!(relu6.eval(0, 2.5), 2.5);
+    }
+
+    /// `slope_range` holds every finite-difference slope sampled inside
+    /// `[l, u]`, and each of its ends is the slope of a piece that meets
+    /// `[l, u]` (sampled close to it).
+    #[test]
+    fn slope_range_against_sampled_slopes() {
+        let mut rng = Rng::new(11);
+        for act in kinds() {
+            for i in 0..5 {
+                for _ in 0..200 {
+                    let (a, b) = (rng.range(-8.0, 8.0), rng.range(-8.0, 8.0));
+                    let (l, u) = (a.min(b), a.max(b));
+                    let (min, max) = act.slope_range(i, l, u);
+                    let d = 1e-7;
+                    let mut seen = Vec::new();
+                    for k in 0..=400 {
+                        let z = l + (u - l) * f64::from(k) / 400.0;
+                        let (z0, z1) = ((z - d).max(l), (z + d).min(u));
+                        if z1 > z0 {
+                            let fd = (act.eval(i, z1) - act.eval(i, z0)) / (z1 - z0);
+                            assert!(min - 1e-6 <= fd && fd <= max + 1e-6, "{act:?} [{l}, {u}] at {z}: {fd}");
+                            seen.push(fd);
+                        }
+                    }
+                    let near = |s: f64| seen.iter().any(|fd| (fd - s).abs() < 1e-6);
+                    // A slope met only at the point u (the piece right of a
+                    // kink at u) is not sampled; with u - l > 0.05 both ends
+                    // are slopes of pieces that lie inside.
+                    if u - l > 0.05 && act.hinges(i).terms().iter().all(|t| (t.at - u).abs() > 1e-3) {
+                        assert!(near(min) && near(max), "{act:?} [{l}, {u}]: ({min}, {max})");
+                    }
+                }
+            }
+        }
     }
 
     /// The decomposition is the function: values agree with `eval` and the

@@ -355,12 +355,7 @@ fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> 
         for i in 0..lo.len() {
             let (l, u) = (b.lower[i], b.upper[i]);
             // Slopes available on [l, u]: at the ends and on both sides of each kink inside.
-            let mut smin = layer.activation.slope(i, l).min(layer.activation.slope(i, u));
-            let mut smax = layer.activation.slope(i, l).max(layer.activation.slope(i, u));
-            for k in layer.activation.kinks_inside(i, l, u).iter() {
-                smin = smin.min(k.left).min(k.right);
-                smax = smax.max(k.left).max(k.right);
-            }
+            let (smin, smax) = layer.activation.slope_range(i, l, u);
             let cands = [lo[i] * smin, lo[i] * smax, hi[i] * smin, hi[i] * smax];
             lo[i] = cands.iter().copied().fold(f64::INFINITY, f64::min);
             hi[i] = cands.iter().copied().fold(f64::NEG_INFINITY, f64::max);
