@@ -28,6 +28,7 @@ pub mod matrix;
 pub mod nnet;
 pub mod onnx;
 pub mod pair;
+pub(crate) mod readout;
 
 pub use activation::Activation;
 pub use matrix::{dot, Matrix};
