@@ -11,8 +11,10 @@
 //! ([`matrix`]): a convolution is a layer whose rows hold only its
 //! kernel's entries. A graph whose branches rejoin (residual blocks) is a
 //! chain too: the ONNX loader carries a value past later activations by
-//! pass-through neurons (a [`Activation::Leaky`] neuron of slope 1). The last layer's activation is normally
-//! [`Activation::Identity`], so its pre-activation is the network output.
+//! pass-through neurons (a [`Activation::Leaky`] neuron of slope 1), first
+//! rewriting a Clip layer on the way by its hinges (`readout`). The last
+//! layer's activation is normally [`Activation::Identity`], so its
+//! pre-activation is the network output.
 //!
 //! A classifier or controller may end in a smooth [`OutputActivation`]
 //! (softmax, log-softmax, tanh, sigmoid) after its last layer. It is not
@@ -28,6 +30,7 @@ pub mod matrix;
 pub mod nnet;
 pub mod onnx;
 pub mod pair;
+pub(crate) mod readout;
 
 pub use activation::Activation;
 pub use matrix::{dot, Matrix};

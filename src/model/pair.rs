@@ -22,22 +22,13 @@
 //!   0, `s`, `s_i`, 1, 1), so they merge into one Leaky layer (or stay
 //!   `Relu` / `Identity` when every neuron is). A stage whose neurons are
 //!   all the same [`Activation::Clip`] stays that Clip. A Clip neuron in a
-//!   stage with other kinds is rewritten by its hinge decomposition
-//!   ([`Activation::hinges`]):
-//!
-//!   ```text
-//!   clip(z) = c + a z + sum_k w_k relu(z - t_k)
-//!   ```
-//!
-//!   one pass-through neuron computing `z` when `a != 0` and one ReLU
-//!   neuron (slope 0) computing `relu(z - t_k)` per hinge (bias shifted by
-//!   `-t_k`); the next stage reads `c + a v_0 + sum_k w_k v_k` in place of
-//!   the clipped value, by folding that sum into its weights and bias. The
-//!   rewrite is the same real function with one binary per kink, as the
-//!   Clip has; in f64 it may round differently (`lo + (z - lo)` is not
-//!   always `z`), which is why callers validate witnesses on the original
-//!   networks. When the last stage is rewritten so, an identity layer reads
-//!   the outputs out.
+//!   stage with other kinds is rewritten by its hinge decomposition, as
+//!   Leaky neurons (`lo + relu(z - lo) - relu(z - hi)`: two ReLU neurons,
+//!   or a pass-through and a ReLU with no lower level), and the next stage
+//!   reads the clipped value back from them through a readout (the
+//!   rewrite and its rounding are derived in `model::readout`).
+//!   When the last stage is rewritten so, an identity layer reads the
+//!   outputs out.
 //!
 //! Every other neuron keeps its weights, bias and activation bit for bit;
 //! its dot product may still round differently (a row's storage, and with
@@ -54,13 +45,8 @@
 //! logits is the argmax of the softmax.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::readout::Readout;
 use crate::model::{Activation, Affine, Layer, Matrix, Network, OutputActivation};
-
-/// One network's computation as seen from a stage of the combined network:
-/// one per value the network has computed so far (its inputs, or one
-/// layer's outputs), that value as `constant + sum coeff * v[column]` over
-/// the combined network's values `v` after the stage.
-type Readout = Vec<(f64, Vec<(usize, f64)>)>;
 
 /// The activation of one neuron of a stage, before the stage is merged.
 #[derive(Clone, Copy, PartialEq)]
@@ -101,8 +87,7 @@ pub fn side_by_side(nets: &[&Network]) -> Result<Network> {
     let output_activation = shared_output_activation(nets)?;
     let depth = nets.iter().map(|n| n.layers().len()).max().unwrap_or(0);
     // Before the first stage every network reads the shared input directly.
-    let mut readouts: Vec<Readout> =
-        nets.iter().map(|_| (0..inputs).map(|i| (0.0, vec![(i, 1.0)])).collect()).collect();
+    let mut readouts: Vec<Readout> = nets.iter().map(|_| Readout::identity(inputs)).collect();
     let mut width = inputs;
     let mut layers = Vec::with_capacity(depth + 1);
     for k in 0..depth {
@@ -114,13 +99,15 @@ pub fn side_by_side(nets: &[&Network]) -> Result<Network> {
     }
     // An identity layer reads the outputs out when a rewritten Clip left
     // the last stage's values other than the outputs themselves.
-    let plain = |r: &Readout| r.iter().all(|(c, terms)| *c == 0.0 && terms.len() == 1 && terms[0].1 == 1.0);
-    if !readouts.iter().all(plain) {
+    if !readouts.iter().all(Readout::is_plain) {
         let mut rows = Vec::new();
         let mut bias = Vec::new();
-        for (c, terms) in readouts.iter().flatten() {
-            rows.push(terms.clone());
-            bias.push(*c);
+        for r in &readouts {
+            for i in 0..r.len() {
+                let (row, b) = r.compose([(i, 1.0)], 0.0);
+                rows.push(row);
+                bias.push(b);
+            }
         }
         let weights = Matrix::from_sparse_rows(width, &rows)?.compact();
         layers.push(Layer { affine: Affine { weights, bias }, activation: Activation::Identity });
@@ -163,22 +150,10 @@ fn shared_output_activation(nets: &[&Network]) -> Result<Option<OutputActivation
 /// past its last), their rows read through `readout` onto the previous
 /// stage's values.
 fn stage_neurons(net: &Network, k: usize, readout: &Readout) -> Vec<Neuron> {
-    let compose = |row: &mut dyn Iterator<Item = (usize, f64)>, bias: f64| {
-        let mut entries = Vec::new();
-        let mut b = bias;
-        for (j, w) in row {
-            let (c, terms) = &readout[j];
-            if *c != 0.0 {
-                b += w * c;
-            }
-            entries.extend(terms.iter().map(|&(col, m)| (col, if m == 1.0 { w } else { w * m })));
-        }
-        (sorted(entries), b)
-    };
     match net.layers().get(k) {
         Some(layer) => (0..layer.output_dim())
             .map(|i| {
-                let (row, bias) = compose(&mut layer.affine.weights.row(i).iter(), layer.affine.bias[i]);
+                let (row, bias) = readout.compose(layer.affine.weights.row(i).iter(), layer.affine.bias[i]);
                 let kind = match &layer.activation {
                     Activation::Identity => Kind::Slope(1.0),
                     Activation::Relu => Kind::Slope(0.0),
@@ -190,24 +165,11 @@ fn stage_neurons(net: &Network, k: usize, readout: &Readout) -> Vec<Neuron> {
             .collect(),
         None => (0..readout.len())
             .map(|i| {
-                let (row, bias) = compose(&mut std::iter::once((i, 1.0)), 0.0);
+                let (row, bias) = readout.compose([(i, 1.0)], 0.0);
                 Neuron { row, bias, kind: Kind::Slope(1.0) }
             })
             .collect(),
     }
-}
-
-/// Entries sorted by column, duplicates summed (rows of a sparse matrix).
-fn sorted(mut entries: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
-    entries.sort_by_key(|e| e.0);
-    let mut out: Vec<(usize, f64)> = Vec::with_capacity(entries.len());
-    for (j, w) in entries {
-        match out.last_mut() {
-            Some(last) if last.0 == j => last.1 += w,
-            _ => out.push((j, w)),
-        }
-    }
-    out
 }
 
 /// One layer of every network's neurons of a stage (`blocks`, in network
@@ -222,7 +184,7 @@ fn merge_stage(width: usize, blocks: Vec<Vec<Neuron>>) -> Result<(Layer, Vec<Rea
     let mut slopes = Vec::new();
     let mut readouts = Vec::with_capacity(blocks.len());
     for block in blocks {
-        let mut readout = Vec::with_capacity(block.len());
+        let mut readout = Readout::default();
         for neuron in block {
             let mut push = |row: Vec<(usize, f64)>, b: f64, slope: f64| {
                 rows.push(row);
@@ -231,22 +193,14 @@ fn merge_stage(width: usize, blocks: Vec<Vec<Neuron>>) -> Result<(Layer, Vec<Rea
                 rows.len() - 1
             };
             match neuron.kind {
-                Kind::Clip(lo, hi) if !one_clip => {
-                    // The hinge decomposition (module doc): a pass-through
-                    // neuron for the linear part, a ReLU per hinge.
-                    let h = Activation::Clip { lo, hi }.hinges(0);
-                    let mut terms = Vec::new();
-                    if h.linear != 0.0 {
-                        terms.push((push(neuron.row.clone(), neuron.bias, 1.0), h.linear));
-                    }
-                    for t in h.terms() {
-                        terms.push((push(neuron.row.clone(), neuron.bias - t.at, 0.0), t.weight));
-                    }
-                    readout.push((h.constant, terms));
-                }
+                // The hinge rewrite (module doc).
+                Kind::Clip(lo, hi) if !one_clip => readout
+                    .push_hinges(Activation::Clip { lo, hi }.hinges(0), |shift, slope| {
+                        push(neuron.row.clone(), neuron.bias + shift, slope)
+                    }),
                 // One Clip for the whole stage: `slopes` goes unused.
-                Kind::Clip(..) => readout.push((0.0, vec![(push(neuron.row, neuron.bias, 0.0), 1.0)])),
-                Kind::Slope(s) => readout.push((0.0, vec![(push(neuron.row, neuron.bias, s), 1.0)])),
+                Kind::Clip(..) => readout.push_column(push(neuron.row, neuron.bias, 0.0)),
+                Kind::Slope(s) => readout.push_column(push(neuron.row, neuron.bias, s)),
             }
         }
         readouts.push(readout);

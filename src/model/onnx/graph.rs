@@ -13,9 +13,11 @@
 //!
 //! Branches that rejoin (a residual `Add`, a `Concat` of two paths) meet in
 //! the open stage: an operand from an earlier stage is carried through the
-//! layers closed since by pass-through neurons (`ops::activation::lift`), so
-//! the network stays a chain of layers. Nodes the output does not depend on
-//! are never looked at, so a dead branch with exotic operators does no harm.
+//! layers closed since by pass-through neurons ([`Stages::lift`]), so the
+//! network stays a chain of layers; a `Clip` layer on the way is first
+//! rewritten by its hinges (see [`super::stages`]). Nodes the output does
+//! not depend on are never looked at, so a dead branch with exotic
+//! operators does no harm.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -24,11 +26,12 @@ use super::ops::{self, NodeInput};
 use super::pb;
 use super::pb::tensor_shape_proto::dimension::Value as Dim;
 use super::pb::type_proto::Value as Type;
+use super::stages::Stages;
 use super::tensor::{check_rank, check_shape, Tensor};
 use super::value::{Budget, Value, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
-use crate::model::{Layer, Network, OutputActivation};
+use crate::model::{Network, OutputActivation};
 
 /// Translate a decoded model into a [`Network`] within `limits`.
 pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
@@ -98,7 +101,7 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' is not computed by any node")));
     }
 
-    let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), layers: Vec::new() };
+    let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), layers: Stages::new() };
     // Several inputs are one input vector, in the graph's order: each is
     // a slice of the identity on all of them.
     let shapes = inputs.iter().map(|i| input_shape(i, limits)).collect::<Result<Vec<_>>>()?;
@@ -157,6 +160,7 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         // an earlier stage is carried to the last one first).
         Value::Var(v) => ops::close_output(&state.budget, &mut layers, v.clone())?,
     }
+    let layers = layers.into_layers();
     if let Some((act, i)) = final_activation {
         check_covers_output(&graph.node[i], act, opset, out.shape())
             .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
@@ -300,7 +304,7 @@ struct State<'g> {
     budget: Budget<'g>,
     inits: HashMap<&'g str, &'g pb::TensorProto>,
     values: HashMap<String, Rc<Value>>,
-    layers: Vec<Layer>,
+    layers: Stages,
 }
 
 impl State<'_> {
@@ -343,7 +347,8 @@ impl State<'_> {
             .collect::<Result<Vec<_>>>()?;
         let closed = self.layers.len();
         let outputs = build(&NodeInput { node, opset: self.opset, budget: &self.budget, values }, &mut self.layers)?;
-        let layers: usize = self.layers[closed..].iter().map(|l| l.affine.weights.stored() + l.output_dim()).sum();
+        let layers: usize =
+            self.layers.layers()[closed..].iter().map(|l| l.affine.weights.stored() + l.output_dim()).sum();
         let values: usize = outputs.iter().map(Value::stored).sum();
         self.budget.spend(layers + values, format_args!("{op} (with what the graph built before it)"))?;
         for (name, value) in node.output.iter().zip(outputs) {

@@ -26,8 +26,13 @@
 //! fold away. `Abs`, `Max` and `Min` become layers of ReLU and pass-through
 //! neurons (derivations in `ops/gadgets.rs`).
 //!
-//! The graph must be a chain: one input (the graph input without an
-//! initializer), one output, no skip connections. A symbolic leading batch
+//! The graph has one output and one or more inputs (graph inputs without an
+//! initializer, read as one input vector). Branches may rejoin (residual
+//! `Add`, `Concat`, `Max` of values from different layers): a value used
+//! after later activations is carried through them by pass-through neurons,
+//! and a `Clip` layer on the way (ReLU6, hard-tanh, HardSigmoid) is
+//! rewritten by its hinges, `lo + relu(z - lo) - relu(z - hi)`, so that it
+//! can hold them (`stages.rs`). A symbolic leading batch
 //! dimension is taken as 1, and the network works on the flattened,
 //! row-major input (all its elements). A fixed leading dimension above 1
 //! that the network treats as a batch (independent copies per entry) is
@@ -92,6 +97,7 @@ mod ops;
 pub mod pb;
 #[cfg(test)]
 mod pytorch_patterns;
+mod stages;
 mod tensor;
 #[cfg(test)]
 mod test_graph;

@@ -4,7 +4,9 @@
 //! the *current stage input*, one row per element of the value. Stage 0's
 //! input is the network input; each activation closes a stage (it becomes a
 //! [`Layer`](crate::model::Layer) whose affine part is the `Var`'s map) and
-//! opens the next one, whose input is the activation's output. Folding every
+//! opens the next one, whose input is the activation's output (its logical
+//! outputs, which stay the clipped values when a Clip layer is later
+//! rewritten by its hinges: see `stages`). Folding every
 //! linear operator into the map as it is met is what turns `Sub`, `Div`,
 //! `Flatten`, `MatMul`, `Add`, `BatchNormalization`, ... into one `Affine`
 //! per layer.
@@ -244,7 +246,7 @@ impl Var {
 ///
 /// A map may have fewer columns than its stage input is wide (an input that
 /// grew by pass-through neurons after the map was built, see
-/// `graph::State::lift`): the missing columns are zero.
+/// `stages::Stages::lift`): the missing columns are zero.
 struct MapBuilder<'b> {
     budget: &'b Budget<'b>,
     /// The row being built, by column; `seen` marks the columns in `touched`.

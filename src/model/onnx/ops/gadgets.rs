@@ -27,12 +27,13 @@
 use super::activation::close_layer;
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, Elem, Tensor};
 use crate::model::onnx::value::{Value, Var};
-use crate::model::{Activation, Layer};
+use crate::model::Activation;
 
 /// `Abs`: `relu(x) + relu(-x)`.
-pub(super) fn abs(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn abs(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
     let value = match n.input(0)? {
         Value::Const(t) => Value::Const(Tensor { data: t.data.iter().map(|v| v.abs()).collect(), ..t.clone() }),
         Value::Var(x) => {
@@ -50,12 +51,12 @@ pub(super) fn abs(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Valu
 }
 
 /// `Max`: the element-wise maximum of its (broadcast) inputs.
-pub(super) fn max(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn max(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
     extreme(n, layers, Extreme::Max)
 }
 
 /// `Min`: the element-wise minimum of its (broadcast) inputs.
-pub(super) fn min(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn min(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
     extreme(n, layers, Extreme::Min)
 }
 
@@ -84,7 +85,7 @@ impl Extreme {
     }
 }
 
-fn extreme(n: &NodeInput<'_>, layers: &mut Vec<Layer>, which: Extreme) -> Result<Vec<Value>> {
+fn extreme(n: &NodeInput<'_>, layers: &mut Stages, which: Extreme) -> Result<Vec<Value>> {
     let operands = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
     let Some(first) = operands.first() else {
         return Err(Error::new(ErrorKind::Onnx, format!("{} needs at least one input", n.node.op_type)));

@@ -8,9 +8,9 @@
 
 use super::NodeInput;
 use crate::error::Result;
+use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel};
 use crate::model::onnx::value::Value;
-use crate::model::Layer;
 
 /// Refuse products whose term lists (one term per weight) exceed the
 /// weights left in the budget, before building them.
@@ -21,7 +21,7 @@ fn check_terms(n: &NodeInput<'_>, outputs: usize, k: usize) -> Result<()> {
 
 /// `Gemm`: `Y = alpha * A' B' + beta * C`, where `A' = A^T` if `transA` and
 /// `B' = B^T` if `transB`; `A` and `B` are 2-D and `C` broadcasts to `Y`.
-pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     let alpha = n.attr_float("alpha", 1.0)?;
     let beta = n.attr_float("beta", 1.0)?;
@@ -84,7 +84,7 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
 /// `MatMul` with numpy semantics: `[..., m, k] x [..., k, n] -> [..., m, n]`
 /// with broadcast batch dimensions; a rank-1 operand is a row (left) or
 /// column (right) vector whose unit dimension is dropped from the result.
-pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     if a.shape().is_empty() || b.shape().is_empty() {
         return Err(n.shape_error("operands of rank >= 1", format!("{:?} and {:?}", a.shape(), b.shape())));

@@ -35,16 +35,16 @@ pub(crate) use activation::close_output;
 use std::rc::Rc;
 
 use super::pb;
+use super::stages::Stages;
 use super::tensor::Tensor;
 use super::value::Budget;
 use super::value::Value;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
-use crate::model::Layer;
 
 /// A builder: the node with its resolved inputs, and the layers closed so
 /// far (activations push to it). Returns the node's outputs in order.
-pub(crate) type Build = fn(&NodeInput<'_>, &mut Vec<Layer>) -> Result<Vec<Value>>;
+pub(crate) type Build = fn(&NodeInput<'_>, &mut Stages) -> Result<Vec<Value>>;
 
 /// Every supported operator of the default ONNX domain, sorted by name.
 pub(crate) const OPS: &[(&str, Build)] = &[

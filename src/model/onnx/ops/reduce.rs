@@ -9,17 +9,17 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::Result;
+use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{numel, strides};
 use crate::model::onnx::value::Value;
-use crate::model::Layer;
 
 /// `ReduceSum` (axes an input from opset 13).
-pub(super) fn reduce_sum(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn reduce_sum(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     reduce(n, 13, false)
 }
 
 /// `ReduceMean` (axes an input from opset 18).
-pub(super) fn reduce_mean(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn reduce_mean(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     reduce(n, 18, true)
 }
 

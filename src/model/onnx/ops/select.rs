@@ -10,9 +10,9 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::Result;
+use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, check_rank, numel, strides, Elem, Tensor};
 use crate::model::onnx::value::{Value, Var};
-use crate::model::Layer;
 
 /// The flat source index of every element of the selection that takes, on
 /// each axis `a` of `shape`, the coordinates `picks[a]` (in that order):
@@ -37,7 +37,7 @@ fn all_of(shape: &[usize]) -> Vec<Vec<usize>> {
 /// by the constant `split` (an input from opset 13, an attribute before),
 /// else `num_outputs` (opset 18) or one per output: equal parts, the last
 /// one smaller when the axis does not divide evenly.
-pub(super) fn split(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn split(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let shape = x.shape().to_vec();
     let rank = shape.len();
@@ -85,7 +85,7 @@ pub(super) fn split(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>>
 /// `Gather`: along `axis` (default 0), the slices named by the constant
 /// `indices` (negative ones count from the end); the indices' shape takes
 /// the place of the axis.
-pub(super) fn gather(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn gather(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let indices = n.const_input(1, "indices")?;
     let shape = x.shape().to_vec();
@@ -116,7 +116,7 @@ pub(super) fn gather(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>
 /// `Slice`: on each listed axis, the coordinates `start, start + step, ...`
 /// before `end`, with negative bounds counting from the end and bounds
 /// clamped to the axis as the ONNX spec says.
-pub(super) fn slice(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn slice(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let shape = x.shape().to_vec();
     let rank = shape.len();
@@ -175,7 +175,7 @@ pub(super) fn slice(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>>
 /// all such inputs must come from the same layer, and constants join them as
 /// maps with zero weights.
 #[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
     let parts = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
     let Some(first) = parts.first() else { return Err(n.unsupported("needs at least one input")) };
     if !n.has_attr("axis") {
@@ -248,7 +248,7 @@ pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<V
 
 /// `Expand`: broadcast the input against the constant shape (numpy rules,
 /// in both directions, as ONNX says).
-pub(super) fn expand(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn expand(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let target = n.const_input(1, "shape")?.to_ints("Expand shape")?;
     check_rank(target.len(), "Expand shape")?;

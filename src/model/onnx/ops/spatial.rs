@@ -25,9 +25,10 @@
 use super::activation::close_layer;
 use super::NodeInput;
 use crate::error::Result;
+use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{numel, strides, Tensor};
 use crate::model::onnx::value::{Value, Var};
-use crate::model::{Activation, Layer};
+use crate::model::Activation;
 
 /// The geometry of a sliding window over the spatial axes of an input of
 /// shape `[N, C, D1, ..., Dk]`.
@@ -167,7 +168,7 @@ impl Window {
 }
 
 /// `Conv`: `Y[b, m, o] = B[m] + sum over c in m's group, t of W[m, c, t] X[b, c, o s - p + t d]`.
-pub(super) fn conv(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn conv(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let w = n.const_input(1, "weights")?;
     if w.shape.len() < 3 {
@@ -226,7 +227,7 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> 
 
 /// `AveragePool`: the mean of each window; positions in the padding count
 /// as zeros with `count_include_pad`, and are left out otherwise.
-pub(super) fn average_pool(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let kernel = pool_kernel(n)?;
     let win = Window::of(n, x.shape(), kernel, n.attr_flag("ceil_mode")?)?;
@@ -268,7 +269,7 @@ fn padded_taps(win: &Window, o: usize) -> usize {
 }
 
 /// `GlobalAveragePool`: the mean over all spatial positions of each channel.
-pub(super) fn global_average_pool(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn global_average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let s = x.shape();
     if s.len() < 3 {
@@ -294,7 +295,7 @@ fn pool_kernel(n: &NodeInput<'_>) -> Result<Vec<usize>> {
 /// `MaxPool`: the maximum of each window (see the module doc for the
 /// construction). The optional second output (the indices of the maxima)
 /// is not piecewise linear in the input and is refused when used.
-pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
     if n.node.output.get(1).is_some_and(|o| !o.is_empty()) {
         return Err(n.unsupported("its second output (the indices of the maxima) is not supported"));
     }
@@ -344,7 +345,7 @@ pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Vec<Layer>) -> Result<Vec
 /// one layer: ReLU neurons on `a - b`, pass-through neurons (slope 1) on
 /// `b` and on an odd value left over. Returns the maxima, then the value
 /// left over.
-fn max_level(n: &NodeInput<'_>, layers: &mut Vec<Layer>, values: Vec<Var>) -> Result<Vec<Var>> {
+fn max_level(n: &NodeInput<'_>, layers: &mut Stages, values: Vec<Var>) -> Result<Vec<Var>> {
     let shape = values[0].shape.clone();
     let len = values[0].numel();
     let iota: Vec<usize> = (0..len).collect();
@@ -377,7 +378,7 @@ fn max_level(n: &NodeInput<'_>, layers: &mut Vec<Layer>, values: Vec<Var>) -> Re
 /// `Pad`: modes `constant` (the value, default 0), `edge` (the nearest
 /// element) and `reflect` (mirrored without repeating the edge). Pads come
 /// from the `pads` input (opset 11 on) or attribute; negative pads crop.
-pub(super) fn pad(n: &NodeInput<'_>, _: &mut Vec<Layer>) -> Result<Vec<Value>> {
+pub(super) fn pad(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let s = x.shape().to_vec();
     let r = s.len();
