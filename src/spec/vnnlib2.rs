@@ -342,6 +342,10 @@ fn network(
         };
         let head = parts.first().and_then(Sexpr::atom).unwrap_or("");
         let out_of_order = |what: &str| error_at(text, at, format!("`{what}` must come {}", order_hint(head)));
+        let second = |kind: &str| {
+            let what = "reluverify checks networks with one input tensor and one output tensor (theory SIO)";
+            error_at(text, at, format!("network `{name}` declares a second {kind}: {what}"))
+        };
         match head {
             "equal-to" | "isomorphic-to" => {
                 if !inputs.is_empty() || !outputs.is_empty() {
@@ -371,14 +375,7 @@ fn network(
                     return Err(out_of_order(head));
                 }
                 if !inputs.is_empty() {
-                    return Err(error_at(
-                        text,
-                        at,
-                        format!(
-                            "network `{name}` declares a second input: reluverify checks networks with one input \
-                             tensor and one output tensor (theory SIO)"
-                        ),
-                    ));
+                    return Err(second("input"));
                 }
                 inputs.push(tensor(text, parts, at, declared, limits, options)?);
             }
@@ -395,14 +392,7 @@ fn network(
                     return Err(out_of_order(head));
                 }
                 if !outputs.is_empty() {
-                    return Err(error_at(
-                        text,
-                        at,
-                        format!(
-                            "network `{name}` declares a second output: reluverify checks networks with one input \
-                             tensor and one output tensor (theory SIO)"
-                        ),
-                    ));
+                    return Err(second("output"));
                 }
                 outputs.push(tensor(text, parts, at, declared, limits, options)?);
             }
