@@ -73,6 +73,18 @@ bench-redrawn: build
 	$(BIN) bench target/bench/redrawn/instances.csv --timeout-cap $(REDRAWN_CAP) --threads $(THREADS) \
 	  --out target/bench/redrawn.csv
 
+# Mid-dimensional inputs (issue 24): a synthetic 30-input classifier and
+# 100 box properties (scripts/mid-dim.py), run with the default strategy
+# and with input splitting forced, one thread, 20 s each.
+.PHONY: bench-mid-dim
+bench-mid-dim: build
+	bash scripts/python-venv.sh
+	target/python-venv/bin/python scripts/mid-dim.py target/bench/mid-dim
+	for s in auto input-split; do \
+	  $(BIN) bench target/bench/mid-dim/instances.csv --timeout-cap 20 --threads 1 --strategy $$s \
+	    --out target/bench/mid-dim-$$s.csv || exit $$?; \
+	done
+
 # VNN-LIB 2.0: the solver interface against the standard's own PyPI packages
 # (its parser and its reference test solver), and every ACAS Xu instance
 # rewritten as a 2.0 query through `verify`, compared with `check` on the
