@@ -756,3 +756,22 @@ fn robustness_agrees_with_the_vnnlib_property() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("label 10"), "{}", stderr(&o));
 }
+
+/// `bounds` names each layer by the ONNX node that closed it (every level
+/// of a max pool by the pool), the last one `output`; a .nnet file has no
+/// node names (`null`, and no column in the text).
+#[test]
+fn bounds_name_each_layer_by_its_node() {
+    let o = run(&["bounds", "tests/data/view_flatten_max_abs.onnx", "tests/data/view_flatten_max_abs.json", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let layers = json(&o)["regions"][0]["methods"][0]["layers"].clone();
+    let names: Vec<&str> = layers.as_array().unwrap().iter().map(|l| l["node"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Abs a", "Max y", "output"]);
+    let text = run(&["bounds", "tests/data/view_flatten_max_abs.onnx", "tests/data/view_flatten_max_abs.json"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("unstable  node\n"), "{}", stderr(&text));
+    let o = run(&["bounds", "models/acasxu_1_1.nnet", "specs/acasxu_prop1.json", "--method", "interval", "--json"]);
+    let layers = json(&o)["regions"][0]["methods"][0]["layers"].clone();
+    assert!(layers.as_array().unwrap().iter().all(|l| l["node"].is_null()));
+    let text = run(&["bounds", "models/acasxu_1_1.nnet", "specs/acasxu_prop1.json", "--method", "interval"]);
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("node"));
+}

@@ -1,6 +1,7 @@
-//! `reluverify bounds`: per layer, how many neurons each bounding method
-//! proves always active, always inactive (dead over the whole input region)
-//! or leaves unstable, and the output ranges it gives. For a network with an
+//! `reluverify bounds`: per layer (and the ONNX node that closed it), how
+//! many neurons each bounding method proves always active, always inactive
+//! (dead over the whole input region) or leaves unstable, and the output
+//! ranges it gives. For a network with an
 //! output activation these are the ranges of the logits before it.
 
 use std::time::{Duration, Instant};
@@ -28,9 +29,11 @@ pub fn bounds_report(net: &Network, nb: &NetworkBounds, method: BoundMethod, tim
     let layers: Vec<Value> = layer_report(net, nb)
         .iter()
         .zip(net.layers())
-        .map(|(c, l)| {
+        .enumerate()
+        .map(|(k, (c, l))| {
             json!({"activation": l.activation.name(), "neurons": l.output_dim(),
-                   "active": c.active, "inactive": c.inactive, "unstable": c.unstable})
+                   "active": c.active, "inactive": c.inactive, "unstable": c.unstable,
+                   "node": net.layer_name(k)})
         })
         .collect();
     let out = nb.output();
@@ -77,13 +80,16 @@ pub fn bounds(args: &BoundsArgs) -> Result<Exit> {
     Ok(Exit::Holds)
 }
 
-/// One method's report as indented text: a heading, one line per layer, the
+/// One method's report as indented text: a heading, one line per layer
+/// (with the model node it comes from, when the loader named it), the
 /// output ranges.
 pub fn format_method(m: &Value) -> String {
     use std::fmt::Write as _;
     let count = |v: &Value| v.as_u64().unwrap_or(0);
+    let layers = m["layers"].as_array().map_or(&[][..], Vec::as_slice);
+    let named = layers.iter().any(|l| l["node"].is_string());
     let mut out = format!(
-        "  {} bounds ({:.3} ms): {} unstable\n    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}\n",
+        "  {} bounds ({:.3} ms): {} unstable\n    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}{}\n",
         m["method"].as_str().unwrap_or("?"),
         m["seconds"].as_f64().unwrap_or(0.0) * 1e3,
         m["unstable"],
@@ -92,10 +98,11 @@ pub fn format_method(m: &Value) -> String {
         "neurons",
         "active",
         "inactive",
-        "unstable"
+        "unstable",
+        if named { "  node" } else { "" }
     );
-    for (i, l) in m["layers"].as_array().into_iter().flatten().enumerate() {
-        let _ = writeln!(
+    for (i, l) in layers.iter().enumerate() {
+        let _ = write!(
             out,
             "    {:<6} {:<9} {:>7} {:>7} {:>9} {:>9}",
             i,
@@ -105,6 +112,8 @@ pub fn format_method(m: &Value) -> String {
             count(&l["inactive"]),
             count(&l["unstable"])
         );
+        out += &l["node"].as_str().map_or(String::new(), |n| format!("  {n}"));
+        out += "\n";
     }
     for (i, r) in m["output_ranges"].as_array().into_iter().flatten().enumerate() {
         let _ = writeln!(out, "    output {i}: [{}, {}]", r[0], r[1]);

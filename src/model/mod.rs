@@ -177,10 +177,22 @@ impl Layer {
 
 /// A validated feed-forward network: dimensions chain and every value is
 /// finite; optionally followed by an [`OutputActivation`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Network {
     layers: Vec<Layer>,
     output_activation: Option<OutputActivation>,
+    /// Where each layer comes from in the model file (the ONNX node whose
+    /// activation closed it), for reports; empty when the loader does not
+    /// say. Not part of the function: [`PartialEq`] ignores it.
+    layer_names: Vec<String>,
+}
+
+/// Two networks are equal when they compute the same way: same layers and
+/// output activation, whatever their layers are named.
+impl PartialEq for Network {
+    fn eq(&self, other: &Network) -> bool {
+        self.layers == other.layers && self.output_activation == other.output_activation
+    }
 }
 
 impl Network {
@@ -218,7 +230,20 @@ impl Network {
                 return err(format!("layer {k}: {msg}"));
             }
         }
-        Ok(Network { layers, output_activation: None })
+        Ok(Network { layers, output_activation: None, layer_names: Vec::new() })
+    }
+
+    /// The same network with a name for each layer (its source in the model
+    /// file, shown by reports); names of another count than the layers are
+    /// dropped.
+    pub fn with_layer_names(self, names: Vec<String>) -> Network {
+        let layer_names = if names.len() == self.layers.len() { names } else { Vec::new() };
+        Network { layer_names, ..self }
+    }
+
+    /// Layer `k`'s name, if the loader gave one ([`Network::with_layer_names`]).
+    pub fn layer_name(&self, k: usize) -> Option<&str> {
+        self.layer_names.get(k).map(String::as_str)
     }
 
     /// The same network followed by `act` (`None`: the logits are the output).

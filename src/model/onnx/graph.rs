@@ -160,14 +160,15 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         // an earlier stage is carried to the last one first).
         Value::Var(v) => ops::close_output(&state.budget, &mut layers, v.clone())?,
     }
-    let layers = layers.into_layers();
+    let (layers, names) = layers.into_layers();
     if let Some((act, i)) = final_activation {
         check_covers_output(&graph.node[i], act, opset, out.shape())
             .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
     }
     let net = Network::new(layers)
         .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))?
-        .with_output_activation(final_activation.map(|(act, _)| act));
+        .with_output_activation(final_activation.map(|(act, _)| act))
+        .with_layer_names(names);
     let input = inputs[0];
     match fixed_batch(input).filter(|_| inputs.len() == 1) {
         Some(batch) if out.shape().len() >= 2 && out.shape()[0] == batch && independent_blocks(&net, batch) => {

@@ -62,6 +62,8 @@ use crate::model::{Activation, Affine, Layer, Matrix};
 /// for each Clip layer rewritten by its hinges (see the module doc).
 pub(crate) struct Stages {
     layers: Vec<Layer>,
+    /// One per layer: the node that closed it, for reports.
+    names: Vec<String>,
     /// One per layer: `Some` for a rewritten Clip layer, its logical
     /// outputs read from its neurons; `None` when output `i` is neuron `i`.
     readouts: Vec<Option<Readout>>,
@@ -70,7 +72,7 @@ pub(crate) struct Stages {
 impl Stages {
     /// No layer closed yet: the open stage reads the network input.
     pub fn new() -> Stages {
-        Stages { layers: Vec::new(), readouts: Vec::new() }
+        Stages { layers: Vec::new(), names: Vec::new(), readouts: Vec::new() }
     }
 
     /// How many layers are closed (the open stage's number).
@@ -83,18 +85,20 @@ impl Stages {
         &self.layers
     }
 
-    /// The layers, once the graph is done.
-    pub fn into_layers(self) -> Vec<Layer> {
-        self.layers
+    /// The layers and their names, once the graph is done.
+    pub fn into_layers(self) -> (Vec<Layer>, Vec<String>) {
+        (self.layers, self.names)
     }
 
     /// Close the open stage with the layer `act(pre)`, `pre` carried into
-    /// the open stage first ([`Stages::lift`]). The new layer's outputs
-    /// are its neurons, `pre`'s elements in order.
-    pub fn push(&mut self, budget: &Budget<'_>, pre: Var, act: Activation) -> Result<()> {
+    /// the open stage first ([`Stages::lift`]), named `name` (the node that
+    /// closes it). The new layer's outputs are its neurons, `pre`'s
+    /// elements in order.
+    pub fn push(&mut self, budget: &Budget<'_>, pre: Var, act: Activation, name: String) -> Result<()> {
         let pre = self.lift(budget, pre)?;
         let affine = self.weights_of(budget, self.layers.len(), pre.map)?;
         self.layers.push(Layer { affine, activation: act });
+        self.names.push(name);
         self.readouts.push(None);
         Ok(())
     }

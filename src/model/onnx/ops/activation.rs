@@ -130,14 +130,18 @@ fn apply(n: &NodeInput<'_>, layers: &mut Stages, x: &Value, act: Activation) -> 
 /// carried into the open one ([`Stages::lift`]).
 pub(super) fn close_layer(n: &NodeInput<'_>, layers: &mut Stages, pre: Var, act: Activation) -> Result<Var> {
     let shape = pre.shape.clone();
-    layers.push(n.budget, pre, act)?;
+    let name = match n.node.name.as_str() {
+        "" => n.node.op_type.clone(),
+        named => format!("{} {named}", n.node.op_type),
+    };
+    layers.push(n.budget, pre, act, name)?;
     Var::identity(shape, layers.len(), n.budget)
 }
 
 /// The output layer: `out` (carried to the open stage if it is from an
 /// earlier one) with the identity activation.
 pub(crate) fn close_output(budget: &Budget<'_>, layers: &mut Stages, out: Var) -> Result<()> {
-    layers.push(budget, out, Activation::Identity)
+    layers.push(budget, out, Activation::Identity, "output".to_string())
 }
 
 /// Every value of `vars` as a value of the open stage ([`Stages::lift`]).
