@@ -29,6 +29,8 @@ import pathlib
 
 import numpy as np
 
+import nnet
+
 # Layer widths: 1 -> 128 -> 128 -> 128 -> 1, about 33k parameters like the
 # learned-index networks.
 WIDTHS = [1, 128, 128, 128, 1]
@@ -61,22 +63,6 @@ def forward(layers, x):
     return h[:, 0]
 
 
-def write_nnet(path, layers):
-    """The .nnet text format: header, sizes, normalisation, weights."""
-    sizes = [layers[0][0].shape[1]] + [w.shape[0] for w, _ in layers]
-    with open(path, "w") as f:
-        f.write("// one-input network written by scripts/many-regions.py\n")
-        f.write(f"{len(layers)},{sizes[0]},{sizes[-1]},{max(sizes)},\n")
-        f.write(",".join(str(s) for s in sizes) + ",\n")
-        f.write("0,\n")
-        f.write("0.0,\n1.0,\n0.0,0.0,\n1.0,1.0,\n")  # min, max, means, ranges
-        for w, b in layers:
-            for row in w:
-                f.write(",".join(repr(float(v)) for v in row) + ",\n")
-            for v in b:
-                f.write(f"{float(v)!r},\n")
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", type=pathlib.Path)
@@ -86,7 +72,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     layers = network(rng)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_nnet(args.out / "lindex.nnet", layers)
+    nnet.write(args.out / "lindex.nnet", layers, 0.0, 1.0, "one-input network written by scripts/many-regions.py")
 
     regions = args.disjuncts // 2
     width = rng.uniform(1e-4, 1e-2, size=regions)

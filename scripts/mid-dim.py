@@ -22,6 +22,8 @@ import os
 
 import numpy as np
 
+import nnet
+
 DIMS = [30, 64, 32, 2]
 
 
@@ -68,21 +70,6 @@ def forward(layers, x):
     return x
 
 
-def write_nnet(path, layers):
-    d = DIMS[0]
-    with open(path, "w") as f:
-        f.write("// 30-input classifier written by scripts/mid-dim.py\n")
-        f.write(f"{len(layers)},{d},{DIMS[-1]},{max(DIMS)},\n" + ",".join(map(str, DIMS)) + ",\n0,\n")
-        # No normalisation: wide input limits, zero means, unit ranges.
-        f.write(",".join(["-10.0"] * d) + ",\n" + ",".join(["10.0"] * d) + ",\n")
-        f.write(",".join(["0.0"] * (d + 1)) + ",\n" + ",".join(["1.0"] * (d + 1)) + ",\n")
-        for w, c in layers:
-            for row in w:
-                f.write(",".join(repr(float(v)) for v in row) + ",\n")
-            for v in c:
-                f.write(f"{float(v)!r},\n")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out_dir")
@@ -94,7 +81,7 @@ def main():
     layers = train(rng)
     os.makedirs(a.out_dir, exist_ok=True)
     net = os.path.abspath(os.path.join(a.out_dir, "mid30.nnet"))
-    write_nnet(net, layers)
+    nnet.write(net, layers, -10.0, 10.0, "30-input classifier written by scripts/mid-dim.py")
     d, classes = DIMS[0], DIMS[-1]
     rows = []
     for i, x in enumerate(rng.uniform(-1, 1, (a.points, d))):
