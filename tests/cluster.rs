@@ -140,6 +140,16 @@ fn join_checks_the_manifest_and_names_open_parts() {
     let o = run(&["join", dir.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("changed after the split"), "{}", stderr(&o));
+    // A part file of another format version, and a manifest that is not one.
+    let text = std::fs::read_to_string(&part).unwrap().replace("reluverify-phases-1", "reluverify-phases-9");
+    std::fs::write(&part, text).unwrap();
+    let o = run(&["check", model, spec, "--phases", part.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("format `reluverify-phases-9`, expected `reluverify-phases-1`"), "{}", stderr(&o));
+    std::fs::write(dir.join("manifest.json"), "[]").unwrap();
+    let o = run(&["join", dir.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not a manifest of `reluverify split`"), "{}", stderr(&o));
 }
 
 /// Three shards of a list merge into the rows of the single run; a missing

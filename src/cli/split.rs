@@ -53,6 +53,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -182,22 +183,30 @@ impl PhaseFix {
     }
 }
 
-/// The fixed phases of the part file at `path` for `check --phases`, after
-/// checking it was cut from the model and property files given (by hash).
-pub fn read_phases(path: &Path, model: &Path, spec: &Path) -> Result<Vec<Constraint>> {
+/// Read the JSON file at `path`, `what` `split` writes, as a `T` whose
+/// `format` (given by `format_of`) must be `format`.
+fn read_format<T: DeserializeOwned>(path: &Path, what: &str, format: &str, format_of: fn(&T) -> &String) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let part: PhasePart = serde_json::from_str(&text).map_err(|e| {
-        Error::new(ErrorKind::Usage, format!("not a phase part file of `reluverify split`: {e}"))
+    let value: T = serde_json::from_str(&text).map_err(|e| {
+        Error::new(ErrorKind::Usage, format!("not {what} of `reluverify split`: {e}"))
             .with_path(path)
             .at(e.line(), e.column())
     })?;
-    if part.format != PHASES_FORMAT {
+    let found = format_of(&value);
+    if found != format {
         return Err(Error::new(
             ErrorKind::Usage,
-            format!("format `{}`, expected `{PHASES_FORMAT}` (written by another version?)", part.format),
+            format!("format `{found}`, expected `{format}` (written by another version?)"),
         )
         .with_path(path));
     }
+    Ok(value)
+}
+
+/// The fixed phases of the part file at `path` for `check --phases`, after
+/// checking it was cut from the model and property files given (by hash).
+pub fn read_phases(path: &Path, model: &Path, spec: &Path) -> Result<Vec<Constraint>> {
+    let part: PhasePart = read_format(path, "a phase part file", PHASES_FORMAT, |p: &PhasePart| &p.format)?;
     for (what, file, want) in [("model", model, &part.model_hash), ("property", spec, &part.spec_hash)] {
         let got = file_hash(file)?;
         if &got != want {
@@ -573,19 +582,7 @@ fn read_result(path: &Path, net: &Network, prop: &Property) -> (PartResult, Opti
 pub fn join(args: &JoinArgs) -> Result<Exit> {
     let dir = &args.dir;
     let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-        Error::new(ErrorKind::Usage, format!("not a manifest of `reluverify split`: {e}"))
-            .with_path(&path)
-            .at(e.line(), e.column())
-    })?;
-    if manifest.format != MANIFEST_FORMAT {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("format `{}`, expected `{MANIFEST_FORMAT}`", manifest.format),
-        )
-        .with_path(&path));
-    }
+    let manifest: Manifest = read_format(&path, "a manifest", MANIFEST_FORMAT, |m: &Manifest| &m.format)?;
     let mismatch = |file: &str, want: &str, got: &str| {
         Error::new(
             ErrorKind::Usage,
