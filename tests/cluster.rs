@@ -128,6 +128,13 @@ fn join_checks_the_manifest_and_names_open_parts() {
     let o = run(&["join", dir.to_str().unwrap()]);
     assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 of 4 parts still open: 2"));
+    // A --search that is not a number of seconds is refused before anything is written.
+    let fresh = folder("bad-search");
+    let out = fresh.join("out");
+    let o = run(&["split", model, spec, "--parts", "2", "--search", "nan", "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--search must be a positive number"), "{}", stderr(&o));
+    assert!(!out.exists());
     // A second split into the same folder is refused.
     let again = run(&["split", model, spec, "--parts", "2", "--out", dir.to_str().unwrap()]);
     assert_eq!(code(&again), 2);

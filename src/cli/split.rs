@@ -374,6 +374,13 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
     if let Some(t) = args.timeout.filter(|t| !(t.is_finite() && *t > 0.0)) {
         return Err(Error::new(ErrorKind::Usage, format!("--timeout must be a positive number of seconds, got {t}")));
     }
+    // Checked before anything is written: a refused value leaves no folder.
+    if let Some(t) = args.search.filter(|t| !(t.is_finite() && *t >= 0.0)) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("--search must be a positive number of seconds (0 to skip it), got {t}"),
+        ));
+    }
     let (net, prop, _) = super::load_problem(&args.model, &args.spec, &args.limits)?;
     let dir = &args.out;
     let manifest_path = dir.join("manifest.json");
@@ -513,12 +520,6 @@ pub fn split(args: &SplitArgs) -> Result<Exit> {
 /// the instance, write its `check --json` object to [`SEARCH_RESULT`] in
 /// `dir`, say so, and return that path.
 fn short_search(net: &Network, prop: &Property, seconds: f64, threads: usize, dir: &Path) -> Result<Option<String>> {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("--search must be a positive number of seconds (0 to skip it), got {seconds}"),
-        ));
-    }
     let settings = Settings { timeout: Some(Duration::from_secs_f64(seconds)), threads, ..Settings::default() };
     let outcome = crate::search::verify(net, prop, &settings)?;
     if let Verdict::Unknown { .. } = outcome.verdict {
