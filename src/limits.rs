@@ -26,6 +26,7 @@
 //! the size limits apply to its decompressed contents: a gzip bomb is a
 //! limit error, never an allocation beyond the limit.
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::io::Read;
 use std::path::Path;
@@ -123,6 +124,47 @@ impl LoadLimits {
 /// and the text tells which option (`--{flag}`) raises it.
 pub(crate) fn limit_error(message: impl Display, flag: &str) -> Error {
     Error::new(ErrorKind::Limit, format!("{message}; raise the limit with --{flag} if the file is genuine"))
+}
+
+/// The f64 values a loader may still build for one model
+/// ([`LoadLimits::max_weights`]): every map is checked against what is left
+/// *before* it is allocated, and what was built is charged to it (values
+/// stay alive until the model is done). The ONNX interpreter and the
+/// lowering to layers (`model::lower`) each have one.
+pub(crate) struct Budget<'a> {
+    /// The limits of this load.
+    pub limits: &'a LoadLimits,
+    /// Values charged so far.
+    used: Cell<usize>,
+}
+
+impl<'a> Budget<'a> {
+    /// Nothing spent yet.
+    pub fn new(limits: &'a LoadLimits) -> Budget<'a> {
+        Budget { limits, used: Cell::new(0) }
+    }
+
+    /// Refuse building `count` values (`None`: more than fit in a `usize`),
+    /// described by `what`, when they exceed what is left.
+    pub fn check(&self, count: Option<usize>, what: impl Display) -> Result<()> {
+        let max = self.limits.max_weights;
+        let left = max - self.used.get().min(max);
+        match count {
+            Some(c) if c <= left => Ok(()),
+            _ => Err(limit_error(
+                format!("{what} needs more than the {left} weights left of the limit of {max} for the whole model"),
+                "max-weights",
+            )),
+        }
+    }
+
+    /// Charge `count` values that were built; errors once the total exceeds
+    /// the limit.
+    pub fn spend(&self, count: usize, what: impl Display) -> Result<()> {
+        self.check(Some(count), what)?;
+        self.used.set(self.used.get() + count);
+        Ok(())
+    }
 }
 
 /// Whether `path` names a gzip-compressed file: its extension is `.gz`

@@ -271,10 +271,17 @@ pub struct Outcome {
 
 /// Validate a candidate counterexample `x` for region `region`: clamp it into
 /// the region's box, require every input constraint of the region to hold
-/// there, run the f64 forward pass (with the output activation,
-/// [`Network::forward_activated`]), and return a [`Witness`] if the output
-/// satisfies one of the region's unsafe disjuncts. Every check is exact f64
-/// arithmetic with no tolerance.
+/// there, run the f64 forward pass of the model as its file states it (the
+/// graph the layers were lowered from, when the loader kept it, and the
+/// output activation: [`Network::reference_output`]), and return a
+/// [`Witness`] if the output satisfies one of the region's unsafe
+/// disjuncts. Every check is exact f64 arithmetic with no tolerance.
+///
+/// Searches call this on every candidate they try, most of them safe: the
+/// layers' own forward pass (a few dense or sparse products, cheaper than
+/// the graph's node-by-node evaluation) screens them first, and only a
+/// candidate unsafe there too is evaluated on the graph. A witness is thus
+/// unsafe on both; the graph's output is the one reported.
 pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -> Option<Witness> {
     let r = prop.regions.get(region)?;
     if x.len() != r.input.dim() || x.iter().any(|v| !v.is_finite()) {
@@ -284,7 +291,10 @@ pub fn check_witness(net: &Network, prop: &Property, region: usize, x: &[f64]) -
     if !r.meets_input_constraints(&input) {
         return None;
     }
-    let output = net.forward_activated(&input);
+    if net.source().is_some() {
+        r.unsafe_set.satisfied_by(&net.forward_activated(&input))?;
+    }
+    let output = net.reference_output(&input);
     let disjunct = r.unsafe_set.satisfied_by(&output)?;
     Some(Witness { input, output, region, disjunct })
 }

@@ -43,7 +43,8 @@ fn range_of_abs_is_zero_to_one() {
 }
 
 /// The range of an objective on ACAS Xu 1_1 over property 1's region: the
-/// found values are the f64 outputs at the reported inputs, the bracket
+/// found values are the f64 outputs at the reported inputs (the model
+/// file's graph, as witnesses are checked), the bracket
 /// is within the asked gap, and the maximum of COC lies below property
 /// 1's threshold (which holds on this network).
 #[test]
@@ -56,7 +57,7 @@ fn range_of_an_acasxu_objective() {
     assert_eq!(r["objective"], "y0 - y1");
     for side in ["min", "max"] {
         let x: Vec<f64> = r[side]["input"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let y = net.forward(&x);
+        let y = net.reference_output(&x);
         assert_eq!(y[0] - y[1], r[side]["found"].as_f64().unwrap());
         assert!(r[side]["gap"].as_f64().unwrap() <= 1e-3);
     }

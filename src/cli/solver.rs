@@ -134,10 +134,11 @@ impl Bound {
         self.combined.as_ref().unwrap_or(&self.nets[0])
     }
 
-    /// The networks' own f64 outputs on `x` (after their output
-    /// activations), one after the other.
+    /// The networks' own f64 outputs on `x` (their files' functions, after
+    /// their output activations: [`Network::reference_output`]), one after
+    /// the other.
     fn outputs(&self, x: &[f64]) -> Vec<f64> {
-        self.nets.iter().flat_map(|n| n.forward_activated(x)).collect()
+        self.nets.iter().flat_map(|n| n.reference_output(x)).collect()
     }
 }
 

@@ -1,16 +1,22 @@
-//! The network IR: a feed-forward chain of f64 affine layers, each followed by
-//! a piecewise-linear activation.
+//! The network IRs: a model as a [`Graph`] of operator nodes with shapes
+//! (as its file states it), and the feed-forward chain of f64 affine
+//! layers, each followed by a piecewise-linear activation, that the engine
+//! verifies ([`Network`]).
 //!
-//! Every loader (`onnx`, `nnet`) translates its format into a [`Network`] and
-//! every later stage (bounds, MILP encoding, search, witness check) reads only
-//! this type. Keeping the IR this small is deliberate: it is exactly the class
-//! of functions that a MILP with one binary per kink encodes exactly.
+//! The ONNX loader builds the graph and lowers it to the chain
+//! (`lower`); the `.nnet` format is a chain already. Every later stage
+//! (bounds, MILP encoding, search) reads only the chain: it is exactly the
+//! class of functions that a MILP with one binary per kink encodes
+//! exactly. The network keeps its graph ([`Network::source`]), and witness
+//! checks run the graph's forward pass ([`Network::reference_output`]), so
+//! a counterexample is judged on the file's operators, independently of
+//! the lowering.
 //!
 //! Layer `k` computes `z = W x + b` (the *pre-activation*) and then
 //! `y = act(z)` neuron by neuron. `W` is stored densely or as sparse rows
 //! ([`matrix`]): a convolution is a layer whose rows hold only its
 //! kernel's entries. A graph whose branches rejoin (residual blocks) is a
-//! chain too: the ONNX loader carries a value past later activations by
+//! chain too: the lowering carries a value past later activations by
 //! pass-through neurons (a [`Activation::Leaky`] neuron of slope 1), first
 //! rewriting a Clip layer on the way by its hinges (`readout`). The last
 //! layer's activation is normally [`Activation::Identity`], so its
@@ -26,6 +32,8 @@
 //! outputs (`verdict::check_witness`).
 
 pub mod activation;
+pub mod graph;
+pub(crate) mod lower;
 pub mod matrix;
 pub mod nnet;
 pub mod onnx;
@@ -33,9 +41,11 @@ pub mod pair;
 pub(crate) mod readout;
 
 pub use activation::Activation;
+pub use graph::Graph;
 pub use matrix::{dot, Matrix};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::LoadLimits;
@@ -185,6 +195,10 @@ pub struct Network {
     /// activation closed it), for reports; empty when the loader does not
     /// say. Not part of the function: [`PartialEq`] ignores it.
     layer_names: Vec<String>,
+    /// The graph the layers were lowered from (ONNX models), whose forward
+    /// pass is the reference a witness is checked on
+    /// ([`Network::reference_output`]). [`PartialEq`] ignores it.
+    source: Option<Arc<Graph>>,
 }
 
 /// Two networks are equal when they compute the same way: same layers and
@@ -230,7 +244,7 @@ impl Network {
                 return err(format!("layer {k}: {msg}"));
             }
         }
-        Ok(Network { layers, output_activation: None, layer_names: Vec::new() })
+        Ok(Network { layers, output_activation: None, layer_names: Vec::new(), source: None })
     }
 
     /// The same network with a name for each layer (its source in the model
@@ -244,6 +258,19 @@ impl Network {
     /// Layer `k`'s name, if the loader gave one ([`Network::with_layer_names`]).
     pub fn layer_name(&self, k: usize) -> Option<&str> {
         self.layer_names.get(k).map(String::as_str)
+    }
+
+    /// The same network with the graph it was lowered from, which must
+    /// compute the same function as the layers (before the output
+    /// activation) on the same inputs.
+    pub fn with_source(self, graph: Graph) -> Network {
+        debug_assert_eq!(graph.input_dim(), self.input_dim());
+        Network { source: Some(Arc::new(graph)), ..self }
+    }
+
+    /// The graph the layers were lowered from, if the loader kept it.
+    pub fn source(&self) -> Option<&Graph> {
+        self.source.as_deref()
     }
 
     /// The same network followed by `act` (`None`: the logits are the output).
@@ -292,7 +319,27 @@ impl Network {
     /// The network's function: [`Network::forward`], then the output
     /// activation if there is one.
     pub fn forward_activated(&self, x: &[f64]) -> Vec<f64> {
-        let z = self.forward(x);
+        self.activated(self.forward(x))
+    }
+
+    /// The model's function at `x` as its file states it: the forward pass
+    /// of the graph the layers were lowered from when the loader kept it
+    /// (independent of the lowering: pass-through neurons, hinge rewrites
+    /// and ReLU constructions), of the layers otherwise; then the output
+    /// activation. Witnesses are checked on it. Panics if
+    /// `x.len() != self.input_dim()`.
+    pub fn reference_output(&self, x: &[f64]) -> Vec<f64> {
+        match &self.source {
+            Some(graph) => {
+                assert_eq!(x.len(), self.input_dim(), "reference_output: wrong input length");
+                self.activated(graph.forward(x))
+            }
+            None => self.forward_activated(x),
+        }
+    }
+
+    /// The output activation, if any, applied to the logits `z`.
+    fn activated(&self, z: Vec<f64>) -> Vec<f64> {
         match self.output_activation {
             Some(act) => act.apply(&z),
             None => z,

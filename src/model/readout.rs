@@ -7,7 +7,7 @@
 //! neuron cannot share one with them. Two constructions still need it to:
 //! `pair::side_by_side` (networks whose layer `k` mixes Clip and other
 //! kinds) and the ONNX loader (a skip connection carried across a Clip
-//! layer by pass-through neurons, `onnx::stages`). Both rewrite each Clip
+//! layer by pass-through neurons, `lower::stages`). Both rewrite each Clip
 //! neuron `clip(z)`, `z = row · v + bias`, by its hinge decomposition
 //! ([`Activation::hinges`](crate::model::Activation::hinges)):
 //!

@@ -133,7 +133,7 @@ pub fn equiv(
         Verdict::Unknown { reason } => Equivalence::Unknown(reason),
         Verdict::Violated { witness } => {
             let x = witness.input();
-            let (ya, yb) = (net_a.forward_activated(x), net_b.forward_activated(x));
+            let (ya, yb) = (net_a.reference_output(x), net_b.reference_output(x));
             let confirmed = match agreement {
                 Agreement::Tolerance(t) => ya.iter().zip(&yb).any(|(p, q)| p - q >= t || q - p >= t),
                 Agreement::SameArgmax(d) => (0..m)

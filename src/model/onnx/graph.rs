@@ -1,23 +1,21 @@
 //! The graph interpreter: walks the nodes that the graph output depends on,
-//! in dependency order, and builds the [`Network`].
+//! in dependency order, and builds the [`Graph`] of the model, then the
+//! [`Network`] lowered from it (`model::lower`), which carries the graph
+//! for witness checks.
 //!
-//! Each value is a constant or an affine function of the current stage input
-//! (see [`super::value`]). Linear operators fold into that function;
-//! activations close a layer. At the end the output value's map becomes the
-//! last layer, with the identity activation.
+//! Each value is a constant or a node of the graph being built (see
+//! [`super::value`]): operators evaluate constants at load time, so shape
+//! arithmetic folds away and only input-dependent values become nodes.
 //!
 //! A `Softmax`, `LogSoftmax`, `Tanh` or `Sigmoid` node that computes the
 //! graph output becomes the network's [`OutputActivation`] and the
 //! interpreter builds the graph up to its input (the logits); the same
 //! operators anywhere else are not piecewise linear and stay unsupported.
 //!
-//! Branches that rejoin (a residual `Add`, a `Concat` of two paths) meet in
-//! the open stage: an operand from an earlier stage is carried through the
-//! layers closed since by pass-through neurons ([`Stages::lift`]), so the
-//! network stays a chain of layers; a `Clip` layer on the way is first
-//! rewritten by its hinges (see [`super::stages`]). Nodes the output does
-//! not depend on are never looked at, so a dead branch with exotic
-//! operators does no harm.
+//! Branches that rejoin (a residual `Add`, a `Concat` of two paths) are
+//! nodes with two operands; the lowering carries values across layers as
+//! pass-through neurons. Nodes the output does not depend on are never
+//! looked at, so a dead branch with exotic operators does no harm.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -26,12 +24,12 @@ use super::ops::{self, NodeInput};
 use super::pb;
 use super::pb::tensor_shape_proto::dimension::Value as Dim;
 use super::pb::type_proto::Value as Type;
-use super::stages::Stages;
 use super::tensor::{check_rank, check_shape, Tensor};
-use super::value::{Budget, Value, Var};
+use super::value::{Sym, Value};
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::LoadLimits;
-use crate::model::{Network, OutputActivation};
+use crate::limits::{Budget, LoadLimits};
+use crate::model::graph::{Graph, Op};
+use crate::model::{lower, Network, OutputActivation};
 
 /// Translate a decoded model into a [`Network`] within `limits`.
 pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<Network> {
@@ -101,23 +99,26 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
         return Err(Error::new(ErrorKind::Onnx, format!("graph output '{output}' is not computed by any node")));
     }
 
-    let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), layers: Stages::new() };
     // Several inputs are one input vector, in the graph's order: each is
-    // a slice of the identity on all of them.
+    // a slice of the input node.
     let shapes = inputs.iter().map(|i| input_shape(i, limits)).collect::<Result<Vec<_>>>()?;
-    let width = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-    let all = Var::identity(vec![width], 0, &state.budget)?;
+    let names = inputs.iter().map(|i| i.name.clone());
+    let ir = Graph::new(names.zip(shapes.iter().cloned()).collect());
+    let mut state = State { opset, budget: Budget::new(limits), inits, values: HashMap::new(), graph: ir };
     let mut start = 0;
     for (info, shape) in inputs.iter().zip(shapes) {
-        let len = shape.iter().product();
-        let x = Value::Var(if inputs.len() == 1 {
-            Var { shape, ..all.clone() }
+        let len: usize = shape.iter().product();
+        let x = if inputs.len() == 1 {
+            Sym { node: 0, shape }
         } else {
-            all.slice(start, len, shape, &state.budget)?
-        });
+            let src: Vec<usize> = (start..start + len).collect();
+            let op = Op::Map { x: 0, src, scale: vec![1.0; len], shift: vec![0.0; len] };
+            state.budget.spend(op.stored(), format_args!("network input '{}'", info.name))?;
+            let node = state.graph.push(op, shape.clone(), format!("input {}", info.name))?;
+            Sym { node, shape }
+        };
         start += len;
-        state.budget.spend(x.stored(), format_args!("network input '{}'", info.name))?;
-        state.values.insert(info.name.clone(), Rc::new(x));
+        state.values.insert(info.name.clone(), Rc::new(Value::Sym(x)));
     }
     // Graphs should list nodes topologically, but not every writer does:
     // run every node whose inputs are ready, and repeat until all have run.
@@ -148,7 +149,7 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
     }
 
     let out = state.resolve(output)?;
-    let mut layers = state.layers;
+    let mut ir = state.graph;
     match &*out {
         Value::Const(_) => {
             return Err(Error::new(
@@ -156,19 +157,18 @@ pub(crate) fn translate(model: &pb::ModelProto, limits: &LoadLimits) -> Result<N
                 format!("graph output '{output}' does not depend on the network input"),
             ))
         }
-        // The output layer, with the identity activation (an output from
-        // an earlier stage is carried to the last one first).
-        Value::Var(v) => ops::close_output(&state.budget, &mut layers, v.clone())?,
+        Value::Sym(s) => ir.set_output(s.node)?,
     }
-    let (layers, names) = layers.into_layers();
     if let Some((act, i)) = final_activation {
         check_covers_output(&graph.node[i], act, opset, out.shape())
             .map_err(|e| e.with_node(node_label(i, &graph.node[i])))?;
     }
+    let (layers, names) = lower::lower(&ir, limits)?;
     let net = Network::new(layers)
         .map_err(|e| Error::new(ErrorKind::Onnx, format!("the translated network is invalid: {}", e.message())))?
         .with_output_activation(final_activation.map(|(act, _)| act))
-        .with_layer_names(names);
+        .with_layer_names(names)
+        .with_source(ir);
     let input = inputs[0];
     match fixed_batch(input).filter(|_| inputs.len() == 1) {
         Some(batch) if out.shape().len() >= 2 && out.shape()[0] == batch && independent_blocks(&net, batch) => {
@@ -305,7 +305,8 @@ struct State<'g> {
     budget: Budget<'g>,
     inits: HashMap<&'g str, &'g pb::TensorProto>,
     values: HashMap<String, Rc<Value>>,
-    layers: Stages,
+    /// The nodes built so far.
+    graph: Graph,
 }
 
 impl State<'_> {
@@ -346,12 +347,9 @@ impl State<'_> {
             .iter()
             .map(|name| if name.is_empty() { Ok(None) } else { self.resolve(name).map(Some) })
             .collect::<Result<Vec<_>>>()?;
-        let closed = self.layers.len();
-        let outputs = build(&NodeInput { node, opset: self.opset, budget: &self.budget, values }, &mut self.layers)?;
-        let layers: usize =
-            self.layers.layers()[closed..].iter().map(|l| l.affine.weights.stored() + l.output_dim()).sum();
+        let outputs = build(&NodeInput { node, opset: self.opset, budget: &self.budget, values }, &mut self.graph)?;
         let values: usize = outputs.iter().map(Value::stored).sum();
-        self.budget.spend(layers + values, format_args!("{op} (with what the graph built before it)"))?;
+        self.budget.spend(values, format_args!("{op} (with what the graph built before it)"))?;
         for (name, value) in node.output.iter().zip(outputs) {
             if !name.is_empty() {
                 self.values.insert(name.clone(), Rc::new(value));
@@ -585,27 +583,29 @@ mod tests {
         assert_eq!(net.forward(&[1.0, 2.0, 3.0]), vec![3.0, 1.0, 2.0]);
     }
 
-    /// Every value the graph builds is charged to `max_weights`: a chain of
-    /// `Identity` nodes (each a copy of its input's map) cannot add up to
-    /// more than the limit, however small each copy is.
+    /// Every node the graph builds is charged to `max_weights`: a chain of
+    /// `Neg` nodes (each an index map of its input) cannot add up to more
+    /// than the limit, however small each node is. (`Identity` builds
+    /// nothing: its output is its input's node.)
     #[test]
     fn values_built_add_up_against_the_limit() {
         let mut g = TestGraph::new(13, &[1, 8]);
         for i in 0..5 {
             let input = if i == 0 { "x".to_string() } else { format!("i{}", i - 1) };
-            g = g.node("Identity", &[&input], &format!("i{i}"), vec![]);
+            g = g.node("Identity", &[&input], &format!("c{i}"), vec![]);
+            g = g.node("Neg", &[&format!("c{i}")], &format!("i{i}"), vec![]);
         }
         let model = g.output("i4").model();
         let bytes = prost::Message::encode_to_vec(&model);
-        // The input map is the identity (8 entries and 8 biases), and each
-        // copy as many again.
+        // Each map holds 8 indices, 8 factors and 8 shifts; the lowering
+        // needs less (the input map and each copy: 8 entries and 8 biases).
         let load = |max_weights| {
             crate::model::onnx::load_bytes_with(&bytes, &LoadLimits { max_weights, ..LoadLimits::default() })
         };
-        assert!(load(6 * 16).is_ok());
-        let err = load(6 * 16 - 1).unwrap_err();
+        assert!(load(5 * 24).is_ok());
+        let err = load(5 * 24 - 1).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Limit);
-        assert!(err.to_string().contains("'i4' (Identity)") && err.to_string().contains("--max-weights"), "{err}");
+        assert!(err.to_string().contains("'i4' (Neg)") && err.to_string().contains("--max-weights"), "{err}");
     }
 
     /// Softmax, LogSoftmax, Tanh and Sigmoid computing the graph output

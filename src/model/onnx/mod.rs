@@ -3,16 +3,20 @@
 //!
 //! # Loading
 //!
-//! Loading runs in two steps, each adding its own error context: bytes ->
+//! Loading runs in three steps, each adding its own error context: bytes ->
 //! protobuf messages ([`pb`], declared by hand with prost derives so builds
-//! need no `protoc`), then messages -> [`Network`]. The second step is a
-//! small interpreter over the graph (in `graph.rs`): every value is either a
-//! constant or an affine function of the current layer's input, linear
-//! operators fold into that function as they are met (so `Sub`/`Div`
-//! normalisation, `Flatten`, `MatMul` + `Add`, `BatchNormalization` all end
-//! up in one [`Affine`](crate::model::Affine) per layer), and each
-//! activation closes a [`Layer`](crate::model::Layer). Operators are looked
-//! up in a table (`ops/mod.rs`, one file per operator family).
+//! need no `protoc`), messages -> [`Graph`](crate::model::graph::Graph) (the
+//! model's operators as a DAG of nodes with shapes), graph -> the chain of
+//! layers the engine verifies (`model::lower`). The second step is a small
+//! interpreter over the ONNX graph (in `graph.rs`): every value is either a
+//! constant, evaluated at load time, or a node of the graph being built;
+//! operators are looked up in a table (`ops/mod.rs`, one file per operator
+//! family). The third folds linear nodes into one
+//! [`Affine`](crate::model::Affine) per layer (so `Sub`/`Div`
+//! normalisation, `Flatten`, `MatMul` + `Add`, `BatchNormalization`, a
+//! convolution end up in one map), and each activation closes a
+//! [`Layer`](crate::model::Layer). The loaded [`Network`] keeps the graph:
+//! witnesses are checked on its forward pass.
 //!
 //! Supported operators (default domain): `Abs`, `Add`,
 //! `BatchNormalization`, `Cast`, `Clip`, `Concat`, `Constant`,
@@ -24,7 +28,7 @@
 //! time, so subgraphs that only compute shapes or constants (the `Shape ->
 //! Gather -> Unsqueeze -> Concat -> Reshape` of `x.view(x.size(0), -1)`)
 //! fold away. `Abs`, `Max` and `Min` become layers of ReLU and pass-through
-//! neurons (derivations in `ops/gadgets.rs`).
+//! neurons (derivations in `model/lower/mod.rs`).
 //!
 //! The graph has one output and one or more inputs (graph inputs without an
 //! initializer, read as one input vector). Branches may rejoin (residual
@@ -32,7 +36,7 @@
 //! after later activations is carried through them by pass-through neurons,
 //! and a `Clip` layer on the way (ReLU6, hard-tanh, HardSigmoid) is
 //! rewritten by its hinges, `lo + relu(z - lo) - relu(z - hi)`, so that it
-//! can hold them (`stages.rs`). A symbolic leading batch
+//! can hold them (`model/lower/stages.rs`). A symbolic leading batch
 //! dimension is taken as 1, and the network works on the flattened,
 //! row-major input (all its elements). A fixed leading dimension above 1
 //! that the network treats as a batch (independent copies per entry) is
@@ -97,7 +101,8 @@ mod ops;
 pub mod pb;
 #[cfg(test)]
 mod pytorch_patterns;
-mod stages;
+#[cfg(test)]
+mod random_graphs;
 mod tensor;
 #[cfg(test)]
 mod test_graph;

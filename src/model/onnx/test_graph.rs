@@ -176,15 +176,19 @@ pub(crate) fn attr_t_i64(name: &str, dims: &[i64], data: &[i64]) -> pb::Attribut
 /// different orders, so only rounding separates them.
 pub(crate) const REFERENCE_TOL: f64 = 1e-9;
 
-/// Assert that `net` (with `inputs` inputs) agrees with `reference`, the
-/// graph's math written out independently, on 200 pseudo-random inputs in
-/// `[-2, 2]` (to [`REFERENCE_TOL`], relative).
+/// Assert that `net` (with `inputs` inputs) and the graph it was lowered
+/// from both agree with `reference`, the graph's math written out
+/// independently, on 200 pseudo-random inputs in `[-2, 2]` (to
+/// [`REFERENCE_TOL`], relative).
 pub(crate) fn assert_agrees(net: &Network, inputs: usize, reference: impl Fn(&[f64]) -> Vec<f64>) {
     assert_eq!(net.input_dim(), inputs, "input width");
+    let graph = net.source().expect("an ONNX network keeps the graph it was lowered from");
     let mut rng = crate::rng::Rng::new(20);
     for _ in 0..200 {
         let x: Vec<f64> = (0..inputs).map(|_| rng.range(-2.0, 2.0)).collect();
-        assert_close(&net.forward(&x), &reference(&x), REFERENCE_TOL);
+        let want = reference(&x);
+        assert_close(&net.forward(&x), &want, REFERENCE_TOL);
+        assert_close(&graph.forward(&x), &want, REFERENCE_TOL);
     }
 }
 

@@ -2,39 +2,34 @@
 //! (which is also how `HardTanh` and `ReLU6` are exported) and
 //! `HardSigmoid` (a clip of an affine map).
 //!
-//! An activation applied to an input-dependent value closes the current
-//! stage: the value's affine map becomes a [`Layer`](crate::model::Layer)
-//! with this activation ([`Stages::push`]), and the activation's output is
-//! the identity on the next stage's input. That is how consecutive
-//! activations get an identity affine layer between them. Applied to a
-//! constant, the activation is simply evaluated.
-//!
-//! A `Clip` or `HardSigmoid` layer stays a Clip layer unless a skip
-//! connection later carries a value across it: then [`Stages::lift`]
-//! rewrites it by its hinges into a Leaky layer.
+//! An activation applied to an input-dependent value becomes an
+//! [`Op::Activation`] node; the lowering closes a layer with it (and
+//! rewrites a Clip layer by its hinges when a skip connection crosses it,
+//! see `model::lower`). Applied to a constant, the activation is simply
+//! evaluated.
 
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::{Graph, Op};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Tensor};
-use crate::model::onnx::value::{Budget, Value, Var};
+use crate::model::onnx::value::Value;
 use crate::model::Activation;
 
 /// `Relu`: `max(x, 0)`.
-pub(super) fn relu(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    activate(n, layers, Activation::Relu)
+pub(super) fn relu(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    activate(n, g, Activation::Relu)
 }
 
 /// `LeakyRelu`: slope `alpha` (default 0.01) below zero, shared by all neurons.
-pub(super) fn leaky_relu(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn leaky_relu(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let alpha = n.attr_float("alpha", 0.01)?;
     let len = numel(n.input(0)?.shape());
-    activate(n, layers, Activation::Leaky { slopes: vec![alpha; len] })
+    activate(n, g, Activation::Leaky { slopes: vec![alpha; len] })
 }
 
 /// `PRelu`: a constant slope tensor that broadcasts to the input's shape
 /// (one slope per neuron, per channel, or a scalar).
-pub(super) fn prelu(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn prelu(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let shape = n.input(0)?.shape().to_vec();
     let slope = n.const_input(1, "slope")?;
     if broadcast_shapes(&slope.shape, &shape).as_ref() != Some(&shape) {
@@ -44,7 +39,7 @@ pub(super) fn prelu(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>
         ));
     }
     let slopes = broadcast_index(&slope.shape, &shape).iter().map(|&j| slope.data[j]).collect();
-    activate(n, layers, Activation::Leaky { slopes })
+    activate(n, g, Activation::Leaky { slopes })
 }
 
 /// Clip bounds at or beyond the largest f32 are the "no bound" defaults of
@@ -55,7 +50,7 @@ const NO_BOUND: f64 = f32::MAX as f64;
 /// `Clip`: `min(max(x, lo), hi)`; bounds are attributes before opset 11 and
 /// optional scalar inputs 2 and 3 from opset 11 on; a missing bound is
 /// infinite. `Clip(0, inf)` becomes `Relu`, `Clip(-inf, inf)` the identity.
-pub(super) fn clip(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn clip(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let (lo, hi) = if n.opset >= 11 {
         let bound = |i: usize, what: &str| -> Result<Option<f64>> {
             match n.opt_const_input(i, what)? {
@@ -83,13 +78,13 @@ pub(super) fn clip(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>>
     } else {
         Activation::Clip { lo, hi }
     };
-    activate(n, layers, act)
+    activate(n, g, act)
 }
 
 /// `HardSigmoid`: `max(0, min(1, alpha x + beta))` (defaults `alpha = 0.2`,
 /// `beta = 0.5`), which is `Clip { lo: 0, hi: 1 }` of the affine map
 /// `alpha x + beta`: the affine part folds into the layer, the clip closes it.
-pub(super) fn hard_sigmoid(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn hard_sigmoid(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let alpha = n.attr_float("alpha", 0.2)?;
     let beta = n.attr_float("beta", 0.5)?;
     let x = n.input(0)?;
@@ -99,20 +94,20 @@ pub(super) fn hard_sigmoid(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec
         Value::Const(t) => {
             Value::Const(Tensor::float(t.shape.clone(), t.data.iter().map(|v| alpha * v + beta).collect()))
         }
-        Value::Var(v) => {
-            Value::Var(v.elementwise(&iota, &vec![alpha; len], &vec![beta; len], v.shape.clone(), n.budget)?)
+        Value::Sym(v) => {
+            Value::Sym(v.elementwise(&iota, &vec![alpha; len], &vec![beta; len], v.shape.clone(), n, g)?)
         }
     };
-    Ok(vec![apply(n, layers, &pre, Activation::Clip { lo: 0.0, hi: 1.0 })?])
+    Ok(vec![apply(n, g, &pre, Activation::Clip { lo: 0.0, hi: 1.0 })?])
 }
 
-/// Apply `act` to input 1: evaluate it on a constant, or close the layer.
-fn activate(n: &NodeInput<'_>, layers: &mut Stages, act: Activation) -> Result<Vec<Value>> {
-    Ok(vec![apply(n, layers, n.input(0)?, act)?])
+/// Apply `act` to input 1: evaluate it on a constant, or add its node.
+fn activate(n: &NodeInput<'_>, g: &mut Graph, act: Activation) -> Result<Vec<Value>> {
+    Ok(vec![apply(n, g, n.input(0)?, act)?])
 }
 
-/// `act` applied to `x`: evaluated on a constant, a closed layer otherwise.
-fn apply(n: &NodeInput<'_>, layers: &mut Stages, x: &Value, act: Activation) -> Result<Value> {
+/// `act` applied to `x`: evaluated on a constant, a node otherwise.
+fn apply(n: &NodeInput<'_>, g: &mut Graph, x: &Value, act: Activation) -> Result<Value> {
     Ok(match x {
         _ if act == Activation::Identity => x.clone(),
         Value::Const(t) => Value::Const(Tensor {
@@ -120,33 +115,8 @@ fn apply(n: &NodeInput<'_>, layers: &mut Stages, x: &Value, act: Activation) -> 
             data: t.data.iter().enumerate().map(|(i, &v)| act.eval(i, v)).collect(),
             elem: t.elem,
         }),
-        Value::Var(v) => Value::Var(close_layer(n, layers, v.clone(), act)?),
+        Value::Sym(v) => Value::Sym(n.push(g, Op::Activation { x: v.node, act }, v.shape.clone())?),
     })
-}
-
-/// Close the open stage: `pre` becomes the affine part of a new layer with
-/// activation `act`. Returns the layer's output: the identity on the new
-/// stage's input, with `pre`'s shape. A `pre` of an earlier stage is first
-/// carried into the open one ([`Stages::lift`]).
-pub(super) fn close_layer(n: &NodeInput<'_>, layers: &mut Stages, pre: Var, act: Activation) -> Result<Var> {
-    let shape = pre.shape.clone();
-    let name = match n.node.name.as_str() {
-        "" => n.node.op_type.clone(),
-        named => format!("{} {named}", n.node.op_type),
-    };
-    layers.push(n.budget, pre, act, name)?;
-    Var::identity(shape, layers.len(), n.budget)
-}
-
-/// The output layer: `out` (carried to the open stage if it is from an
-/// earlier one) with the identity activation.
-pub(crate) fn close_output(budget: &Budget<'_>, layers: &mut Stages, out: Var) -> Result<()> {
-    layers.push(budget, out, Activation::Identity, "output".to_string())
-}
-
-/// Every value of `vars` as a value of the open stage ([`Stages::lift`]).
-pub(super) fn lift_all(n: &NodeInput<'_>, layers: &mut Stages, vars: Vec<Var>) -> Result<Vec<Var>> {
-    vars.into_iter().map(|v| layers.lift(n.budget, v)).collect()
 }
 
 #[cfg(test)]

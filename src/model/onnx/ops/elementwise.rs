@@ -10,9 +10,9 @@
 
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::{Graph, Op, Operand};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel, Elem, Tensor};
-use crate::model::onnx::value::{Value, Var};
+use crate::model::onnx::value::Value;
 
 /// The four broadcasting binary operators.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,43 +24,39 @@ enum BinOp {
 }
 
 /// `Add`: `a + b`.
-#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn add(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    binary(n, layers, BinOp::Add)
+pub(super) fn add(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    binary(n, g, BinOp::Add)
 }
 
 /// `Sub`: `a - b`.
-#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn sub(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    binary(n, layers, BinOp::Sub)
+pub(super) fn sub(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    binary(n, g, BinOp::Sub)
 }
 
 /// `Mul`: `a * b`, one side constant.
-#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn mul(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    binary(n, layers, BinOp::Mul)
+pub(super) fn mul(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    binary(n, g, BinOp::Mul)
 }
 
 /// `Div`: `a / b` with `b` constant and non-zero.
-#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn div(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    binary(n, layers, BinOp::Div)
+pub(super) fn div(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    binary(n, g, BinOp::Div)
 }
 
 /// `Neg`: `-x`.
-pub(super) fn neg(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn neg(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let value = match n.input(0)? {
         Value::Const(t) => Value::Const(Tensor { data: t.data.iter().map(|v| -v).collect(), ..t.clone() }),
-        Value::Var(x) => {
+        Value::Sym(x) => {
             let len = x.numel();
             let src: Vec<usize> = (0..len).collect();
-            Value::Var(x.elementwise(&src, &vec![-1.0; len], &vec![0.0; len], x.shape.clone(), n.budget)?)
+            Value::Sym(x.elementwise(&src, &vec![-1.0; len], &vec![0.0; len], x.shape.clone(), n, g)?)
         }
     };
     Ok(vec![value])
 }
 
-fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value>> {
+fn binary(n: &NodeInput<'_>, g: &mut Graph, op: BinOp) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     let shape = broadcast_shapes(a.shape(), b.shape()).ok_or_else(|| {
         n.shape_error(format!("a shape that broadcasts with {:?}", a.shape()), format!("{:?}", b.shape()))
@@ -87,7 +83,7 @@ fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value
             }
             Value::Const(Tensor { shape, data, elem })
         }
-        (Value::Var(x), Value::Const(c)) => {
+        (Value::Sym(x), Value::Const(c)) => {
             let cs: Vec<f64> = ib.iter().map(|&j| c.data[j]).collect();
             let (scale, shift) = match op {
                 BinOp::Add => (vec![1.0; cs.len()], cs),
@@ -96,9 +92,9 @@ fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value
                 BinOp::Div if cs.contains(&0.0) => return Err(div_zero()),
                 BinOp::Div => (cs.iter().map(|v| 1.0 / v).collect(), vec![0.0; cs.len()]),
             };
-            Value::Var(x.elementwise(&ia, &scale, &shift, shape, n.budget)?)
+            Value::Sym(x.elementwise(&ia, &scale, &shift, shape, n, g)?)
         }
-        (Value::Const(c), Value::Var(x)) => {
+        (Value::Const(c), Value::Sym(x)) => {
             let cs: Vec<f64> = ia.iter().map(|&j| c.data[j]).collect();
             let (scale, shift) = match op {
                 BinOp::Add => (vec![1.0; cs.len()], cs),
@@ -108,9 +104,9 @@ fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value
                     "divides a constant by a value that depends on the network input, which is not piecewise linear",
                 )),
             };
-            Value::Var(x.elementwise(&ib, &scale, &shift, shape, n.budget)?)
+            Value::Sym(x.elementwise(&ib, &scale, &shift, shape, n, g)?)
         }
-        (Value::Var(x), Value::Var(y)) => {
+        (Value::Sym(x), Value::Sym(y)) => {
             let sign = match op {
                 BinOp::Add => 1.0,
                 BinOp::Sub => -1.0,
@@ -120,10 +116,10 @@ fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value
                     ))
                 }
             };
-            // A residual connection: operands of different stages meet in
-            // the open one.
-            let (x, y) = (layers.lift(n.budget, x.clone())?, layers.lift(n.budget, y.clone())?);
-            Value::Var(Var::combine((&x, &ia, 1.0), (&y, &ib, sign), shape, n.budget)?)
+            // A residual connection, or any sum of two input-dependent values.
+            let a = Operand { node: x.node, src: ia, scale: 1.0 };
+            let b = Operand { node: y.node, src: ib, scale: sign };
+            Value::Sym(n.push(g, Op::Sum { a, b }, shape)?)
         }
     };
     Ok(vec![value])
@@ -132,7 +128,7 @@ fn binary(n: &NodeInput<'_>, layers: &mut Stages, op: BinOp) -> Result<Vec<Value
 /// `BatchNormalization` (inference): per channel `c` (axis 1),
 /// `y = scale_c (x - mean_c) / sqrt(var_c + eps) + B_c = a_c x + b_c` with
 /// `a_c = scale_c / sqrt(var_c + eps)` and `b_c = B_c - a_c mean_c`.
-pub(super) fn batch_normalization(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn batch_normalization(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     if n.attr_flag("training_mode")? {
         return Err(n.unsupported("training_mode = 1 uses batch statistics; export the model in inference mode"));
@@ -178,9 +174,9 @@ pub(super) fn batch_normalization(n: &NodeInput<'_>, _: &mut Stages) -> Result<V
             shape,
             t.data.iter().enumerate().map(|(i, v)| scale[i] * v + shift[i]).collect(),
         )),
-        Value::Var(v) => {
+        Value::Sym(v) => {
             let src: Vec<usize> = (0..len).collect();
-            Value::Var(v.elementwise(&src, &scale, &shift, shape, n.budget)?)
+            Value::Sym(v.elementwise(&src, &scale, &shift, shape, n, g)?)
         }
     };
     Ok(vec![value])

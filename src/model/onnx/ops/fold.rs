@@ -14,15 +14,15 @@
 
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::graph::Graph;
 use crate::model::onnx::pb;
-use crate::model::onnx::stages::Stages;
 use crate::model::onnx::tensor::{Elem, Tensor};
 use crate::model::onnx::value::Value;
 
 /// `Shape`: the input's dimensions as an int64 vector; from opset 15 the
 /// optional `start` / `end` attributes pick a range of them (negative
 /// values count from the end, and both are clamped to the rank).
-pub(super) fn shape(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn shape(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let dims = n.input(0)?.shape();
     let rank = dims.len() as i64;
     let bound = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
@@ -34,7 +34,7 @@ pub(super) fn shape(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 
 /// `ConstantOfShape`: a tensor of the constant shape given by input 1,
 /// filled with the one-element `value` attribute (default float 0).
-pub(super) fn constant_of_shape(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn constant_of_shape(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let dims = n.const_input(0, "shape")?.to_ints("ConstantOfShape shape")?;
     let shape = dims
         .iter()
@@ -54,7 +54,7 @@ pub(super) fn constant_of_shape(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec
 
 /// `Range`: `start, start + delta, ...` below `limit` (above it for a
 /// negative `delta`): `max(ceil((limit - start) / delta), 0)` elements.
-pub(super) fn range(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn range(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let scalar = |i: usize, what: &str| -> Result<&Tensor> {
         let t = n.const_input(i, what)?;
         match t.data.len() {
@@ -91,15 +91,15 @@ const BOOL_TYPE: i64 = 9;
 /// truncation toward zero; to bool: 0 or 1; floating-point values keep
 /// their f64 precision); an input-dependent value only casts between
 /// floating-point types, where it passes unchanged.
-pub(super) fn cast(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn cast(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     if !n.has_attr("to") {
         return Err(Error::new(ErrorKind::Onnx, "Cast needs a 'to' attribute"));
     }
     let to = n.attr_int("to", 0)?;
     let x = n.input(0)?;
     let value = match x {
-        Value::Var(_) if FLOAT_TYPES.contains(&to) => x.clone(),
-        Value::Var(_) => {
+        Value::Sym(_) if FLOAT_TYPES.contains(&to) => x.clone(),
+        Value::Sym(_) => {
             return Err(n.unsupported(format!(
                 "casts a value that depends on the network input to element type {to} ({}); only casts between floating-point types (float, double, float16, bfloat16) are supported on the data path, where they change nothing",
                 type_name(to)

@@ -1,63 +1,34 @@
 //! Piecewise-linear operators that are not one activation per element:
-//! `Abs`, `Max` and `Min`. Each closes a layer of ReLU neurons, plus
-//! pass-through neurons for values the next stage still needs (a
-//! [`Activation::Leaky`] neuron with slope 1 is the identity), and the next
-//! stage's affine map adds the pieces back together.
-//!
-//! The constructions, each exact for every real input:
-//!
-//! - `|x| = relu(x) + relu(-x)`: for `x >= 0` the second term is 0 and the
-//!   first is `x`; for `x < 0` the first is 0 and the second is `-x`. One
-//!   layer of `2n` ReLU neurons.
-//! - `max(x, c) = c + relu(x - c)` for a constant `c`: `x >= c` gives
-//!   `c + x - c = x`, `x < c` gives `c`. Likewise `min(x, c) = c - relu(c - x)`.
-//!   Both are `c + s relu(s (x - c))` with `s = +1` for `Max`, `-1` for `Min`.
-//!   One layer of `n` ReLU neurons; `Max(x, 0)` is exactly `Relu`.
-//! - `max(a, b) = b + relu(a - b)` and `min(a, b) = b - relu(b - a)` for two
-//!   input-dependent values: the same with `c = b`, but `b` itself must reach
-//!   the next stage, so the layer has `n` ReLU neurons on `s (a - b)` and `n`
-//!   pass-through neurons on `b`. More than two input-dependent operands
-//!   take one such layer each (`max(a, b, c) = max(max(a, b), c)`), with the
-//!   operands still to come passed through as well.
-//!
-//! Constant operands are first combined into one constant (their
-//! element-wise max or min), which then takes one last layer. With only
-//! constants the result is simply evaluated.
+//! `Abs`, `Max` and `Min`. On input-dependent values they become
+//! [`Op::Abs`] and [`Op::Extreme`] nodes, which the lowering builds from
+//! layers of ReLU neurons (the constructions are derived in
+//! `model::lower`). Constant operands are first combined into one constant
+//! (their element-wise max or min); with only constants the result is
+//! simply evaluated.
 
-use super::activation::close_layer;
 use super::NodeInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::{Graph, Op};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, Elem, Tensor};
-use crate::model::onnx::value::{Value, Var};
-use crate::model::Activation;
+use crate::model::onnx::value::{Sym, Value};
 
 /// `Abs`: `relu(x) + relu(-x)`.
-pub(super) fn abs(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn abs(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let value = match n.input(0)? {
         Value::Const(t) => Value::Const(Tensor { data: t.data.iter().map(|v| v.abs()).collect(), ..t.clone() }),
-        Value::Var(x) => {
-            let len = x.numel();
-            let iota: Vec<usize> = (0..len).collect();
-            let neg = x.elementwise(&iota, &vec![-1.0; len], &vec![0.0; len], x.shape.clone(), n.budget)?;
-            // Neurons 0..n carry relu(x), neurons n..2n carry relu(-x).
-            let h = close_layer(n, layers, Var::stack(&[x, &neg], n.budget)?, Activation::Relu)?;
-            let first: Vec<usize> = (0..len).collect();
-            let second: Vec<usize> = (len..2 * len).collect();
-            Value::Var(Var::combine((&h, &first, 1.0), (&h, &second, 1.0), x.shape.clone(), n.budget)?)
-        }
+        Value::Sym(x) => Value::Sym(n.push(g, Op::Abs { x: x.node }, x.shape.clone())?),
     };
     Ok(vec![value])
 }
 
 /// `Max`: the element-wise maximum of its (broadcast) inputs.
-pub(super) fn max(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    extreme(n, layers, Extreme::Max)
+pub(super) fn max(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    extreme(n, g, Extreme::Max)
 }
 
 /// `Min`: the element-wise minimum of its (broadcast) inputs.
-pub(super) fn min(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
-    extreme(n, layers, Extreme::Min)
+pub(super) fn min(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    extreme(n, g, Extreme::Min)
 }
 
 /// Which of the two variadic operators.
@@ -75,34 +46,25 @@ impl Extreme {
             Extreme::Min => a.min(b),
         }
     }
-
-    /// `s` of the module doc: `extreme(a, b) = b + s relu(s (a - b))`.
-    fn sign(self) -> f64 {
-        match self {
-            Extreme::Max => 1.0,
-            Extreme::Min => -1.0,
-        }
-    }
 }
 
-fn extreme(n: &NodeInput<'_>, layers: &mut Stages, which: Extreme) -> Result<Vec<Value>> {
-    let operands = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
-    let Some(first) = operands.first() else {
+fn extreme(n: &NodeInput<'_>, g: &mut Graph, which: Extreme) -> Result<Vec<Value>> {
+    let values = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
+    let Some(first) = values.first() else {
         return Err(Error::new(ErrorKind::Onnx, format!("{} needs at least one input", n.node.op_type)));
     };
     let mut shape = first.shape().to_vec();
-    for v in &operands[1..] {
+    for v in &values[1..] {
         shape = broadcast_shapes(&shape, v.shape()).ok_or_else(|| {
             n.shape_error(format!("a shape that broadcasts with {shape:?}"), format!("{:?}", v.shape()))
         })?;
     }
     let len = n.check_shape(&shape)?;
-    let iota: Vec<usize> = (0..len).collect();
     let (ones, zeros) = (vec![1.0; len], vec![0.0; len]);
     // Every operand broadcast to the result shape; the constants combined.
     let mut constant: Option<Tensor> = None;
-    let mut vars: Vec<Var> = Vec::new();
-    for v in operands {
+    let mut operands: Vec<Sym> = Vec::new();
+    for v in values {
         let src = broadcast_index(v.shape(), &shape);
         match v {
             Value::Const(t) => {
@@ -116,39 +78,18 @@ fn extreme(n: &NodeInput<'_>, layers: &mut Stages, which: Extreme) -> Result<Vec
                     },
                 });
             }
-            Value::Var(x) => vars.push(x.elementwise(&src, &ones, &zeros, shape.clone(), n.budget)?),
+            Value::Sym(x) => operands.push(x.elementwise(&src, &ones, &zeros, shape.clone(), n, g)?),
         }
     }
-    if vars.is_empty() {
+    if operands.is_empty() {
         return Ok(constant.map(Value::Const).into_iter().collect());
     }
-    let mut vars = super::activation::lift_all(n, layers, vars)?;
-    let s = which.sign();
-    let mut rest = vars.split_off(1);
-    let mut acc = vars.remove(0);
-    while !rest.is_empty() {
-        // Neurons: s (acc - b) with a ReLU, then b and the operands still
-        // to come, each passed through (slope 1).
-        let diff = Var::combine((&acc, &iota, s), (&rest[0], &iota, -s), shape.clone(), n.budget)?;
-        let mut parts = vec![&diff];
-        parts.extend(rest.iter());
-        let pre = Var::stack(&parts, n.budget)?;
-        let mut slopes = vec![0.0; len];
-        slopes.resize(pre.numel(), 1.0);
-        let h = close_layer(n, layers, pre, Activation::Leaky { slopes })?;
-        // acc = b + s relu(s (acc - b)): block 1 plus s times block 0.
-        let block = |k: usize| (k * len..(k + 1) * len).collect::<Vec<usize>>();
-        acc = Var::combine((&h, &block(1), 1.0), (&h, &block(0), s), shape.clone(), n.budget)?;
-        rest = (2..=rest.len()).map(|k| h.slice(k * len, len, shape.clone(), n.budget)).collect::<Result<_>>()?;
-    }
-    if let Some(c) = constant {
-        // extreme(acc, c) = c + s relu(s (acc - c)).
-        let shift: Vec<f64> = c.data.iter().map(|v| -s * v).collect();
-        let pre = acc.elementwise(&iota, &vec![s; len], &shift, shape.clone(), n.budget)?;
-        let h = close_layer(n, layers, pre, Activation::Relu)?;
-        acc = h.elementwise(&iota, &vec![s; len], &c.data, shape, n.budget)?;
-    }
-    Ok(vec![Value::Var(acc)])
+    let op = Op::Extreme {
+        operands: operands.iter().map(|o| o.node).collect(),
+        constant: constant.map(|c| c.data),
+        max: which == Extreme::Max,
+    };
+    Ok(vec![Value::Sym(n.push(g, op, shape)?)])
 }
 
 #[cfg(test)]

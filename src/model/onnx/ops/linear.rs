@@ -8,7 +8,7 @@
 
 use super::NodeInput;
 use crate::error::Result;
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::Graph;
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, numel};
 use crate::model::onnx::value::Value;
 
@@ -21,7 +21,7 @@ fn check_terms(n: &NodeInput<'_>, outputs: usize, k: usize) -> Result<()> {
 
 /// `Gemm`: `Y = alpha * A' B' + beta * C`, where `A' = A^T` if `transA` and
 /// `B' = B^T` if `transB`; `A` and `B` are 2-D and `C` broadcasts to `Y`.
-pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn gemm(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     let alpha = n.attr_float("alpha", 1.0)?;
     let beta = n.attr_float("beta", 1.0)?;
@@ -60,22 +60,22 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     };
     let mut terms = Vec::with_capacity(m * cols);
     let value = match (a, b) {
-        (Value::Var(_), Value::Var(_)) => return Err(both_vars(n)),
+        (Value::Sym(_), Value::Sym(_)) => return Err(both_vars(n)),
         (_, Value::Const(w)) => {
             for i in 0..m {
                 for j in 0..cols {
                     terms.push((0..k).map(|p| (ia(i, p), alpha * w.data[ib(p, j)])).collect());
                 }
             }
-            a.linear_combination(&terms, &shift, out_shape, n.budget)?
+            a.linear_combination(&terms, &shift, out_shape, n, g)?
         }
-        (Value::Const(w), Value::Var(_)) => {
+        (Value::Const(w), Value::Sym(_)) => {
             for i in 0..m {
                 for j in 0..cols {
                     terms.push((0..k).map(|p| (ib(p, j), alpha * w.data[ia(i, p)])).collect());
                 }
             }
-            b.linear_combination(&terms, &shift, out_shape, n.budget)?
+            b.linear_combination(&terms, &shift, out_shape, n, g)?
         }
     };
     Ok(vec![value])
@@ -84,7 +84,7 @@ pub(super) fn gemm(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 /// `MatMul` with numpy semantics: `[..., m, k] x [..., k, n] -> [..., m, n]`
 /// with broadcast batch dimensions; a rank-1 operand is a row (left) or
 /// column (right) vector whose unit dimension is dropped from the result.
-pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn matmul(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     if a.shape().is_empty() || b.shape().is_empty() {
         return Err(n.shape_error("operands of rank >= 1", format!("{:?} and {:?}", a.shape(), b.shape())));
@@ -119,7 +119,7 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let ib = |g: usize, p: usize, j: usize| (gb[g] * k + p) * cols + j;
     let mut terms = Vec::with_capacity(outputs);
     let value = match (a, b) {
-        (Value::Var(_), Value::Var(_)) => return Err(both_vars(n)),
+        (Value::Sym(_), Value::Sym(_)) => return Err(both_vars(n)),
         (_, Value::Const(w)) => {
             for g in 0..ga.len() {
                 for i in 0..m {
@@ -128,9 +128,9 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
                     }
                 }
             }
-            a.linear_combination(&terms, &vec![0.0; outputs], out_shape, n.budget)?
+            a.linear_combination(&terms, &vec![0.0; outputs], out_shape, n, g)?
         }
-        (Value::Const(w), Value::Var(_)) => {
+        (Value::Const(w), Value::Sym(_)) => {
             for g in 0..ga.len() {
                 for i in 0..m {
                     for j in 0..cols {
@@ -138,7 +138,7 @@ pub(super) fn matmul(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
                     }
                 }
             }
-            b.linear_combination(&terms, &vec![0.0; outputs], out_shape, n.budget)?
+            b.linear_combination(&terms, &vec![0.0; outputs], out_shape, n, g)?
         }
     };
     debug_assert_eq!(numel(value.shape()), outputs);

@@ -1,8 +1,9 @@
 //! The operator table: ONNX `op_type` -> a builder that turns one node's
 //! input [`Value`]s into its output values.
 //!
-//! Builders for linear operators fold into the input's affine map; builders
-//! for activations close the current layer (see [`activation`]). Operators
+//! A builder evaluates constant inputs itself and adds a node of the
+//! [`Graph`] for an input-dependent result (index maps, linear maps,
+//! convolutions, activations, ...). Operators
 //! are grouped one file per family: [`linear`] (`Gemm`, `MatMul`),
 //! [`elementwise`] (`Add`, `Sub`, `Mul`, `Div`, `Neg`,
 //! `BatchNormalization`), [`reduce`] (`ReduceSum`, `ReduceMean`), [`shape`]
@@ -10,9 +11,10 @@
 //! `Dropout`, `Constant`), [`select`] (`Gather`, `Slice`, `Concat`,
 //! `Expand`), [`fold`] (`Shape`, `ConstantOfShape`, `Range`, `Cast`: shape
 //! arithmetic evaluated at load time), [`activation`] (`Relu`, `LeakyRelu`,
-//! `PRelu`, `Clip`, `HardSigmoid`) and [`gadgets`] (`Abs`, `Max`, `Min`:
-//! ReLU constructions). Every builder evaluates constant inputs, so any
-//! subgraph that depends only on constants and shapes folds at load time.
+//! `PRelu`, `Clip`, `HardSigmoid`), [`spatial`] (`Conv`, `AveragePool`,
+//! `GlobalAveragePool`, `MaxPool`, `Pad`) and [`gadgets`] (`Abs`, `Max`,
+//! `Min`). Since every builder evaluates constant inputs, any subgraph that
+//! depends only on constants and shapes folds at load time.
 //!
 //! An operator missing from [`OPS`] is rejected at load time with an error
 //! naming the node, never turned into a placeholder that fails later: one
@@ -30,21 +32,19 @@ mod select;
 mod shape;
 mod spatial;
 
-pub(crate) use activation::close_output;
-
 use std::rc::Rc;
 
 use super::pb;
-use super::stages::Stages;
 use super::tensor::Tensor;
-use super::value::Budget;
-use super::value::Value;
+use super::value::{Sym, Value};
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::LoadLimits;
+use crate::limits::{Budget, LoadLimits};
+use crate::model::graph::{Graph, Op};
 
-/// A builder: the node with its resolved inputs, and the layers closed so
-/// far (activations push to it). Returns the node's outputs in order.
-pub(crate) type Build = fn(&NodeInput<'_>, &mut Stages) -> Result<Vec<Value>>;
+/// A builder: the node with its resolved inputs, and the graph built so far
+/// (input-dependent results are added to it). Returns the node's outputs in
+/// order.
+pub(crate) type Build = fn(&NodeInput<'_>, &mut Graph) -> Result<Vec<Value>>;
 
 /// Every supported operator of the default ONNX domain, sorted by name.
 pub(crate) const OPS: &[(&str, Build)] = &[
@@ -186,7 +186,7 @@ impl NodeInput<'_> {
     pub fn const_input(&self, i: usize, what: &str) -> Result<&Tensor> {
         match self.input(i)? {
             Value::Const(t) => Ok(t),
-            Value::Var(_) => Err(self.needs_const(i, what)),
+            Value::Sym(_) => Err(self.needs_const(i, what)),
         }
     }
 
@@ -195,7 +195,7 @@ impl NodeInput<'_> {
         match self.opt_input(i) {
             None => Ok(None),
             Some(Value::Const(t)) => Ok(Some(t)),
-            Some(Value::Var(_)) => Err(self.needs_const(i, what)),
+            Some(Value::Sym(_)) => Err(self.needs_const(i, what)),
         }
     }
 
@@ -299,6 +299,23 @@ impl NodeInput<'_> {
     /// The limits of this load.
     pub fn limits(&self) -> &LoadLimits {
         self.budget.limits
+    }
+
+    /// The operator and its name (`"Relu Relu_3"`), as graph nodes and
+    /// the layers lowered from them name their source.
+    pub fn source(&self) -> String {
+        match self.node.name.as_str() {
+            "" => self.node.op_type.clone(),
+            named => format!("{} {named}", self.node.op_type),
+        }
+    }
+
+    /// Add the node `op` with a value of `shape` to the graph, charged to
+    /// the budget first; returns its value.
+    pub fn push(&self, g: &mut Graph, op: Op, shape: Vec<usize>) -> Result<Sym> {
+        self.budget.spend(op.stored(), format_args!("{} (the graph built so far)", self.op()))?;
+        let node = g.push(op, shape.clone(), self.source())?;
+        Ok(Sym { node, shape })
     }
 
     /// An error for a valid ONNX use this loader does not support.

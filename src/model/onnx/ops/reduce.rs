@@ -9,23 +9,23 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::Result;
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::Graph;
 use crate::model::onnx::tensor::{numel, strides};
 use crate::model::onnx::value::Value;
 
 /// `ReduceSum` (axes an input from opset 13).
-pub(super) fn reduce_sum(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
-    reduce(n, 13, false)
+pub(super) fn reduce_sum(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    reduce(n, g, 13, false)
 }
 
 /// `ReduceMean` (axes an input from opset 18).
-pub(super) fn reduce_mean(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
-    reduce(n, 18, true)
+pub(super) fn reduce_mean(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
+    reduce(n, g, 18, true)
 }
 
 /// Reduce input 1 over its axes; `axes_input_from` is the first opset that
 /// takes the axes as an input; `mean` divides by the reduced count.
-fn reduce(n: &NodeInput<'_>, axes_input_from: i64, mean: bool) -> Result<Vec<Value>> {
+fn reduce(n: &NodeInput<'_>, g: &mut Graph, axes_input_from: i64, mean: bool) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let shape = x.shape().to_vec();
     let rank = shape.len();
@@ -70,7 +70,7 @@ fn reduce(n: &NodeInput<'_>, axes_input_from: i64, mean: bool) -> Result<Vec<Val
     }
     let out_shape = if keepdims { kept } else { (0..rank).filter(|&i| !reduced[i]).map(|i| shape[i]).collect() };
     let shift = vec![0.0; terms.len()];
-    Ok(vec![x.linear_combination(&terms, &shift, out_shape, n.budget)?])
+    Ok(vec![x.linear_combination(&terms, &shift, out_shape, n, g)?])
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::Result;
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::{Graph, Op, Part};
 use crate::model::onnx::tensor::{broadcast_index, broadcast_shapes, check_rank, numel, strides, Elem, Tensor};
-use crate::model::onnx::value::{Value, Var};
+use crate::model::onnx::value::Value;
 
 /// The flat source index of every element of the selection that takes, on
 /// each axis `a` of `shape`, the coordinates `picks[a]` (in that order):
@@ -37,7 +37,7 @@ fn all_of(shape: &[usize]) -> Vec<Vec<usize>> {
 /// by the constant `split` (an input from opset 13, an attribute before),
 /// else `num_outputs` (opset 18) or one per output: equal parts, the last
 /// one smaller when the axis does not divide evenly.
-pub(super) fn split(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn split(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let shape = x.shape().to_vec();
     let rank = shape.len();
@@ -76,7 +76,7 @@ pub(super) fn split(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
         picks[axis] = (start..start + size).collect();
         let mut out_shape = shape.clone();
         out_shape[axis] = size;
-        values.push(x.gather(&select(&shape, &picks), out_shape, n.budget)?);
+        values.push(x.gather(&select(&shape, &picks), out_shape, n, g)?);
         start += size;
     }
     Ok(values)
@@ -85,7 +85,7 @@ pub(super) fn split(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 /// `Gather`: along `axis` (default 0), the slices named by the constant
 /// `indices` (negative ones count from the end); the indices' shape takes
 /// the place of the axis.
-pub(super) fn gather(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn gather(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let indices = n.const_input(1, "indices")?;
     let shape = x.shape().to_vec();
@@ -110,13 +110,13 @@ pub(super) fn gather(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
                 .ok_or_else(|| n.shape_error(format!("indices in [-{d}, {d})"), i))
         })
         .collect::<Result<_>>()?;
-    Ok(vec![x.gather(&select(&shape, &picks), out_shape, n.budget)?])
+    Ok(vec![x.gather(&select(&shape, &picks), out_shape, n, g)?])
 }
 
 /// `Slice`: on each listed axis, the coordinates `start, start + step, ...`
 /// before `end`, with negative bounds counting from the end and bounds
 /// clamped to the axis as the ONNX spec says.
-pub(super) fn slice(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn slice(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let shape = x.shape().to_vec();
     let rank = shape.len();
@@ -167,15 +167,14 @@ pub(super) fn slice(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     }
     let out_shape: Vec<usize> = picks.iter().map(Vec::len).collect();
     n.check_shape(&out_shape)?;
-    Ok(vec![x.gather(&select(&shape, &picks), out_shape, n.budget)?])
+    Ok(vec![x.gather(&select(&shape, &picks), out_shape, n, g)?])
 }
 
 /// `Concat`: join the inputs along `axis`; all other dimensions must agree.
 /// Constants join constants; once one input depends on the network input,
-/// all such inputs must come from the same layer, and constants join them as
-/// maps with zero weights.
-#[allow(clippy::ptr_arg)] // the signature of every builder (`ops::Build`)
-pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+/// the inputs become an [`Op::Concat`] node (constants as constant parts),
+/// reordered for the axis by a map after it.
+pub(super) fn concat(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let parts = (0..n.node.input.len()).map(|i| n.input(i)).collect::<Result<Vec<_>>>()?;
     let Some(first) = parts.first() else { return Err(n.unsupported("needs at least one input")) };
     if !n.has_attr("axis") {
@@ -214,41 +213,26 @@ pub(super) fn concat(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value
             src.extend(off + o * block..off + (o + 1) * block);
         }
     }
-    let vars: Vec<Var> =
-        parts.iter().filter_map(|p| if let Value::Var(v) = p { Some(v.clone()) } else { None }).collect();
-    let vars = super::activation::lift_all(n, layers, vars)?;
-    let joined = match vars.first() {
-        None => {
-            let int = parts.iter().all(|p| matches!(p, Value::Const(t) if t.elem == Elem::Int));
-            let data =
-                parts.iter().flat_map(|p| if let Value::Const(t) = p { t.data.clone() } else { vec![] }).collect();
-            Value::Const(Tensor { shape: vec![total], data, elem: if int { Elem::Int } else { Elem::Float } })
-        }
-        Some(v0) => {
-            let cols = vars.iter().map(Var::cols).max().unwrap_or(0);
-            let mut owned = Vec::new();
-            for p in &parts {
-                if let Value::Const(t) = p {
-                    owned.push(Var::constant(t, cols, v0.stage, n.budget)?);
-                }
-            }
-            let (mut consts, mut lifted) = (owned.iter(), vars.iter());
-            let all: Vec<&Var> = parts
-                .iter()
-                .map(|p| match p {
-                    Value::Var(_) => lifted.next().expect("one lifted value per input-dependent part"),
-                    Value::Const(_) => consts.next().expect("one map per constant part"),
-                })
-                .collect();
-            Value::Var(Var::stack(&all, n.budget)?)
-        }
+    let joined = if parts.iter().all(|p| matches!(p, Value::Const(_))) {
+        let int = parts.iter().all(|p| matches!(p, Value::Const(t) if t.elem == Elem::Int));
+        let data = parts.iter().flat_map(|p| if let Value::Const(t) = p { t.data.clone() } else { vec![] }).collect();
+        Value::Const(Tensor { shape: vec![total], data, elem: if int { Elem::Int } else { Elem::Float } })
+    } else {
+        let parts = parts
+            .iter()
+            .map(|p| match p {
+                Value::Const(t) => Part::Constant(t.data.clone()),
+                Value::Sym(s) => Part::Node(s.node),
+            })
+            .collect();
+        Value::Sym(n.push(g, Op::Concat { parts }, vec![total])?)
     };
-    Ok(vec![joined.gather(&src, out_shape, n.budget)?])
+    Ok(vec![joined.gather(&src, out_shape, n, g)?])
 }
 
 /// `Expand`: broadcast the input against the constant shape (numpy rules,
 /// in both directions, as ONNX says).
-pub(super) fn expand(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn expand(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let target = n.const_input(1, "shape")?.to_ints("Expand shape")?;
     check_rank(target.len(), "Expand shape")?;
@@ -259,7 +243,7 @@ pub(super) fn expand(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     let out_shape = broadcast_shapes(x.shape(), &target)
         .ok_or_else(|| n.shape_error(format!("a shape that broadcasts with {:?}", x.shape()), format!("{target:?}")))?;
     n.check_shape(&out_shape)?;
-    Ok(vec![x.gather(&broadcast_index(x.shape(), &out_shape), out_shape, n.budget)?])
+    Ok(vec![x.gather(&broadcast_index(x.shape(), &out_shape), out_shape, n, g)?])
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 
 use super::{normalize_axis, NodeInput};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::Graph;
 use crate::model::onnx::tensor::{check_rank, numel, transpose_index, Tensor};
 use crate::model::onnx::value::Value;
 
 /// `Constant`: the tensor (or scalar/list) held in the node's attribute.
-pub(super) fn constant(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn constant(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let out = n.node.output.first().map(String::as_str).unwrap_or("");
     let what = format!("Constant '{out}'");
     let finite = |vals: Vec<f64>| -> Result<Vec<f64>> {
@@ -39,14 +39,14 @@ pub(super) fn constant(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> 
 }
 
 /// `Identity`: the input unchanged.
-pub(super) fn identity(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn identity(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     Ok(vec![n.input(0)?.clone()])
 }
 
 /// `Dropout` at inference time: the input unchanged, wherever it sits. From
 /// opset 12 an optional third input `training_mode` may switch dropout on;
 /// a constant true there is refused (the output would be random).
-pub(super) fn dropout(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn dropout(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     if n.opset >= 12 && n.opt_const_input(2, "training_mode")?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
         return Err(n.unsupported("training_mode is true, so the output is random; export the model in eval mode"));
     }
@@ -54,7 +54,7 @@ pub(super) fn dropout(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 }
 
 /// `Flatten`: `[d0, ..., d(r-1)]` -> `[d0 * ... * d(axis-1), d(axis) * ... ]`.
-pub(super) fn flatten(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn flatten(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let rank = x.shape().len();
     let axis = n.attr_int("axis", 1)?;
@@ -70,7 +70,7 @@ pub(super) fn flatten(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 /// `Reshape`: target shape from input 2 (opset >= 5) or the `shape`
 /// attribute; `0` copies the input dimension (unless `allowzero`), `-1` is
 /// inferred.
-pub(super) fn reshape(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn reshape(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let target = if n.opset >= 5 {
         n.const_input(1, "target shape")?.to_ints("Reshape shape")?
@@ -125,7 +125,7 @@ fn axes(n: &NodeInput<'_>) -> Result<Option<Vec<i64>>> {
 }
 
 /// `Squeeze`: drop the listed size-1 axes (all size-1 axes when none given).
-pub(super) fn squeeze(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn squeeze(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let rank = x.shape().len();
     let drop: Vec<usize> = match axes(n)? {
@@ -148,7 +148,7 @@ pub(super) fn squeeze(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
 }
 
 /// `Unsqueeze`: insert size-1 axes at the listed output positions.
-pub(super) fn unsqueeze(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn unsqueeze(n: &NodeInput<'_>, _: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let list = axes(n)?.ok_or_else(|| n.unsupported("needs 'axes'"))?;
     let out_rank = x.shape().len().saturating_add(list.len());
@@ -168,7 +168,7 @@ pub(super) fn unsqueeze(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>>
 }
 
 /// `Transpose`: permute the axes (reverse them when `perm` is absent).
-pub(super) fn transpose(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn transpose(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let rank = x.shape().len();
     let perm: Vec<usize> = match n.attr_ints("perm")? {
@@ -185,7 +185,7 @@ pub(super) fn transpose(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>>
         }
     };
     let (shape, index) = transpose_index(x.shape(), &perm);
-    Ok(vec![x.gather(&index, shape, n.budget)?])
+    Ok(vec![x.gather(&index, shape, n, g)?])
 }
 
 #[cfg(test)]

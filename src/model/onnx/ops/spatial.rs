@@ -1,19 +1,17 @@
 //! Operators over sliding windows of an `[N, C, D1, ..., Dk]` tensor:
 //! `Conv`, `AveragePool`, `GlobalAveragePool`, `MaxPool` and `Pad`.
 //!
-//! `Conv`, the average pools and `Pad` are linear: each output element is a
-//! weighted sum of a few input elements (plus a bias), which folds into the
-//! open stage's map as a sparse row ([`Value::linear_combination`]), so a
-//! convolution over a wide image costs its kernel's entries per neuron, not
-//! the image's width.
+//! `Conv` becomes an [`Op::Conv`] node holding its kernel; the average pools
+//! and `Pad` are linear nodes whose rows hold a few input elements each
+//! ([`Value::linear_combination`], [`Value::gather`]), so a convolution over a
+//! wide image costs its kernel's entries per neuron, not the image's width.
 //!
-//! `MaxPool` is piecewise linear: the maximum of each window is built as a
-//! balanced tree of `max(a, b) = b + relu(a - b)` (see [`super::gadgets`]),
-//! one layer per level of the tree (a 2x2 window takes two layers, 4x4
-//! four). Padding never wins a maximum (ONNX pads MaxPool with minus
-//! infinity), so a window position in the padding repeats one of the
-//! window's own elements instead: `max(a, a) = a` exactly, and the ReLU
-//! neuron of `a - a = 0` is stable, never a binary.
+//! `MaxPool` becomes an [`Op::MaxPool`] node: each window's elements are its
+//! candidates (the lowering builds the maximum as a tree of ReLU layers).
+//! Padding never wins a maximum (ONNX pads MaxPool with minus infinity), so
+//! a window position in the padding repeats one of the window's own
+//! elements instead: `max(a, a) = a` exactly, and in the lowered tree the
+//! ReLU neuron of `a - a = 0` is stable, never a binary.
 //!
 //! Window geometry follows the ONNX operator definitions: per spatial axis
 //! `i`, the output size is `floor((D + pad_begin + pad_end - ((k - 1) d + 1)) / s) + 1`
@@ -22,153 +20,83 @@
 //! chooses pads so that the output size is `ceil(D / s)`, the odd pad at
 //! the end (`SAME_UPPER`) or the beginning (`SAME_LOWER`).
 
-use super::activation::close_layer;
 use super::NodeInput;
 use crate::error::Result;
-use crate::model::onnx::stages::Stages;
+use crate::model::graph::{Conv, Graph, Op, Window};
 use crate::model::onnx::tensor::{numel, strides, Tensor};
-use crate::model::onnx::value::{Value, Var};
-use crate::model::Activation;
+use crate::model::onnx::value::Value;
 
-/// The geometry of a sliding window over the spatial axes of an input of
-/// shape `[N, C, D1, ..., Dk]`.
-#[derive(Debug, Clone)]
-struct Window {
-    /// The input shape.
-    input: Vec<usize>,
-    kernel: Vec<usize>,
-    strides: Vec<usize>,
-    dilations: Vec<usize>,
-    /// Padding at the beginning and at the end of each spatial axis.
-    begin: Vec<usize>,
-    end: Vec<usize>,
-    /// Output size of each spatial axis.
-    out: Vec<usize>,
-}
-
-impl Window {
-    /// The window an operator node describes for an input of shape
-    /// `input`, its kernel being `kernel` (an attribute, or the weights'
-    /// trailing dimensions for `Conv`); `ceil_mode` rounds the output size
-    /// up (pools only).
-    fn of(n: &NodeInput<'_>, input: &[usize], kernel: Vec<usize>, ceil_mode: bool) -> Result<Window> {
-        let k = kernel.len();
-        if input.len() != k + 2 || k == 0 {
+/// The window an operator node describes for an input of shape
+/// `input`, its kernel being `kernel` (an attribute, or the weights'
+/// trailing dimensions for `Conv`); `ceil_mode` rounds the output size
+/// up (pools only).
+fn window(n: &NodeInput<'_>, input: &[usize], kernel: Vec<usize>, ceil_mode: bool) -> Result<Window> {
+    let k = kernel.len();
+    if input.len() != k + 2 || k == 0 {
+        return Err(n.shape_error(
+            format!("an input of rank {} ([N, C] then the {k} spatial axes of the kernel)", k + 2),
+            format!("{input:?}"),
+        ));
+    }
+    let spatial = &input[2..];
+    let list = |name: &str, default: usize| -> Result<Vec<usize>> {
+        match n.attr_ints(name)? {
+            None => Ok(vec![default; k]),
+            Some(v) if v.len() == k && v.iter().all(|&x| x >= 1) => Ok(v.iter().map(|&x| x as usize).collect()),
+            Some(v) => Err(n.shape_error(format!("'{name}' with {k} values of at least 1"), format!("{v:?}"))),
+        }
+    };
+    let strides = list("strides", 1)?;
+    let dilations = list("dilations", 1)?;
+    if kernel.contains(&0) {
+        return Err(n.shape_error("a kernel of positive sizes", format!("{kernel:?}")));
+    }
+    let extent: Vec<usize> = (0..k).map(|i| (kernel[i] - 1) * dilations[i] + 1).collect();
+    let auto_pad = n.attr_string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
+    let (begin, end): (Vec<usize>, Vec<usize>) = match auto_pad.as_str() {
+        "NOTSET" => match n.attr_ints("pads")? {
+            None => (vec![0; k], vec![0; k]),
+            Some(p) if p.len() == 2 * k && p.iter().all(|&x| x >= 0) => {
+                (p[..k].iter().map(|&x| x as usize).collect(), p[k..].iter().map(|&x| x as usize).collect())
+            }
+            Some(p) => {
+                return Err(n.shape_error(format!("'pads' with {} non-negative values", 2 * k), format!("{p:?}")))
+            }
+        },
+        "VALID" => (vec![0; k], vec![0; k]),
+        "SAME_UPPER" | "SAME_LOWER" => (0..k)
+            .map(|i| {
+                let out = spatial[i].div_ceil(strides[i]);
+                let total = ((out - 1) * strides[i] + extent[i]).saturating_sub(spatial[i]);
+                let small = total / 2;
+                if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                }
+            })
+            .unzip(),
+        other => {
+            return Err(n.unsupported(format!("auto_pad '{other}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")))
+        }
+    };
+    let mut out = Vec::with_capacity(k);
+    for i in 0..k {
+        let padded = spatial[i] + begin[i] + end[i];
+        if padded < extent[i] {
             return Err(n.shape_error(
-                format!("an input of rank {} ([N, C] then the {k} spatial axes of the kernel)", k + 2),
-                format!("{input:?}"),
+                format!("spatial axis {i} of at least {} (the dilated kernel) after padding", extent[i]),
+                format!("{padded}"),
             ));
         }
-        let spatial = &input[2..];
-        let list = |name: &str, default: usize| -> Result<Vec<usize>> {
-            match n.attr_ints(name)? {
-                None => Ok(vec![default; k]),
-                Some(v) if v.len() == k && v.iter().all(|&x| x >= 1) => Ok(v.iter().map(|&x| x as usize).collect()),
-                Some(v) => Err(n.shape_error(format!("'{name}' with {k} values of at least 1"), format!("{v:?}"))),
-            }
-        };
-        let strides = list("strides", 1)?;
-        let dilations = list("dilations", 1)?;
-        if kernel.contains(&0) {
-            return Err(n.shape_error("a kernel of positive sizes", format!("{kernel:?}")));
-        }
-        let extent: Vec<usize> = (0..k).map(|i| (kernel[i] - 1) * dilations[i] + 1).collect();
-        let auto_pad = n.attr_string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
-        let (begin, end): (Vec<usize>, Vec<usize>) = match auto_pad.as_str() {
-            "NOTSET" => match n.attr_ints("pads")? {
-                None => (vec![0; k], vec![0; k]),
-                Some(p) if p.len() == 2 * k && p.iter().all(|&x| x >= 0) => {
-                    (p[..k].iter().map(|&x| x as usize).collect(), p[k..].iter().map(|&x| x as usize).collect())
-                }
-                Some(p) => {
-                    return Err(n.shape_error(format!("'pads' with {} non-negative values", 2 * k), format!("{p:?}")))
-                }
-            },
-            "VALID" => (vec![0; k], vec![0; k]),
-            "SAME_UPPER" | "SAME_LOWER" => (0..k)
-                .map(|i| {
-                    let out = spatial[i].div_ceil(strides[i]);
-                    let total = ((out - 1) * strides[i] + extent[i]).saturating_sub(spatial[i]);
-                    let small = total / 2;
-                    if auto_pad == "SAME_UPPER" {
-                        (small, total - small)
-                    } else {
-                        (total - small, small)
-                    }
-                })
-                .unzip(),
-            other => {
-                return Err(
-                    n.unsupported(format!("auto_pad '{other}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER"))
-                )
-            }
-        };
-        let mut out = Vec::with_capacity(k);
-        for i in 0..k {
-            let padded = spatial[i] + begin[i] + end[i];
-            if padded < extent[i] {
-                return Err(n.shape_error(
-                    format!("spatial axis {i} of at least {} (the dilated kernel) after padding", extent[i]),
-                    format!("{padded}"),
-                ));
-            }
-            let span = padded - extent[i];
-            out.push(if ceil_mode { span.div_ceil(strides[i]) } else { span / strides[i] } + 1);
-        }
-        Ok(Window { input: input.to_vec(), kernel, strides, dilations, begin, end, out })
+        let span = padded - extent[i];
+        out.push(if ceil_mode { span.div_ceil(strides[i]) } else { span / strides[i] } + 1);
     }
-
-    /// The output shape for `channels` output channels.
-    fn output_shape(&self, channels: usize) -> Vec<usize> {
-        [vec![self.input[0], channels], self.out.clone()].concat()
-    }
-
-    /// For the output position `o` (a flat index over the spatial output
-    /// axes) and the kernel position `t` (a flat index over the kernel),
-    /// the flat index of the input position over the spatial axes, or
-    /// `None` in the padding.
-    fn source(&self, o: usize, t: usize) -> Option<usize> {
-        let k = self.kernel.len();
-        let (mut o, mut t) = (o, t);
-        let mut flat = 0;
-        let mut stride = 1;
-        // Axes from the last (fastest) to the first.
-        let mut index = vec![0; k];
-        for i in (0..k).rev() {
-            let (oi, ti) = (o % self.out[i], t % self.kernel[i]);
-            o /= self.out[i];
-            t /= self.kernel[i];
-            let at = (oi * self.strides[i] + ti * self.dilations[i]).checked_sub(self.begin[i])?;
-            if at >= self.input[2 + i] {
-                return None;
-            }
-            index[i] = at;
-        }
-        for i in (0..k).rev() {
-            flat += index[i] * stride;
-            stride *= self.input[2 + i];
-        }
-        Some(flat)
-    }
-
-    /// Number of spatial input positions per channel.
-    fn spatial_in(&self) -> usize {
-        numel(&self.input[2..])
-    }
-
-    /// Number of spatial output positions per channel.
-    fn spatial_out(&self) -> usize {
-        numel(&self.out)
-    }
-
-    /// Number of kernel positions.
-    fn taps(&self) -> usize {
-        numel(&self.kernel)
-    }
+    Ok(Window { input: input.to_vec(), kernel, strides, dilations, begin, end, out })
 }
 
 /// `Conv`: `Y[b, m, o] = B[m] + sum over c in m's group, t of W[m, c, t] X[b, c, o s - p + t d]`.
-pub(super) fn conv(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn conv(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let w = n.const_input(1, "weights")?;
     if w.shape.len() < 3 {
@@ -180,8 +108,8 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
             return Err(n.shape_error(format!("kernel_shape equal to the weights' {kernel:?}"), format!("{ks:?}")));
         }
     }
-    let win = Window::of(n, x.shape(), kernel, false)?;
-    let (batch, channels) = (win.input[0], win.input[1]);
+    let win = window(n, x.shape(), kernel, false)?;
+    let channels = win.input[1];
     let (m, per_group) = (w.shape[0], w.shape[1]);
     let group = usize::try_from(n.attr_int("group", 1)?).unwrap_or(0);
     if group == 0 || channels % group != 0 || m % group != 0 || channels / group != per_group {
@@ -196,41 +124,27 @@ pub(super) fn conv(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
         Some(b) => return Err(n.shape_error(format!("a bias of {m} values"), format!("{:?}", b.shape))),
     };
     let shape = win.output_shape(m);
-    n.check_shape(&shape)?;
-    let (sin, sout, taps) = (win.spatial_in(), win.spatial_out(), win.taps());
-    let out_per_group = m / group;
-    // The terms are built before the map: refuse more than the budget holds.
-    n.budget.check(numel(&shape).checked_mul(per_group * taps), "Conv (one entry per output and kernel weight)")?;
-    let mut terms = Vec::with_capacity(numel(&shape));
-    let mut shift = Vec::with_capacity(numel(&shape));
-    for b in 0..batch {
-        for (oc, &b_oc) in bias.iter().enumerate() {
-            let g = oc / out_per_group;
-            for o in 0..sout {
-                let mut row = Vec::with_capacity(per_group * taps);
-                for ci in 0..per_group {
-                    let c = g * per_group + ci;
-                    let weights = &w.data[(oc * per_group + ci) * taps..][..taps];
-                    for (t, &wv) in weights.iter().enumerate() {
-                        if let Some(at) = win.source(o, t).filter(|_| wv != 0.0) {
-                            row.push(((b * channels + c) * sin + at, wv));
-                        }
-                    }
-                }
-                terms.push(row);
-                shift.push(b_oc);
-            }
+    let len = n.check_shape(&shape)?;
+    // The lowering builds one row per output of up to C / group x taps
+    // entries: refuse more than the budget holds.
+    n.budget.check(len.checked_mul(per_group * win.taps()), "Conv (one entry per output and kernel weight)")?;
+    let conv = Conv { window: win, weights: w.data.clone(), bias, group };
+    let value = match x {
+        Value::Const(_) => {
+            let (rows, shift): (Vec<_>, Vec<f64>) = (0..len).map(|i| conv.row(i)).unzip();
+            x.linear_combination(&rows, &shift, shape, n, g)?
         }
-    }
-    Ok(vec![x.linear_combination(&terms, &shift, shape, n.budget)?])
+        Value::Sym(s) => Value::Sym(n.push(g, Op::Conv { x: s.node, conv }, shape)?),
+    };
+    Ok(vec![value])
 }
 
 /// `AveragePool`: the mean of each window; positions in the padding count
 /// as zeros with `count_include_pad`, and are left out otherwise.
-pub(super) fn average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn average_pool(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let kernel = pool_kernel(n)?;
-    let win = Window::of(n, x.shape(), kernel, n.attr_flag("ceil_mode")?)?;
+    let win = window(n, x.shape(), kernel, n.attr_flag("ceil_mode")?)?;
     let include_pad = n.attr_flag("count_include_pad")?;
     let shape = win.output_shape(win.input[1]);
     n.check_shape(&shape)?;
@@ -250,7 +164,7 @@ pub(super) fn average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Valu
         }
     }
     let shift = vec![0.0; terms.len()];
-    Ok(vec![x.linear_combination(&terms, &shift, shape, n.budget)?])
+    Ok(vec![x.linear_combination(&terms, &shift, shape, n, g)?])
 }
 
 /// Number of kernel positions of output position `o` inside the padded
@@ -269,7 +183,7 @@ fn padded_taps(win: &Window, o: usize) -> usize {
 }
 
 /// `GlobalAveragePool`: the mean over all spatial positions of each channel.
-pub(super) fn global_average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn global_average_pool(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let s = x.shape();
     if s.len() < 3 {
@@ -280,7 +194,7 @@ pub(super) fn global_average_pool(n: &NodeInput<'_>, _: &mut Stages) -> Result<V
     let terms: Vec<Vec<(usize, f64)>> =
         (0..s[0] * s[1]).map(|bc| (0..sin).map(|at| (bc * sin + at, 1.0 / sin as f64)).collect()).collect();
     let shift = vec![0.0; terms.len()];
-    Ok(vec![x.linear_combination(&terms, &shift, shape, n.budget)?])
+    Ok(vec![x.linear_combination(&terms, &shift, shape, n, g)?])
 }
 
 /// The `kernel_shape` attribute a pool requires.
@@ -295,13 +209,13 @@ fn pool_kernel(n: &NodeInput<'_>) -> Result<Vec<usize>> {
 /// `MaxPool`: the maximum of each window (see the module doc for the
 /// construction). The optional second output (the indices of the maxima)
 /// is not piecewise linear in the input and is refused when used.
-pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn max_pool(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     if n.node.output.get(1).is_some_and(|o| !o.is_empty()) {
         return Err(n.unsupported("its second output (the indices of the maxima) is not supported"));
     }
     let x = n.input(0)?;
     let kernel = pool_kernel(n)?;
-    let win = Window::of(n, x.shape(), kernel, n.attr_flag("ceil_mode")?)?;
+    let win = window(n, x.shape(), kernel, n.attr_flag("ceil_mode")?)?;
     let shape = win.output_shape(win.input[1]);
     let len = n.check_shape(&shape)?;
     let (sin, sout, taps) = (win.spatial_in(), win.spatial_out(), win.taps());
@@ -324,61 +238,15 @@ pub(super) fn max_pool(n: &NodeInput<'_>, layers: &mut Stages) -> Result<Vec<Val
             shape,
             (0..len).map(|i| candidates.iter().map(|c| t.data[c[i]]).fold(f64::NEG_INFINITY, f64::max)).collect(),
         )),
-        Value::Var(v) => {
-            let ones = vec![1.0; len];
-            let zeros = vec![0.0; len];
-            let mut level = candidates
-                .iter()
-                .map(|src| v.elementwise(src, &ones, &zeros, shape.clone(), n.budget))
-                .collect::<Result<Vec<Var>>>()?;
-            while level.len() > 1 {
-                level = max_level(n, layers, level)?;
-            }
-            Value::Var(level.pop().expect("a kernel has a position"))
-        }
+        Value::Sym(s) => Value::Sym(n.push(g, Op::MaxPool { x: s.node, candidates }, shape)?),
     };
     Ok(vec![value])
-}
-
-/// One level of a tree of maxima: the values (all of one shape, of the
-/// open stage) paired up, `max(a, b) = b + relu(a - b)` for each pair in
-/// one layer: ReLU neurons on `a - b`, pass-through neurons (slope 1) on
-/// `b` and on an odd value left over. Returns the maxima, then the value
-/// left over.
-fn max_level(n: &NodeInput<'_>, layers: &mut Stages, values: Vec<Var>) -> Result<Vec<Var>> {
-    let shape = values[0].shape.clone();
-    let len = values[0].numel();
-    let iota: Vec<usize> = (0..len).collect();
-    let pairs = values.len() / 2;
-    let mut parts = Vec::with_capacity(values.len());
-    for p in 0..pairs {
-        parts.push(Var::combine(
-            (&values[2 * p], &iota, 1.0),
-            (&values[2 * p + 1], &iota, -1.0),
-            shape.clone(),
-            n.budget,
-        )?);
-    }
-    let carried: Vec<&Var> = (0..pairs).map(|p| &values[2 * p + 1]).chain(values.get(2 * pairs)).collect();
-    let all: Vec<&Var> = parts.iter().chain(carried).collect();
-    let pre = Var::stack(&all, n.budget)?;
-    let mut slopes = vec![0.0; pairs * len];
-    slopes.resize(pre.numel(), 1.0);
-    let h = close_layer(n, layers, pre, Activation::Leaky { slopes })?;
-    let block = |k: usize| (k * len..(k + 1) * len).collect::<Vec<usize>>();
-    let mut out = (0..pairs)
-        .map(|p| Var::combine((&h, &block(pairs + p), 1.0), (&h, &block(p), 1.0), shape.clone(), n.budget))
-        .collect::<Result<Vec<Var>>>()?;
-    if values.len() % 2 == 1 {
-        out.push(h.slice(2 * pairs * len, len, shape, n.budget)?);
-    }
-    Ok(out)
 }
 
 /// `Pad`: modes `constant` (the value, default 0), `edge` (the nearest
 /// element) and `reflect` (mirrored without repeating the edge). Pads come
 /// from the `pads` input (opset 11 on) or attribute; negative pads crop.
-pub(super) fn pad(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
+pub(super) fn pad(n: &NodeInput<'_>, g: &mut Graph) -> Result<Vec<Value>> {
     let x = n.input(0)?;
     let s = x.shape().to_vec();
     let r = s.len();
@@ -444,7 +312,7 @@ pub(super) fn pad(n: &NodeInput<'_>, _: &mut Stages) -> Result<Vec<Value>> {
     }
     let terms: Vec<Vec<(usize, f64)>> = src.iter().map(|a| a.map(|j| vec![(j, 1.0)]).unwrap_or_default()).collect();
     let shift: Vec<f64> = src.iter().map(|a| if a.is_some() { 0.0 } else { value }).collect();
-    Ok(vec![x.linear_combination(&terms, &shift, shape, n.budget)?])
+    Ok(vec![x.linear_combination(&terms, &shift, shape, n, g)?])
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The layers the graph interpreter has closed so far ([`Stages`]), and how
+//! The layers the lowering has closed so far ([`Stages`]), and how
 //! the values of a stage read them.
 //!
 //! Each activation closes a layer ([`Stages::push`]). The network stays a
@@ -30,9 +30,9 @@
 //! # Maps read the layers' logical outputs
 //!
 //! A [`Var`] of stage `k + 1` is an affine map over layer `k`'s outputs.
-//! Such maps exist wherever a node ran before the rewrite: among the
-//! interpreter's values, and in the hands of the builder at work (an `Add`
-//! holds its other operand while it lifts this one). Rather than finding
+//! Such maps exist wherever a node was lowered before the rewrite: among
+//! the lowering's maps of earlier nodes, and in the hands of the node at
+//! work (a sum holds its other operand while it lifts this one). Rather than finding
 //! and rewriting all of them, every map reads the layer's *logical*
 //! outputs: the clipped values in their original order, then the
 //! pass-through values in the order they were added. Logical columns are
@@ -53,8 +53,9 @@
 //! differ from the graph's by an ulp or so of the values involved. The
 //! network verified and every witness checked is the rewritten one.
 
-use super::value::{Budget, Var};
+use super::map::Var;
 use crate::error::Result;
+use crate::limits::Budget;
 use crate::model::readout::Readout;
 use crate::model::{Activation, Affine, Layer, Matrix};
 
