@@ -788,7 +788,20 @@ pub fn compute_before(net: &Network, input: &InputBox, deadline: Option<Instant>
 pub fn compute_within(net: &Network, input: &InputBox, outer: &NetworkBounds) -> NetworkBounds {
     // Both sound on the same non-empty box: any gap is rounding, and the
     // bounds are uncrossed anyway.
-    refine(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default(), None).bounds
+    compute_within_substitution(net, input, outer).0
+}
+
+/// [`compute_within`], and the [`Substitution`] of the bounds it returns,
+/// built on the way: the relaxations the last layers were bounded with are
+/// the ones the substitution needs, so they are not built a second time
+/// (on ACAS Xu boxes, rebuilding them took about 6% of the split search).
+pub fn compute_within_substitution<'a>(
+    net: &'a Network,
+    input: &'a InputBox,
+    outer: &NetworkBounds,
+) -> (NetworkBounds, Substitution<'a>) {
+    let (refined, below) = refine_below(net, input, outer, 0..net.layers().len(), &NeuronSlopes::default(), None);
+    (refined.bounds, Substitution { below })
 }
 
 /// What [`refine`] returns.
@@ -853,8 +866,21 @@ pub fn refine(
     outer: &NetworkBounds,
     which: Range<usize>,
     slopes: &NeuronSlopes,
-    mut fixed: Option<&mut FixedPhases>,
+    fixed: Option<&mut FixedPhases>,
 ) -> Refined {
+    refine_below(net, input, outer, which, slopes, fixed).0
+}
+
+/// [`refine`], and the relaxations of the bounds it returns (every layer's
+/// lines, as [`Substitution::new`] would build them from those bounds).
+fn refine_below<'a>(
+    net: &'a Network,
+    input: &'a InputBox,
+    outer: &NetworkBounds,
+    which: Range<usize>,
+    slopes: &NeuronSlopes,
+    mut fixed: Option<&mut FixedPhases>,
+) -> (Refined, Below<'a>) {
     let n_layers = net.layers().len();
     let mut below = Below::from_bounds(net, input, &outer.layers[..which.start]);
     let mut scratch = Scratch::default();
@@ -885,7 +911,7 @@ pub fn refine(
         below.push(&b);
         layers.push(b);
     }
-    Refined { bounds: NetworkBounds { layers }, empty }
+    (Refined { bounds: NetworkBounds { layers }, empty }, below)
 }
 
 /// Symbolic bounds and the output's linear bounds, as returned by
@@ -1024,7 +1050,7 @@ pub struct Substitution<'a> {
 
 impl<'a> Substitution<'a> {
     /// The relaxations that `bounds` (sound bounds for `input`) define.
-    pub fn new(net: &'a Network, input: &'a InputBox, bounds: &'a NetworkBounds) -> Substitution<'a> {
+    pub fn new(net: &'a Network, input: &'a InputBox, bounds: &NetworkBounds) -> Substitution<'a> {
         Substitution { below: Below::from_bounds(net, input, &bounds.layers) }
     }
 

@@ -176,20 +176,21 @@ impl<'a> SplitSearch<'a> {
                 return self.shared.record(w);
             }
         }
-        let bounds = match (self.box_bounds, outer) {
-            // The region's root bounds were computed on this very box
-            // (symbolic, or tighter): bounding it again gives them back.
-            (_, Some(root)) if depth == 0 => root.clone(),
-            (BoundMethod::Interval, Some(outer)) => interval::compute_within(net, &bx, outer),
-            (BoundMethod::Interval, None) => interval::compute(net, &bx),
-            (_, Some(outer)) => symbolic::compute_within(net, &bx, outer),
-            (_, None) => symbolic::compute(net, &bx),
-        };
-
         // Which disjuncts remain possible on this box, the box that holds
         // their unsafe inputs, and the split score. The network is relaxed
-        // once for the rows of every disjunct.
-        let sub = symbolic::Substitution::new(net, &bx, &bounds);
+        // once for the rows of every disjunct (the symbolic bounds within
+        // a parent's give those relaxations on the way).
+        let (bounds, sub) = match (self.box_bounds, outer) {
+            // The region's root bounds were computed on this very box
+            // (symbolic, or tighter): bounding it again gives them back.
+            (_, Some(root)) if depth == 0 => Self::with_substitution(net, &bx, root.clone()),
+            (BoundMethod::Interval, Some(outer)) => {
+                Self::with_substitution(net, &bx, interval::compute_within(net, &bx, outer))
+            }
+            (BoundMethod::Interval, None) => Self::with_substitution(net, &bx, interval::compute(net, &bx)),
+            (_, Some(outer)) => symbolic::compute_within_substitution(net, &bx, outer),
+            (_, None) => Self::with_substitution(net, &bx, symbolic::compute(net, &bx)),
+        };
         let mut still_open = Vec::new();
         let mut unsafe_hull: Option<InputBox> = None;
         let mut score = vec![0.0; bx.dim()];
@@ -253,6 +254,16 @@ impl<'a> SplitSearch<'a> {
             || self.explore(region, right, still_open, depth + 1, Some(&bounds), warm, input_cuts),
         );
         a.and(b)
+    }
+
+    /// `bounds` of `bx`, with the substitution through their relaxations.
+    fn with_substitution<'n>(
+        net: &'n Network,
+        bx: &'n InputBox,
+        bounds: NetworkBounds,
+    ) -> (NetworkBounds, symbolic::Substitution<'n>) {
+        let sub = symbolic::Substitution::new(net, bx, &bounds);
+        (bounds, sub)
     }
 
     /// What the bounds leave of conjunction `conj` on `bx`: `None` when they
@@ -364,13 +375,34 @@ fn smear(net: &Network, bounds: &NetworkBounds, c: &[(usize, f64)]) -> Vec<f64> 
         let mut plo = vec![0.0; w.cols()];
         let mut phi = vec![0.0; w.cols()];
         for i in 0..w.rows() {
-            for (j, wij) in w.row(i).iter() {
-                if wij >= 0.0 {
-                    plo[j] += wij * lo[i];
-                    phi[j] += wij * hi[i];
-                } else {
-                    plo[j] += wij * hi[i];
-                    phi[j] += wij * lo[i];
+            let (l, h) = (lo[i], hi[i]);
+            // A gradient interval of [0, 0] (a neuron dead on the whole box,
+            // or one no row reaches) adds only zeros: skipped, with the same
+            // sums (they start at +0, so adding a zero never changes them).
+            if l == 0.0 && h == 0.0 {
+                continue;
+            }
+            match w.dense() {
+                // The same products and sums as the sparse loop, in the same
+                // order, written with selects instead of a branch so that
+                // the loop over the row vectorises.
+                Some(d) => {
+                    for ((pl, ph), &wij) in plo.iter_mut().zip(phi.iter_mut()).zip(d.row(i)) {
+                        let pos = wij >= 0.0;
+                        *pl += wij * if pos { l } else { h };
+                        *ph += wij * if pos { h } else { l };
+                    }
+                }
+                None => {
+                    for (j, wij) in w.row(i).iter() {
+                        if wij >= 0.0 {
+                            plo[j] += wij * l;
+                            phi[j] += wij * h;
+                        } else {
+                            plo[j] += wij * h;
+                            phi[j] += wij * l;
+                        }
+                    }
                 }
             }
         }
